@@ -1,0 +1,74 @@
+// One linter for the whole tree. Besides the usual TypeScript rules it makes
+// the architecture of ../shared/DESIGN.md mechanical:
+//   base <- wire <- tcp, udp <- stack <- runtime <- net <- cli
+//   link imports only base and wire; sim imports stack, link, wire, base.
+// A folder may import another folder only through its entry file (index.ts),
+// and nothing below the sans-IO line may import node: modules.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Which src/ folders each folder may import from. */
+const allowed = {
+  base: [],
+  wire: ['base'],
+  tcp: ['base', 'wire'],
+  udp: ['base', 'wire'],
+  stack: ['base', 'wire', 'tcp', 'udp'],
+  link: ['base', 'wire'],
+  sim: ['base', 'wire', 'link', 'stack', 'tcp', 'udp'],
+  runtime: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
+  net: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
+  cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net'],
+};
+const folders = Object.keys(allowed);
+const coreFolders = ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'];
+
+function boundaryRules(folder) {
+  const patterns = [];
+  for (const other of folders) {
+    if (other === folder) continue;
+    if (allowed[folder].includes(other)) {
+      patterns.push({
+        group: [`../${other}/*`, `!../${other}/index.js`],
+        message: `Import ${other}/ through its entry file: '../${other}/index.js'.`,
+      });
+    } else {
+      patterns.push({
+        group: [`../${other}/*`, `../../${other}/*`],
+        message: `${folder}/ may not import ${other}/ (dependency direction in DESIGN.md).`,
+      });
+    }
+  }
+  if (coreFolders.includes(folder)) {
+    patterns.push({
+      group: ['node:*', 'fs', 'net', 'os', 'path', 'crypto', 'events', 'stream', 'buffer'],
+      message: 'No host APIs below the sans-IO line: pass time, randomness and I/O in.',
+    });
+  }
+  return { 'no-restricted-imports': ['error', { patterns }] };
+}
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'native/build/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  ...folders.map((folder) => ({
+    files: [`src/${folder}/**/*.ts`],
+    ignores: folder === 'link' ? ['src/link/node/**'] : [],
+    rules: boundaryRules(folder),
+  })),
+  {
+    files: ['scripts/**/*.{js,mjs}', 'eslint.config.js'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+);

@@ -1,0 +1,112 @@
+const EMPTY = new Uint8Array(0);
+const INITIAL_STORAGE = 4096;
+
+/**
+ * A FIFO of bytes with a fixed limit and storage that grows on demand, used
+ * for send and receive buffers. Storage is allocated lazily (an idle
+ * connection holds none) and released again when the ring empties through
+ * `release()`. Bytes can be peeked at any offset without consuming them,
+ * which the sender uses to retransmit.
+ */
+export class ByteRing {
+  private storage: Uint8Array = EMPTY;
+  private head = 0;
+  private used = 0;
+  private max: number;
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new RangeError(`ByteRing limit must be a non-negative integer, got ${limit}`);
+    }
+    this.max = limit;
+  }
+
+  /** Bytes held. */
+  get length(): number {
+    return this.used;
+  }
+
+  /** Most bytes the ring may hold. */
+  get limit(): number {
+    return this.max;
+  }
+
+  /** Bytes that can still be written. */
+  get free(): number {
+    return this.max - this.used;
+  }
+
+  /** Bytes of storage currently allocated (for memory accounting). */
+  get allocated(): number {
+    return this.storage.length;
+  }
+
+  /** Changes the limit; it never drops below what is held. */
+  setLimit(limit: number): void {
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new RangeError(`ByteRing limit must be a non-negative integer, got ${limit}`);
+    }
+    this.max = Math.max(limit, this.used);
+  }
+
+  /** Appends as much of `src` as fits; returns how many bytes were taken. */
+  write(src: Uint8Array): number {
+    const n = Math.min(src.length, this.max - this.used);
+    if (n === 0) return 0;
+    this.reserve(this.used + n);
+    const cap = this.storage.length;
+    const tail = (this.head + this.used) % cap;
+    const first = Math.min(n, cap - tail);
+    this.storage.set(src.subarray(0, first), tail);
+    if (first < n) this.storage.set(src.subarray(first, n), 0);
+    this.used += n;
+    return n;
+  }
+
+  /** Copies bytes starting `offset` bytes from the front into `dst` without consuming; returns the count. */
+  peek(offset: number, dst: Uint8Array): number {
+    if (offset < 0 || offset >= this.used) return 0;
+    const n = Math.min(dst.length, this.used - offset);
+    const cap = this.storage.length;
+    const start = (this.head + offset) % cap;
+    const first = Math.min(n, cap - start);
+    dst.set(this.storage.subarray(start, start + first), 0);
+    if (first < n) dst.set(this.storage.subarray(0, n - first), first);
+    return n;
+  }
+
+  /** Moves bytes from the front into `dst`; returns the count. */
+  read(dst: Uint8Array): number {
+    const n = this.peek(0, dst);
+    this.discard(n);
+    return n;
+  }
+
+  /** Drops `n` bytes from the front (acknowledged or consumed data). */
+  discard(n: number): void {
+    const k = Math.min(Math.max(n, 0), this.used);
+    if (k === 0) return;
+    this.used -= k;
+    this.head = this.used === 0 ? 0 : (this.head + k) % this.storage.length;
+  }
+
+  /** Frees the storage when nothing is held, so idle connections cost no buffer memory. */
+  release(): void {
+    if (this.used === 0) {
+      this.storage = EMPTY;
+      this.head = 0;
+    }
+  }
+
+  private reserve(needed: number): void {
+    const cap = this.storage.length;
+    if (needed <= cap) return;
+    let next = Math.max(cap * 2, INITIAL_STORAGE);
+    while (next < needed) next *= 2;
+    next = Math.min(next, Math.max(this.max, needed));
+    const grown = new Uint8Array(next);
+    if (this.used > 0) this.peek(0, grown.subarray(0, this.used));
+    this.storage = grown;
+    this.head = 0;
+  }
+}

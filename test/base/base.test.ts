@@ -1,0 +1,156 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  ByteRing,
+  RangeSet,
+  SeededRng,
+  inWindow,
+  randomFloat,
+  seq,
+  seqAdd,
+  seqBetween,
+  seqDiff,
+  seqGe,
+  seqGt,
+  seqLe,
+  seqLt,
+  seqMax,
+} from '../../src/base/index.js';
+
+test('sequence numbers compare across the 2^32 wrap', () => {
+  const near = seq(0xffff_fff0);
+  const past = seqAdd(near, 0x20);
+  assert.equal(past, 0x10);
+  assert.ok(seqLt(near, past));
+  assert.ok(seqGt(past, near));
+  assert.ok(seqLe(near, near) && seqGe(near, near));
+  assert.equal(seqDiff(past, near), 0x20);
+  assert.equal(seqDiff(near, past), -0x20);
+  assert.equal(seqMax(near, past), past);
+  assert.ok(inWindow(seq(5), near, 0x20));
+  assert.ok(!inWindow(seq(0x10), near, 0x20));
+  assert.ok(!inWindow(near, near, 0), 'an empty window holds nothing');
+  assert.ok(seqBetween(near, seq(0), past));
+  assert.ok(!seqBetween(near, seq(0x11), past));
+});
+
+test('seqAdd and seqDiff are inverse for distances below 2^31', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.integer({ min: -(2 ** 31) + 1, max: 2 ** 31 - 1 }),
+      (a, n) => {
+        const s = seq(a);
+        const t = seqAdd(s, n);
+        assert.equal(seqDiff(t, s), n);
+        assert.equal(seqLt(s, t), n > 0);
+      },
+    ),
+  );
+});
+
+test('ByteRing keeps bytes in order across wrap and growth, within its limit', () => {
+  const ring = new ByteRing(10_000);
+  assert.equal(ring.allocated, 0, 'storage is lazy');
+  const model: number[] = [];
+  const rng = new SeededRng(7);
+  let next = 0;
+  for (let round = 0; round < 2000; round++) {
+    if (randomFloat(rng) < 0.55) {
+      const chunk = new Uint8Array(1 + (rng.nextU32() % 3000));
+      for (let i = 0; i < chunk.length; i++) chunk[i] = next++ & 0xff;
+      const taken = ring.write(chunk);
+      assert.equal(taken, Math.min(chunk.length, 10_000 - model.length));
+      for (let i = 0; i < taken; i++) model.push(chunk[i]!);
+      next -= chunk.length - taken;
+    } else {
+      const out = new Uint8Array(1 + (rng.nextU32() % 3000));
+      const offset = rng.nextU32() % 50;
+      const peeked = ring.peek(offset, out);
+      assert.equal(peeked, Math.max(0, Math.min(out.length, model.length - offset)));
+      assert.deepEqual([...out.subarray(0, peeked)], model.slice(offset, offset + peeked));
+      const got = ring.read(out);
+      assert.deepEqual([...out.subarray(0, got)], model.splice(0, got));
+    }
+    assert.equal(ring.length, model.length);
+    assert.ok(ring.allocated <= 16_384);
+  }
+  ring.discard(ring.length);
+  ring.release();
+  assert.equal(ring.allocated, 0);
+  assert.throws(() => new ByteRing(-1), RangeError);
+});
+
+test('RangeSet merges, counts new values and trims', () => {
+  const set = new RangeSet();
+  assert.equal(set.add(10, 20), 10);
+  assert.equal(set.add(30, 40), 10);
+  assert.equal(set.add(15, 35), 10, 'only the gap is new');
+  assert.deepEqual(set.toArray(), [[10, 40]]);
+  assert.equal(set.add(40, 45), 5, 'touching ranges merge');
+  assert.deepEqual(set.toArray(), [[10, 45]]);
+  set.add(50, 60);
+  assert.ok(set.covers(12, 45) && !set.covers(44, 51));
+  assert.ok(set.has(50) && !set.has(60) && !set.has(47));
+  set.removeBelow(20);
+  assert.deepEqual(set.toArray(), [
+    [20, 45],
+    [50, 60],
+  ]);
+  set.remove(25, 55);
+  assert.deepEqual(set.toArray(), [
+    [20, 25],
+    [55, 60],
+  ]);
+  assert.equal(set.size, 10);
+  set.clear();
+  assert.ok(set.isEmpty);
+});
+
+test('RangeSet agrees with a bitmap model on random operations', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.constantFrom('add', 'remove', 'trim'), fc.nat(200), fc.nat(40))),
+      (ops) => {
+        const set = new RangeSet();
+        const bits = new Array<boolean>(260).fill(false);
+        for (const [op, start, len] of ops) {
+          if (op === 'add') {
+            let fresh = 0;
+            for (let i = start; i < start + len; i++) {
+              if (!bits[i]) fresh++;
+              bits[i] = true;
+            }
+            assert.equal(set.add(start, start + len), fresh);
+          } else if (op === 'remove') {
+            for (let i = start; i < start + len; i++) bits[i] = false;
+            set.remove(start, start + len);
+          } else {
+            for (let i = 0; i < start; i++) bits[i] = false;
+            set.removeBelow(start);
+          }
+        }
+        for (let i = 0; i < 260; i++) assert.equal(set.has(i), bits[i], `value ${i}`);
+        const ranges = set.toArray();
+        for (let k = 1; k < ranges.length; k++)
+          assert.ok(ranges[k]![0] > ranges[k - 1]![1], 'disjoint, not touching');
+      },
+    ),
+  );
+});
+
+test('SeededRng repeats for a seed and differs across seeds', () => {
+  const a = new SeededRng(42);
+  const b = new SeededRng(42);
+  const c = new SeededRng(43);
+  const sa = Array.from({ length: 8 }, () => a.nextU32());
+  const sb = Array.from({ length: 8 }, () => b.nextU32());
+  const sc = Array.from({ length: 8 }, () => c.nextU32());
+  assert.deepEqual(sa, sb);
+  assert.notDeepEqual(sa, sc);
+  const rng = new SeededRng(1);
+  let sum = 0;
+  for (let i = 0; i < 10_000; i++) sum += randomFloat(rng);
+  assert.ok(Math.abs(sum / 10_000 - 0.5) < 0.02, 'roughly uniform');
+});
