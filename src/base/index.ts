@@ -5,3 +5,4 @@ export * from './ring.js';
 export * from './rangeset.js';
 export * from './rng.js';
 export * from './assert.js';
+export * from './siphash.js';
