@@ -1,0 +1,2 @@
+/** link/: what carries packets between a stack and the world. Depends only on base/ and wire/. */
+export * from './pcap.js';
