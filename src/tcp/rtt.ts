@@ -56,8 +56,9 @@ const MAX_BACKOFF_SHIFT = 40;
  * RFC 6298 RTT estimator: smoothed RTT, RTT variation, and the RTO with
  * exponential backoff.
  *
- * The smoothed values are kept as exact doubles (the RFC's fractions of
- * integral samples are dyadic, so no rounding accumulates) and rounded to
+ * The smoothed values are kept as doubles (exact for the first samples, since
+ * 1/8 and 1/4 are powers of two, and far below a microsecond off later;
+ * Linux instead keeps 8*srtt and 4*mdev as truncated integers) and rounded to
  * whole microseconds when read.
  */
 export class RttEstimator {
