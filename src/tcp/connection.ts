@@ -1,0 +1,1902 @@
+import {
+  NEVER,
+  RangeSet,
+  ByteRing,
+  assertNever,
+  earliest,
+  elapsed,
+  later,
+  millis,
+  micros,
+  minDuration,
+  seqAdd,
+  seqDiff,
+  seqGe,
+  seqGt,
+  seqLe,
+  seqLt,
+  type Duration,
+  type Instant,
+  type SeqNum,
+} from '../base/index.js';
+import { TcpFlags, noTcpOptions, type SackBlock, type TcpRepr } from '../wire/index.js';
+import { validateTcpConfig, windowScaleFor, type TcpConfig } from './config.js';
+import { congestionControls, type CongestionControl } from './congestion/index.js';
+import { ReceiveBuffer } from './receive.js';
+import { RttEstimator } from './rtt.js';
+import {
+  TcpDropReason,
+  TcpError,
+  TcpState,
+  type StateTransition,
+  type TcpEvent,
+  type TcpStats,
+} from './types.js';
+
+/** Options for an active open (`Connection.connect`). */
+export interface ConnectOptions {
+  /** The initial send sequence number; the stack derives it per RFC 6528 (see IsnGenerator). */
+  iss: SeqNum;
+  config: TcpConfig;
+  /** Offset added to our timestamp clock (Linux randomises it per connection); default 0. */
+  timestampOffset?: number;
+}
+
+/** Options for a passive open (`Connection.listen`). */
+export interface ListenOptions {
+  /** The ISS to use when a SYN arrives (the stack computes it from the SYN's 4-tuple). */
+  iss: SeqNum;
+  config: TcpConfig;
+  timestampOffset?: number;
+}
+
+/** A call the application made that the connection's state does not allow. */
+export class TcpApiError extends Error {
+  override readonly name = 'TcpApiError';
+  /** Stable code: 'not-connected', 'write-after-shutdown', 'closed', 'bad-argument'. */
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Loss-recovery phase, named as Linux's tcp_ca_state. */
+const CaState = { Open: 'open', Disorder: 'disorder', Recovery: 'recovery', Loss: 'loss' } as const;
+type CaState = (typeof CaState)[keyof typeof CaState];
+
+/** Bytes of TCP option space the timestamps option takes in every segment (RFC 7323 §3.2: 10 + 2 NOPs). */
+const TIMESTAMP_OPTION_SPACE = 12;
+/** Largest unscaled window field. */
+const MAX_WINDOW_FIELD = 0xffff;
+/** RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted for PAWS. */
+const PAWS_IDLE_LIMIT = millis(24 * 24 * 3600 * 1000);
+/** RFC 5681 §3.2: the dupack count that triggers fast retransmit. */
+const DUPACK_THRESHOLD = 3;
+
+function emptyStats(): Mutable<
+  Omit<
+    TcpStats,
+    | 'state'
+    | 'caState'
+    | 'srtt'
+    | 'rttvar'
+    | 'minRtt'
+    | 'rto'
+    | 'backoffs'
+    | 'cwnd'
+    | 'ssthresh'
+    | 'congestionControl'
+    | 'sendMss'
+    | 'receiveMss'
+    | 'bytesInFlight'
+    | 'sendWindow'
+    | 'receiveWindow'
+    | 'sendWindowScale'
+    | 'receiveWindowScale'
+    | 'timestamps'
+    | 'sackPermitted'
+    | 'sackedBytes'
+    | 'unackedSegments'
+    | 'outOfOrderBytes'
+    | 'outOfOrderSegments'
+    | 'sendBuffered'
+    | 'receiveBuffered'
+  >
+> {
+  return {
+    bytesSent: 0,
+    bytesRetransmitted: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    segmentsSent: 0,
+    segmentsReceived: 0,
+    segmentsRetransmitted: 0,
+    dataSegmentsSent: 0,
+    dataSegmentsReceived: 0,
+    retransmitTimeouts: 0,
+    fastRetransmits: 0,
+    dupAcksReceived: 0,
+    lostSegments: 0,
+    challengeAcksSent: 0,
+    zeroWindowProbes: 0,
+    keepAliveProbes: 0,
+    drops: {},
+  };
+}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One TCP connection: the RFC 9293 state machine with reliable delivery, flow
+ * control and congestion control. Sans-IO (DESIGN.md "How the core is
+ * driven"): it never reads a clock or does I/O. Feed it segments and time
+ * (`handleSegment`, `handleTimeout`), give it commands (`write`, `shutdown`,
+ * `close`, `abort`), then drain `pollTransmit` and `pollEvent` and arm a timer
+ * for `pollTimeout()`.
+ *
+ * Where RFC 9293 leaves a choice, this follows Linux; the comments say where.
+ */
+export class Connection {
+  readonly config: TcpConfig;
+  private stateValue: TcpState = TcpState.Closed;
+  /** Every state change with its cause, when `config.recordTransitions`. */
+  readonly transitions: StateTransition[] = [];
+  private readonly events: TcpEvent[] = [];
+  private eventHead = 0;
+  private error: TcpError | null = null;
+  private passive = false;
+
+  // --- send sequence space (RFC 9293 §3.3.1) ---
+  private iss: SeqNum;
+  private sndUna: SeqNum;
+  private sndNxt: SeqNum;
+  /** Peer's window in bytes (already scaled). */
+  private sndWnd = 0;
+  private sndWl1: SeqNum;
+  private sndWl2: SeqNum;
+  private maxSndWnd = 0;
+  /** Unacknowledged and unsent data; its first byte has sequence number `ringSeq`. */
+  private readonly sendRing: ByteRing;
+  private ringSeq: SeqNum;
+  /** Stream offset of `sndUna` once the SYN is acknowledged (data bytes acknowledged so far). */
+  private ackedOffset = 0;
+  /** The application called shutdown/close: a FIN follows the queued data. */
+  private finQueued = false;
+  private finSent = false;
+  private finAcked = false;
+  private synPending = false;
+
+  // --- receive sequence space ---
+  private irs = 0 as SeqNum;
+  private rcvNxt = 0 as SeqNum;
+  /** Right edge of the largest window we advertised: we accept data up to here (RFC 7323 §2.4). */
+  private rcvAdvRight = 0 as SeqNum;
+  private lastWindowSent = 0;
+  private readonly receive: ReceiveBuffer;
+  private finReceived = false;
+  /** Stream offset of a FIN that arrived out of order, or -1. */
+  private pendingFinOffset = -1;
+  /** The application closed its reading side: new data is answered with RST (as Linux does). */
+  private readClosed = false;
+  private rcvMss: number;
+
+  // --- options negotiated on the handshake ---
+  private timestampsOn = false;
+  private readonly timestampOffset: number;
+  private tsRecent = 0;
+  private tsRecentSet = false;
+  private tsRecentAt = 0 as Instant;
+  private lastAckSent = 0 as SeqNum;
+  private sackOn = false;
+  /** Peer's window shift (applied to windows we receive). */
+  private sndWscale = 0;
+  /** Our window shift (applied to windows we send). */
+  private rcvWscale = 0;
+  private offeredWscale: number;
+  private peerMss: number;
+  private sendMss: number;
+  private mtuMssLimit = Number.POSITIVE_INFINITY;
+
+  // --- ACK generation ---
+  private ackNow = false;
+  private ackPending = false;
+  private bytesSinceAck = 0;
+  private quickAcks: number;
+  /** D-SACK range to report once (RFC 2883), as stream offsets, or null. */
+  private dsack: [number, number] | null = null;
+  private challengeWindowStart = 0 as Instant;
+  private challengeCount = 0;
+  private rstToSend: TcpRepr[] = [];
+
+  // --- loss recovery and congestion control ---
+  private readonly rtt: RttEstimator;
+  private readonly cc: CongestionControl;
+  private caState: CaState = CaState.Open;
+  private dupAcks = 0;
+  /** RFC 6582 "recover": sndNxt when recovery or loss began. */
+  private recoverSeq: SeqNum;
+  private recoverValid = false;
+  /** Next sequence number to retransmit while in recovery or loss. */
+  private rtxNext: SeqNum;
+  /** One retransmission is owed now (fast retransmit or NewReno partial ACK), regardless of cwnd. */
+  private rtxOwed = false;
+  /** Peer's SACK blocks as stream offsets above the cumulative ACK. */
+  private readonly sacked = new RangeSet();
+  /** RTT timing of one segment when timestamps are off (Karn's rule applies). */
+  private rttTiming = false;
+  private rttSeq = 0 as SeqNum;
+  private rttStart = 0 as Instant;
+  private consecutiveRtos = 0;
+  private synRetransmits = 0;
+  /** When the oldest unacknowledged data was first sent (for the user timeout). */
+  private unackedSince = NEVER;
+  private lastSendAt = 0 as Instant;
+  private lastReceiveAt = 0 as Instant;
+  private keepAliveProbesOut = 0;
+  private persistBackoff = 0;
+  private probeOwed = false;
+  private writableWanted = false;
+  private readableSignalled = false;
+
+  // --- timers: deadlines, not callbacks (DESIGN.md) ---
+  private retransmitAt: Instant = NEVER;
+  private delayedAckAt: Instant = NEVER;
+  private persistAt: Instant = NEVER;
+  private keepAliveAt: Instant = NEVER;
+  private timeWaitAt: Instant = NEVER;
+  private finWait2At: Instant = NEVER;
+
+  private readonly counters = emptyStats();
+
+  private constructor(config: TcpConfig, iss: SeqNum, timestampOffset: number) {
+    validateTcpConfig(config);
+    this.config = config;
+    this.iss = iss;
+    this.sndUna = iss;
+    this.sndNxt = iss;
+    this.sndWl1 = iss;
+    this.sndWl2 = iss;
+    this.ringSeq = seqAdd(iss, 1);
+    this.recoverSeq = iss;
+    this.rtxNext = iss;
+    this.sendRing = new ByteRing(config.sendBufferSize);
+    this.receive = new ReceiveBuffer(config.receiveBufferSize);
+    this.timestampOffset = timestampOffset >>> 0;
+    this.offeredWscale = config.windowScaling ? windowScaleFor(config.maxReceiveBufferSize) : -1;
+    this.peerMss = config.defaultPeerMss;
+    this.sendMss = Math.min(config.defaultPeerMss, config.mss);
+    this.rcvMss = Math.min(config.mss, config.defaultPeerMss);
+    this.quickAcks = config.initialQuickAcks;
+    this.rtt = new RttEstimator({
+      initialRto: config.initialRto,
+      minRto: config.minRto,
+      maxRto: config.maxRto,
+    });
+    const factory = congestionControls[config.congestionControl];
+    if (factory === undefined) {
+      throw new RangeError(
+        `unknown congestion control '${config.congestionControl}'; known: ${Object.keys(congestionControls).join(', ')}`,
+      );
+    }
+    this.cc = factory({ mss: this.sendMss, initialWindowSegments: config.initialCwndSegments });
+  }
+
+  /** Active open: sends a SYN (RFC 9293 §3.10.1 OPEN call, active). */
+  static connect(now: Instant, options: ConnectOptions): Connection {
+    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    conn.lastReceiveAt = now;
+    conn.sndNxt = seqAdd(options.iss, 1);
+    conn.synPending = true;
+    conn.setState(now, TcpState.SynSent, 'call connect');
+    conn.retransmitAt = later(now, conn.rtt.rto);
+    return conn;
+  }
+
+  /** Passive open: a connection in LISTEN that the next SYN synchronizes. */
+  static listen(options: ListenOptions): Connection {
+    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    conn.passive = true;
+    conn.setState(0 as Instant, TcpState.Listen, 'call listen');
+    return conn;
+  }
+
+  // ===================================================================
+  // Reads
+  // ===================================================================
+
+  get state(): TcpState {
+    return this.stateValue;
+  }
+
+  /** The error the connection ended with, or null. */
+  get closeError(): TcpError | null {
+    return this.error;
+  }
+
+  /** In-order bytes waiting to be read. */
+  get readableBytes(): number {
+    return this.receive.readable;
+  }
+
+  /** Bytes `write` would accept now. */
+  get writableBytes(): number {
+    return this.canWrite() ? this.sendRing.free : 0;
+  }
+
+  /** Bytes written but not yet acknowledged by the peer. */
+  get sendBuffered(): number {
+    return this.sendRing.length;
+  }
+
+  /** The peer has sent FIN and every byte before it was delivered in order. */
+  get peerClosed(): boolean {
+    return this.finReceived;
+  }
+
+  /** Initial sequence numbers (for traces). */
+  get initialSendSequence(): SeqNum {
+    return this.iss;
+  }
+
+  get initialReceiveSequence(): SeqNum {
+    return this.irs;
+  }
+
+  /** Effective send MSS: payload bytes per segment. */
+  get mss(): number {
+    return this.sendMss;
+  }
+
+  /** Whether the connection holds buffers or timers that still matter. */
+  get isClosed(): boolean {
+    return this.stateValue === TcpState.Closed;
+  }
+
+  /** Heap bytes of buffer storage currently allocated (for memory accounting). */
+  get bufferBytes(): number {
+    return this.sendRing.allocated + this.receive.allocated;
+  }
+
+  /** A snapshot in the spirit of Linux TCP_INFO. */
+  stats(): TcpStats {
+    return {
+      ...this.counters,
+      drops: { ...this.counters.drops },
+      state: this.stateValue,
+      caState: this.caState,
+      srtt: this.rtt.srtt,
+      rttvar: this.rtt.rttvar,
+      minRtt: this.rtt.minRtt,
+      rto: this.rtt.rto,
+      backoffs: this.rtt.backoffs,
+      cwnd: this.cc.cwnd,
+      ssthresh: this.cc.ssthresh,
+      congestionControl: this.cc.name,
+      sendMss: this.sendMss,
+      receiveMss: this.rcvMss,
+      bytesInFlight: this.bytesInFlight(),
+      sendWindow: this.sndWnd,
+      receiveWindow: this.currentReceiveWindow(),
+      sendWindowScale: this.sndWscale,
+      receiveWindowScale: this.rcvWscale,
+      timestamps: this.timestampsOn,
+      sackPermitted: this.sackOn,
+      sackedBytes: this.sacked.size,
+      unackedSegments: Math.ceil(this.bytesInFlight() / Math.max(this.sendMss, 1)),
+      outOfOrderBytes: this.receive.outOfOrderBytes,
+      outOfOrderSegments: this.receive.outOfOrderSegments,
+      sendBuffered: this.sendRing.length,
+      receiveBuffered: this.receive.readable,
+    };
+  }
+
+  // ===================================================================
+  // Commands
+  // ===================================================================
+
+  /**
+   * Queues bytes for sending; returns how many were taken (less than offered
+   * when the send buffer is full: a `writable` event follows when space frees).
+   * Writing before the handshake completes queues the data (RFC 9293 §3.10.2).
+   */
+  write(bytes: Uint8Array): number {
+    if (!this.canWrite()) {
+      if (this.finQueued && this.stateValue !== TcpState.Closed) {
+        throw new TcpApiError(
+          'write-after-shutdown',
+          'cannot write after shutdown(): the sending direction is closed',
+        );
+      }
+      throw new TcpApiError(
+        this.stateValue === TcpState.Listen ? 'not-connected' : 'closed',
+        `cannot write in state ${this.stateValue}; open a connection first`,
+      );
+    }
+    const taken = this.sendRing.write(bytes);
+    if (taken < bytes.length) this.writableWanted = true;
+    return taken;
+  }
+
+  /** Copies up to `dst.length` received bytes out; returns the count. May schedule a window update. */
+  read(dst: Uint8Array): number {
+    const before = this.currentReceiveWindow();
+    const n = this.receive.read(dst);
+    if (n > 0) {
+      this.readableSignalled = false;
+      this.maybeWindowUpdate(before);
+      if (this.receive.readable === 0) this.receive.release();
+    }
+    return n;
+  }
+
+  /** Copies received bytes out without consuming them (MSG_PEEK). */
+  peek(dst: Uint8Array): number {
+    return this.receive.peek(dst);
+  }
+
+  /**
+   * Half-close (RFC 9293 §3.10.4): send FIN after the queued data and keep
+   * receiving. In SYN-SENT the connection simply closes.
+   */
+  shutdown(now: Instant): void {
+    switch (this.stateValue) {
+      case TcpState.Closed:
+      case TcpState.Listen:
+        this.finish(now, null, 'call shutdown');
+        return;
+      case TcpState.SynSent:
+        this.finish(now, null, 'call shutdown');
+        return;
+      case TcpState.SynReceived:
+      case TcpState.Established:
+        this.finQueued = true;
+        // RFC 9293: in SYN-RECEIVED the FIN waits until ESTABLISHED.
+        if (this.stateValue === TcpState.Established)
+          this.setState(now, TcpState.FinWait1, 'call shutdown');
+        return;
+      case TcpState.CloseWait:
+        this.finQueued = true;
+        this.setState(now, TcpState.LastAck, 'call shutdown');
+        return;
+      case TcpState.FinWait1:
+      case TcpState.FinWait2:
+      case TcpState.Closing:
+      case TcpState.LastAck:
+      case TcpState.TimeWait:
+        return;
+      default:
+        assertNever(this.stateValue, 'state');
+    }
+  }
+
+  /**
+   * Full close: no more sending or receiving. Unread data (or data that
+   * arrives later) makes it a reset, as Linux does (RFC 2525 §2.17); otherwise
+   * it is a graceful FIN, and an orphaned FIN-WAIT-2 is bounded by `finTimeout`.
+   */
+  close(now: Instant): void {
+    this.readClosed = true;
+    if (this.receive.readable > 0 && this.isSynchronized()) {
+      this.abort(now);
+      return;
+    }
+    this.shutdown(now);
+    if (this.stateValue === TcpState.FinWait2) {
+      this.finWait2At = later(now, this.config.finTimeout);
+    }
+  }
+
+  /** Aborts with RST (like SO_LINGER 0); the connection ends with `aborted`. */
+  abort(now: Instant): void {
+    if (this.stateValue === TcpState.Closed) return;
+    if (this.isSynchronized() || this.stateValue === TcpState.SynReceived) {
+      this.rstToSend.push(this.makeRst(this.sndNxt, true));
+    }
+    this.finish(now, TcpError.Aborted, 'call abort');
+  }
+
+  /** Turns Nagle's algorithm off or on (TCP_NODELAY). */
+  setNoDelay(noDelay: boolean): void {
+    this.config.noDelay = noDelay;
+  }
+
+  /** Turns keepalive on or off, optionally with a new idle time (SO_KEEPALIVE, TCP_KEEPIDLE). */
+  setKeepAlive(now: Instant, enable: boolean, idle?: Duration): void {
+    this.config.keepAlive = enable;
+    if (idle !== undefined) this.config.keepAliveIdle = idle;
+    this.keepAliveProbesOut = 0;
+    this.keepAliveAt = NEVER;
+    this.updateTimers(now);
+  }
+
+  /** Sets the RFC 5482 user timeout (0 disables). */
+  setUserTimeout(timeout: Duration): void {
+    this.config.userTimeout = timeout;
+  }
+
+  /**
+   * Lowers the send MSS when the path MTU drops (RFC 1191, RFC 8201) and
+   * retransmits what was in flight at the new size.
+   */
+  setPathMss(now: Instant, mss: number): void {
+    if (!(mss >= 64))
+      throw new TcpApiError('bad-argument', `path MSS must be at least 64, got ${mss}`);
+    this.mtuMssLimit = mss;
+    const before = this.sendMss;
+    this.recomputeSendMss();
+    if (this.sendMss < before && seqLt(this.sndUna, this.sndNxt) && this.isSynchronized()) {
+      // RFC 1191 §6.5: retransmit at once, without treating it as congestion.
+      this.rtxNext = this.sndUna;
+      this.recoverSeq = this.sndNxt;
+      if (this.caState === CaState.Open || this.caState === CaState.Disorder)
+        this.caState = CaState.Loss;
+      this.rtxOwed = true;
+      this.rttTiming = false;
+      this.updateTimers(now);
+    }
+  }
+
+  // ===================================================================
+  // Output
+  // ===================================================================
+
+  /** The next event, or null. */
+  pollEvent(): TcpEvent | null {
+    if (this.eventHead >= this.events.length) {
+      if (this.eventHead > 0) {
+        this.events.length = 0;
+        this.eventHead = 0;
+      }
+      return null;
+    }
+    return this.events[this.eventHead++]!;
+  }
+
+  /** The earliest deadline at which `handleTimeout` has work, or NEVER. */
+  pollTimeout(): Instant {
+    let t = earliest(this.retransmitAt, this.delayedAckAt);
+    t = earliest(t, this.persistAt);
+    t = earliest(t, this.keepAliveAt);
+    t = earliest(t, this.timeWaitAt);
+    return earliest(t, this.finWait2At);
+  }
+
+  /**
+   * The next segment to send, or null when there is nothing. Call until null.
+   * The returned object is the caller's (a fresh repr each time; the payload
+   * is a copy).
+   */
+  pollTransmit(now: Instant): TcpRepr | null {
+    const seg = this.nextSegment(now);
+    if (seg !== null) this.noteSent(now, seg);
+    return seg;
+  }
+
+  // ===================================================================
+  // Timers
+  // ===================================================================
+
+  /** Runs every timer whose deadline has passed. Harmless when early or repeated. */
+  handleTimeout(now: Instant): void {
+    if (this.timeWaitAt <= now) {
+      this.timeWaitAt = NEVER;
+      this.finish(now, null, 'timer 2MSL');
+      return;
+    }
+    if (this.finWait2At <= now) {
+      this.finWait2At = NEVER;
+      if (this.stateValue === TcpState.FinWait2) {
+        // Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped (with RST, as Linux does).
+        this.rstToSend.push(this.makeRst(this.sndNxt, true));
+        this.finish(now, null, 'timer FIN-WAIT-2');
+        return;
+      }
+    }
+    if (this.retransmitAt <= now) {
+      this.retransmitAt = NEVER;
+      this.onRetransmitTimeout(now);
+      if (this.stateValue === TcpState.Closed) return;
+    }
+    if (this.persistAt <= now) {
+      this.persistAt = NEVER;
+      this.onPersistTimeout(now);
+      if (this.stateValue === TcpState.Closed) return;
+    }
+    if (this.keepAliveAt <= now) {
+      this.keepAliveAt = NEVER;
+      this.onKeepAliveTimeout(now);
+      if (this.stateValue === TcpState.Closed) return;
+    }
+    if (this.delayedAckAt <= now) {
+      this.delayedAckAt = NEVER;
+      if (this.ackPending) this.ackNow = true;
+    }
+  }
+
+  private onRetransmitTimeout(now: Instant): void {
+    switch (this.stateValue) {
+      case TcpState.SynSent:
+      case TcpState.SynReceived: {
+        const limit =
+          this.stateValue === TcpState.SynSent ? this.config.synRetries : this.config.synAckRetries;
+        if (this.synRetransmits >= limit) {
+          this.finish(now, TcpError.TimedOut, 'timer retransmit (SYN retries exhausted)');
+          return;
+        }
+        this.synRetransmits++;
+        this.counters.retransmitTimeouts++;
+        this.rtt.backoff();
+        this.synPending = true;
+        this.rttTiming = false;
+        this.retransmitAt = later(now, this.rtt.rto);
+        return;
+      }
+      case TcpState.Established:
+      case TcpState.FinWait1:
+      case TcpState.Closing:
+      case TcpState.LastAck:
+      case TcpState.CloseWait:
+        break;
+      default:
+        return;
+    }
+    if (!this.hasOutstanding()) return;
+    if (this.userTimeoutExpired(now) || this.consecutiveRtos >= this.config.maxRetransmits) {
+      this.finish(now, TcpError.TimedOut, 'timer retransmit (retries exhausted)');
+      return;
+    }
+    this.consecutiveRtos++;
+    this.counters.retransmitTimeouts++;
+    this.cc.onRetransmitTimeout(now, this.bytesInFlight());
+    this.rtt.backoff();
+    // RFC 2018 §8 / RFC 6675 §5.1: after an RTO the SACK scoreboard is not
+    // trusted (the receiver may renege), so everything is resent in order.
+    this.sacked.clear();
+    this.caState = CaState.Loss;
+    this.recoverSeq = this.sndNxt;
+    this.recoverValid = true;
+    this.rtxNext = this.sndUna;
+    this.rtxOwed = true;
+    this.dupAcks = 0;
+    this.rttTiming = false;
+    this.counters.lostSegments += Math.ceil(this.bytesOutstanding() / this.sendMss);
+    this.retransmitAt = later(now, this.rtt.rto);
+  }
+
+  private onPersistTimeout(now: Instant): void {
+    if (!this.isSynchronized() || this.sndWnd > 0 || this.unsentBytes() === 0) return;
+    if (this.userTimeoutExpired(now)) {
+      this.finish(now, TcpError.TimedOut, 'timer persist (user timeout)');
+      return;
+    }
+    // RFC 9293 §3.8.6.1: probe the zero window. Linux sends an ACK with an
+    // old sequence number (snd_una - 1), which the peer must answer with its
+    // current window; we do the same.
+    this.probeOwed = true;
+    this.counters.zeroWindowProbes++;
+    this.persistBackoff++;
+    this.persistAt = later(now, this.persistInterval());
+  }
+
+  private onKeepAliveTimeout(now: Instant): void {
+    if (!this.config.keepAlive || !this.isSynchronized()) return;
+    if (this.keepAliveProbesOut >= this.config.keepAliveCount) {
+      this.finish(now, TcpError.TimedOut, 'timer keepalive (no answer)');
+      return;
+    }
+    // RFC 1122 §4.2.3.6: a probe is a segment with SEG.SEQ = SND.NXT - 1 and no data.
+    this.keepAliveProbesOut++;
+    this.counters.keepAliveProbes++;
+    this.probeOwed = true;
+    this.keepAliveAt = later(now, this.config.keepAliveInterval);
+  }
+
+  // ===================================================================
+  // Input: SEGMENT ARRIVES (RFC 9293 §3.10.7)
+  // ===================================================================
+
+  /**
+   * Processes one arriving segment. Never throws on bad input: a segment
+   * the state does not accept is dropped and counted by reason.
+   */
+  handleSegment(now: Instant, seg: TcpRepr): void {
+    this.counters.segmentsReceived++;
+    switch (this.stateValue) {
+      case TcpState.Closed:
+        this.segmentInClosed(seg);
+        return;
+      case TcpState.Listen:
+        this.segmentInListen(now, seg);
+        return;
+      case TcpState.SynSent:
+        this.segmentInSynSent(now, seg);
+        return;
+      default:
+        this.segmentInSynchronized(now, seg);
+        this.updateTimers(now);
+    }
+  }
+
+  /** RFC 9293 §3.10.7.1: no TCB. Answer anything but a RST with a RST. */
+  private segmentInClosed(seg: TcpRepr): void {
+    this.drop(TcpDropReason.BadState);
+    if ((seg.flags & TcpFlags.RST) !== 0) return;
+    this.rstToSend.push(resetFor(seg));
+  }
+
+  /** RFC 9293 §3.10.7.2. */
+  private segmentInListen(now: Instant, seg: TcpRepr): void {
+    const flags = seg.flags;
+    if ((flags & TcpFlags.RST) !== 0) {
+      this.drop(TcpDropReason.BadState);
+      return;
+    }
+    if ((flags & TcpFlags.ACK) !== 0) {
+      // Second check: an ACK in LISTEN is bad; RST <SEQ=SEG.ACK>.
+      this.drop(TcpDropReason.BadState);
+      this.rstToSend.push(resetFor(seg));
+      return;
+    }
+    if ((flags & TcpFlags.SYN) === 0) {
+      this.drop(TcpDropReason.BadState);
+      return;
+    }
+    // Third check: SYN. RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ, send SYN,ACK.
+    this.lastReceiveAt = now;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.negotiateOptions(now, seg);
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndUna = this.iss;
+    this.ringSeq = seqAdd(this.iss, 1);
+    this.sndWnd = seg.window; // RFC 7323 §2.2: the window in a SYN is never scaled.
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.maxSndWnd = this.sndWnd;
+    this.synPending = true;
+    this.synRetransmits = 0;
+    this.setState(now, TcpState.SynReceived, 'rcv SYN');
+    this.retransmitAt = later(now, this.rtt.rto);
+    if (seg.payload.length > 0) {
+      // Data on a SYN is queued until the connection is established (RFC 9293);
+      // we keep it out of order at offset 0 so that it is delivered then.
+      this.receive.insert(0, seg.payload);
+    }
+  }
+
+  /** RFC 9293 §3.10.7.3. */
+  private segmentInSynSent(now: Instant, seg: TcpRepr): void {
+    const flags = seg.flags;
+    const hasAck = (flags & TcpFlags.ACK) !== 0;
+    // First check the ACK bit.
+    if (hasAck && (seqLe(seg.ack, this.iss) || seqGt(seg.ack, this.sndNxt))) {
+      this.drop(TcpDropReason.BadAck);
+      if ((flags & TcpFlags.RST) === 0) this.rstToSend.push(this.makeRst(seg.ack, false));
+      return;
+    }
+    // Second check the RST bit: only with an acceptable ACK (RFC 5961 §3.2).
+    if ((flags & TcpFlags.RST) !== 0) {
+      if (hasAck) {
+        this.finish(now, TcpError.Refused, 'rcv RST');
+      } else {
+        this.drop(TcpDropReason.NoAck);
+      }
+      return;
+    }
+    if ((flags & TcpFlags.SYN) === 0) {
+      this.drop(TcpDropReason.BadState);
+      return;
+    }
+    // Fourth check the SYN bit.
+    this.lastReceiveAt = now;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.negotiateOptions(now, seg);
+    this.sndWnd = seg.window;
+    this.sndWl1 = seg.seq;
+    this.sndWl2 = seg.ack;
+    this.maxSndWnd = this.sndWnd;
+    if (hasAck) {
+      this.handshakeRtt(now, seg);
+      this.sndUna = seg.ack;
+      this.synPending = false;
+      this.retransmitAt = NEVER;
+      this.rtt.resetBackoff();
+      if (this.synRetransmits > 0 && !this.rtt.hasSample) this.rtt.resetForDataAfterSynLoss();
+      this.setState(now, TcpState.Established, 'rcv SYN,ACK');
+      this.push({ type: 'connected' });
+      this.ackNow = true;
+      // Data or FIN on the SYN,ACK continues at step 6 (RFC 9293).
+      const rest = { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~TcpFlags.SYN };
+      if (rest.payload.length > 0 || (rest.flags & TcpFlags.FIN) !== 0) this.processText(now, rest);
+      this.updateTimers(now);
+      return;
+    }
+    // Simultaneous open: SYN without ACK. Answer SYN,ACK with our ISS and wait.
+    this.synPending = true;
+    this.setState(now, TcpState.SynReceived, 'rcv SYN (simultaneous open)');
+    this.retransmitAt = later(now, this.rtt.rto);
+  }
+
+  /** RFC 9293 §3.10.7.4: SYN-RECEIVED and every synchronized state. */
+  private segmentInSynchronized(now: Instant, input: TcpRepr): void {
+    let seg = input;
+    const flags = seg.flags;
+    const isRst = (flags & TcpFlags.RST) !== 0;
+
+    // RFC 7323 §5.3 R1: PAWS, before the sequence check.
+    if (this.timestampsOn && seg.options.timestamp !== null && this.tsRecentSet && !isRst) {
+      const tsval = seg.options.timestamp.value;
+      if (elapsed(now, this.tsRecentAt) > PAWS_IDLE_LIMIT) {
+        this.tsRecentSet = false; // R1's 24-day rule: TS.Recent is stale.
+      } else if (((tsval - this.tsRecent) | 0) < 0) {
+        this.drop(TcpDropReason.Paws);
+        this.ackNow = true;
+        return;
+      }
+    }
+
+    // Step 1: sequence number check.
+    const window = this.acceptWindow();
+    const segLen =
+      seg.payload.length +
+      ((flags & TcpFlags.SYN) !== 0 ? 1 : 0) +
+      ((flags & TcpFlags.FIN) !== 0 ? 1 : 0);
+    if (!this.acceptable(seg.seq, segLen, window)) {
+      if (isRst) {
+        this.drop(TcpDropReason.RstOutOfWindow);
+        return;
+      }
+      // A duplicate of data we already have: report it with D-SACK (RFC 2883).
+      if (seg.payload.length > 0 && seqLt(seg.seq, this.rcvNxt))
+        this.noteDuplicate(seg.seq, seg.payload.length);
+      this.drop(TcpDropReason.OutOfWindow);
+      if (this.stateValue === TcpState.TimeWait && (flags & TcpFlags.FIN) !== 0) {
+        // A retransmitted FIN in TIME-WAIT: acknowledge it and restart 2MSL (RFC 9293 step 8).
+        this.timeWaitAt = later(now, micros(2 * this.config.msl));
+      }
+      this.ackNow = true;
+      return;
+    }
+    // Zero window, or data beyond it: keep the ACK information, trim the text.
+    seg = this.trimToWindow(seg, window);
+
+    // Step 2: RST (RFC 5961 §3.2: only an exact match resets; in-window gets a challenge ACK).
+    if (isRst) {
+      if (this.config.rfc5961 && seg.seq !== this.rcvNxt) {
+        this.drop(TcpDropReason.RstNotExact);
+        this.challengeAck(now);
+        return;
+      }
+      this.onReset(now);
+      return;
+    }
+
+    // Step 4: SYN on a synchronized connection.
+    if ((seg.flags & TcpFlags.SYN) !== 0) {
+      if (this.stateValue === TcpState.SynReceived && this.passive && seg.seq === this.irs) {
+        // A retransmission of the SYN we answered: send the SYN,ACK again.
+        this.synPending = true;
+        return;
+      }
+      if (this.stateValue === TcpState.SynReceived && this.passive) {
+        // RFC 9293: a new SYN in a passively opened SYN-RECEIVED returns to LISTEN.
+        this.returnToListen(now, 'rcv SYN');
+        return;
+      }
+      // RFC 5961 §4: never reset on a SYN; answer with a challenge ACK.
+      this.drop(TcpDropReason.UnexpectedSyn);
+      this.challengeAck(now);
+      return;
+    }
+
+    // Step 5: ACK.
+    if ((seg.flags & TcpFlags.ACK) === 0) {
+      this.drop(TcpDropReason.NoAck);
+      return;
+    }
+    this.lastReceiveAt = now;
+    this.keepAliveProbesOut = 0;
+    if (this.stateValue === TcpState.SynReceived) {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
+        this.synPending = false;
+        this.handshakeRtt(now, seg);
+        this.sndWnd = seg.window << this.sndWscale;
+        this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+        this.sndWl1 = seg.seq;
+        this.sndWl2 = seg.ack;
+        this.sndUna = seg.ack;
+        this.retransmitAt = NEVER;
+        this.rtt.resetBackoff();
+        if (this.synRetransmits > 0 && !this.rtt.hasSample) this.rtt.resetForDataAfterSynLoss();
+        this.setState(now, TcpState.Established, 'rcv ACK');
+        this.push({ type: 'connected' });
+        if (this.receive.readable > 0) this.signalReadable();
+        if (this.finQueued) this.setState(now, TcpState.FinWait1, 'queued shutdown');
+      } else {
+        // The ACK does not acknowledge our SYN: this is how an old duplicate SYN
+        // is defused (RFC 9293 §3.5, Figure 9): reset the other side, keep ours.
+        this.drop(TcpDropReason.BadAck);
+        this.rstToSend.push(this.makeRst(seg.ack, false));
+        return;
+      }
+    } else if (!this.processAck(now, seg)) {
+      return;
+    }
+
+    // FIN-WAIT-1 / CLOSING / LAST-ACK: has our FIN been acknowledged?
+    if (this.finSent && !this.finAcked && seqGe(this.sndUna, this.finSeqEnd())) {
+      this.finAcked = true;
+      switch (this.stateValue) {
+        case TcpState.FinWait1:
+          this.setState(now, TcpState.FinWait2, 'rcv ACK of FIN');
+          if (this.readClosed) this.finWait2At = later(now, this.config.finTimeout);
+          break;
+        case TcpState.Closing:
+          this.enterTimeWait(now, 'rcv ACK of FIN');
+          return;
+        case TcpState.LastAck:
+          this.finish(now, null, 'rcv ACK of FIN');
+          return;
+        default:
+          break;
+      }
+    }
+    if (this.stateValue === TcpState.TimeWait) {
+      // The only thing that can arrive in TIME-WAIT is a retransmitted FIN.
+      if ((seg.flags & TcpFlags.FIN) !== 0) {
+        this.ackNow = true;
+        this.timeWaitAt = later(now, micros(2 * this.config.msl));
+      }
+      return;
+    }
+
+    // Step 6: URG. RFC 6093: urgent data is delivered inline; nothing to do beyond
+    // the ordinary data path (no out-of-band API).
+
+    // Steps 7 and 8: text and FIN.
+    this.processText(now, seg);
+  }
+
+  /** RFC 9293 step 5 for synchronized states; returns false when the segment is finished with. */
+  private processAck(now: Instant, seg: TcpRepr): boolean {
+    const ack = seg.ack;
+    if (seqGt(ack, this.sndNxt)) {
+      // RFC 9293: an ACK of something not yet sent gets an ACK and is dropped
+      // (RFC 5961 §5.2 makes it a challenge ACK, rate limited).
+      this.drop(TcpDropReason.BadAck);
+      this.challengeAck(now);
+      return false;
+    }
+    if (this.config.rfc5961 && seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      // RFC 5961 §5.2: older than any ACK the peer could legitimately send.
+      this.drop(TcpDropReason.BadAck);
+      this.challengeAck(now);
+      return false;
+    }
+    this.updateTimestampRecent(now, seg);
+    const windowBefore = this.sndWnd;
+    this.collectSack(seg);
+    if (seqGt(ack, this.sndUna)) {
+      this.onNewAck(now, seg);
+    } else if (
+      ack === this.sndUna &&
+      seg.payload.length === 0 &&
+      (seg.flags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 &&
+      seqLt(this.sndUna, this.sndNxt) &&
+      seg.window << this.sndWscale === windowBefore
+    ) {
+      this.onDupAck(now);
+    }
+    // RFC 9293 step 5: update the send window if the segment is newer (SND.WL1/WL2).
+    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+      const wasZero = this.sndWnd === 0;
+      this.sndWnd = seg.window << this.sndWscale;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      if (this.sndWnd > this.maxSndWnd) this.maxSndWnd = this.sndWnd;
+      if (wasZero && this.sndWnd > 0) {
+        this.persistAt = NEVER;
+        this.persistBackoff = 0;
+      }
+    }
+    return true;
+  }
+
+  private onNewAck(now: Instant, seg: TcpRepr): void {
+    const ack = seg.ack;
+    const flightBefore = this.bytesInFlight();
+    let advanced = seqDiff(ack, this.sndUna);
+    // The FIN takes one sequence number but no byte of the ring.
+    if (this.finSent && seqGe(ack, this.finSeqEnd())) advanced -= 1;
+    const dataAcked = Math.min(Math.max(advanced, 0), this.sendRing.length);
+    this.sendRing.discard(dataAcked);
+    this.ringSeq = seqAdd(this.ringSeq, dataAcked);
+    this.ackedOffset += dataAcked;
+    this.sndUna = ack;
+    this.counters.bytesAcked += dataAcked;
+    this.sacked.removeBelow(this.ackedOffset);
+    if (seqLt(this.rtxNext, this.sndUna)) this.rtxNext = this.sndUna;
+
+    // RTT sample (RFC 7323 §4 with timestamps; otherwise one timed segment, Karn's rule).
+    let sample = -1 as Duration;
+    const ts = seg.options.timestamp;
+    if (this.timestampsOn && ts !== null && ts.echo !== 0) {
+      const ms = (this.tsClock(now) - ts.echo) | 0;
+      if (ms >= 0) sample = millis(Math.max(ms, 0));
+    } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
+      sample = elapsed(now, this.rttStart);
+      this.rttTiming = false;
+    }
+    if (sample >= 0) this.rtt.sample(sample);
+    this.rtt.resetBackoff();
+    this.consecutiveRtos = 0;
+
+    switch (this.caState) {
+      case CaState.Recovery:
+        if (seqGe(ack, this.recoverSeq)) {
+          // RFC 6582 §3.2 (3): a full ACK ends fast recovery.
+          this.cc.onRecoveryEnd(now, this.bytesInFlight());
+          this.caState = CaState.Open;
+        } else {
+          // RFC 6582 §3.2 (5): partial ACK: retransmit the next unacknowledged
+          // segment, deflate the window by the amount acknowledged, add one MSS back.
+          this.rtxNext = this.sndUna;
+          this.rtxOwed = true;
+          this.cc.cwnd = Math.max(
+            this.cc.cwnd - dataAcked + (dataAcked >= this.sendMss ? this.sendMss : 0),
+            this.sendMss,
+          );
+        }
+        break;
+      case CaState.Loss:
+        if (seqGe(ack, this.recoverSeq)) this.caState = CaState.Open;
+        this.cc.onAck(now, dataAcked, flightBefore, sample);
+        break;
+      case CaState.Disorder:
+      case CaState.Open:
+        this.caState = CaState.Open;
+        this.cc.onAck(now, dataAcked, flightBefore, sample);
+        break;
+      default:
+        assertNever(this.caState, 'ca state');
+    }
+    this.dupAcks = 0;
+    // RFC 6298 (5.3): restart the retransmission timer when new data is acknowledged.
+    this.retransmitAt = this.hasOutstanding() ? later(now, this.rtt.rto) : NEVER;
+    this.unackedSince = this.hasOutstanding() ? now : NEVER;
+    if (this.writableWanted && this.sendRing.free > 0) {
+      this.writableWanted = false;
+      this.push({ type: 'writable' });
+    }
+    if (this.sendRing.length === 0) this.sendRing.release();
+  }
+
+  private onDupAck(now: Instant): void {
+    this.dupAcks++;
+    this.counters.dupAcksReceived++;
+    if (this.caState === CaState.Recovery) {
+      // RFC 6582 §3.2 (4): inflate by one MSS for each further duplicate ACK.
+      this.cc.cwnd += this.sendMss;
+      return;
+    }
+    if (this.caState === CaState.Loss) return;
+    if (this.dupAcks < DUPACK_THRESHOLD) {
+      // RFC 3042 limited transmit is applied when choosing new data (allowance per dupack).
+      this.caState = CaState.Disorder;
+      return;
+    }
+    // RFC 6582 §3.2 (2): only enter recovery if this loss is not from the previous episode.
+    if (
+      this.recoverValid &&
+      seqLe(this.sndUna, this.recoverSeq) &&
+      seqLt(this.sndUna, this.recoverSeq)
+    ) {
+      return;
+    }
+    this.cc.onCongestionEvent(now, this.bytesInFlight());
+    this.cc.cwnd = this.cc.ssthresh + DUPACK_THRESHOLD * this.sendMss;
+    this.caState = CaState.Recovery;
+    this.recoverSeq = this.sndNxt;
+    this.recoverValid = true;
+    this.rtxNext = this.sndUna;
+    this.rtxOwed = true;
+    this.rttTiming = false;
+    this.counters.fastRetransmits++;
+    this.counters.lostSegments++;
+  }
+
+  /** Steps 7 (segment text) and 8 (FIN). */
+  private processText(now: Instant, seg: TcpRepr): void {
+    const state = this.stateValue;
+    const receiving =
+      state === TcpState.Established || state === TcpState.FinWait1 || state === TcpState.FinWait2;
+    const payload = seg.payload;
+    if (payload.length > 0 && receiving && !this.finReceived) {
+      if (this.readClosed) {
+        // Data for an application that has closed: Linux answers with RST.
+        this.drop(TcpDropReason.DataAfterClose);
+        this.rstToSend.push(this.makeRst(this.sndNxt, true));
+        this.finish(now, TcpError.Aborted, 'rcv data after close');
+        return;
+      }
+      const offset = this.receive.nextOffset + seqDiff(seg.seq, this.rcvNxt);
+      const result = this.receive.insert(offset, payload);
+      this.counters.dataSegmentsReceived++;
+      this.counters.bytesReceived += result.inOrder + result.heldOutOfOrder;
+      if (payload.length > this.rcvMss && payload.length <= this.config.mss)
+        this.rcvMss = payload.length;
+      if (result.duplicate > 0)
+        this.noteDuplicate(seg.seq, Math.min(result.duplicate, payload.length));
+      if (result.inOrder > 0) {
+        this.rcvNxt = seqAdd(this.rcvNxt, result.inOrder);
+        this.signalReadable();
+      }
+      if (result.heldOutOfOrder > 0 || result.inOrder === 0 || result.filledHole) {
+        // RFC 5681 §4.2: out-of-order data and data that fills a hole are ACKed at once.
+        this.ackNow = true;
+      } else {
+        this.scheduleAck(now, result.inOrder);
+      }
+    }
+    // Step 8: FIN.
+    if ((seg.flags & TcpFlags.FIN) !== 0 && !this.finReceived) {
+      const finOffset =
+        this.receive.nextOffset + seqDiff(seqAdd(seg.seq, payload.length), this.rcvNxt);
+      if (finOffset === this.receive.nextOffset) {
+        this.acceptFin(now);
+      } else if (finOffset > this.receive.nextOffset) {
+        this.pendingFinOffset = finOffset;
+        this.ackNow = true;
+      }
+    } else if (this.pendingFinOffset >= 0 && this.pendingFinOffset === this.receive.nextOffset) {
+      this.acceptFin(now);
+    }
+  }
+
+  private acceptFin(now: Instant): void {
+    this.finReceived = true;
+    this.pendingFinOffset = -1;
+    this.rcvNxt = seqAdd(this.rcvNxt, 1);
+    this.ackNow = true;
+    this.push({ type: 'peer-closed' });
+    switch (this.stateValue) {
+      case TcpState.SynReceived:
+      case TcpState.Established:
+        this.setState(now, TcpState.CloseWait, 'rcv FIN');
+        break;
+      case TcpState.FinWait1:
+        if (this.finAcked) this.enterTimeWait(now, 'rcv FIN');
+        else this.setState(now, TcpState.Closing, 'rcv FIN (simultaneous close)');
+        break;
+      case TcpState.FinWait2:
+        this.finWait2At = NEVER;
+        this.enterTimeWait(now, 'rcv FIN');
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onReset(now: Instant): void {
+    switch (this.stateValue) {
+      case TcpState.SynReceived:
+        if (this.passive) {
+          // RFC 9293: a passively opened connection returns to LISTEN; the
+          // application never saw it.
+          this.returnToListen(now, 'rcv RST');
+        } else {
+          this.finish(now, TcpError.Refused, 'rcv RST');
+        }
+        return;
+      case TcpState.Established:
+      case TcpState.FinWait1:
+      case TcpState.FinWait2:
+      case TcpState.CloseWait:
+        this.finish(now, TcpError.Reset, 'rcv RST');
+        return;
+      default:
+        // CLOSING, LAST-ACK, TIME-WAIT: the connection just ends.
+        this.finish(now, null, 'rcv RST');
+    }
+  }
+
+  // ===================================================================
+  // Segment construction
+  // ===================================================================
+
+  private nextSegment(now: Instant): TcpRepr | null {
+    if (this.rstToSend.length > 0) return this.rstToSend.shift()!;
+    switch (this.stateValue) {
+      case TcpState.Closed:
+      case TcpState.Listen:
+        return null;
+      case TcpState.SynSent:
+        if (!this.synPending) return null;
+        this.synPending = false;
+        return this.makeSyn(now, false);
+      case TcpState.SynReceived:
+        if (this.synPending) {
+          this.synPending = false;
+          return this.makeSyn(now, true);
+        }
+        return this.ackNow ? this.makeAck(now) : null;
+      default:
+        break;
+    }
+    const data = this.nextDataSegment(now);
+    if (data !== null) return data;
+    if (this.probeOwed) {
+      this.probeOwed = false;
+      // Keepalive and zero-window probes: SEG.SEQ = SND.UNA - 1, no data.
+      return this.makeSegment(now, TcpFlags.ACK, seqAdd(this.sndUna, -1), EMPTY_PAYLOAD);
+    }
+    if (this.ackNow) return this.makeAck(now);
+    return null;
+  }
+
+  /** Retransmissions first, then new data and the FIN, as the windows allow. */
+  private nextDataSegment(now: Instant): TcpRepr | null {
+    const finSeq = this.finSeq();
+    // Retransmission (fast retransmit, partial ACK, or after an RTO).
+    if (this.caState === CaState.Recovery || this.caState === CaState.Loss || this.rtxOwed) {
+      const rtx = this.nextRetransmission(now, finSeq);
+      if (rtx !== null) return rtx;
+      if (this.caState === CaState.Loss && seqLt(this.rtxNext, this.recoverSeq)) return null;
+    }
+    if (this.finSent && this.unsentBytes() === 0) return null;
+    // New data.
+    const unsent = this.unsentBytes();
+    const windowRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
+    let cwndRoom = this.cc.cwnd - this.bytesInFlight();
+    // RFC 3042 limited transmit: one extra segment for each of the first two dupacks.
+    if (this.caState === CaState.Disorder) cwndRoom += this.dupAcks * this.sendMss;
+    if (unsent > 0) {
+      const room = Math.min(windowRoom, cwndRoom);
+      let len = Math.min(unsent, this.sendMss, Math.max(room, 0));
+      if (len <= 0) return null;
+      const wouldEmpty = len === unsent;
+      if (len < this.sendMss) {
+        // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896) deciding
+        // when a small final segment may go: send it if nothing is in flight
+        // (or no-delay), or if it is at least half the largest window seen.
+        const allQueuedFits = wouldEmpty;
+        const nothingInFlight = this.sndNxt === this.sndUna;
+        const bigEnough = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
+        const nagleAllows = this.config.noDelay || nothingInFlight;
+        if (!((allQueuedFits && nagleAllows) || bigEnough)) {
+          // Held back. If the window is what stops us and nothing is in
+          // flight, the persist timer takes over (armed in updateTimers).
+          return null;
+        }
+        if (!allQueuedFits && !bigEnough) return null;
+        len = Math.min(len, unsent);
+      }
+      const seqStart = this.sndNxt;
+      if (
+        this.sndNxt === this.sndUna &&
+        this.counters.dataSegmentsSent > 0 &&
+        elapsed(now, this.lastSendAt) > this.rtt.rto
+      ) {
+        // RFC 5681 §4.1: after an idle period longer than the RTO, restart from
+        // the initial window (Linux: net.ipv4.tcp_slow_start_after_idle = 1).
+        this.cc.onIdleRestart(now);
+      }
+      const payload = this.copyOut(seqStart, len);
+      let flags: number = TcpFlags.ACK;
+      if (len === unsent) flags |= TcpFlags.PSH;
+      // Piggyback the FIN on the last data segment when there is window for it.
+      if (this.finQueued && len === unsent && this.canSendFin()) {
+        flags |= TcpFlags.FIN;
+        this.finSent = true;
+      }
+      this.sndNxt = seqAdd(this.sndNxt, len + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0));
+      this.startTiming(now, seqStart);
+      this.counters.dataSegmentsSent++;
+      this.counters.bytesSent += len;
+      return this.makeSegment(now, flags, seqStart, payload);
+    }
+    if (this.finQueued && !this.finSent && this.canSendFin()) {
+      this.finSent = true;
+      const seqStart = this.sndNxt;
+      this.sndNxt = seqAdd(this.sndNxt, 1);
+      return this.makeSegment(now, TcpFlags.ACK | TcpFlags.FIN, seqStart, EMPTY_PAYLOAD);
+    }
+    void finSeq;
+    return null;
+  }
+
+  private nextRetransmission(now: Instant, finSeq: SeqNum): TcpRepr | null {
+    // Skip what the peer has SACKed (RFC 6675 §5's NextSeg, simplified).
+    let offset = this.ackedOffset + seqDiff(this.rtxNext, this.ringSeq);
+    while (seqLt(this.rtxNext, this.sndNxt)) {
+      const i = this.sacked.indexContaining(offset);
+      if (i < 0) break;
+      const skip = this.sacked.endAt(i) - offset;
+      this.rtxNext = seqAdd(this.rtxNext, skip);
+      offset += skip;
+    }
+    if (!seqLt(this.rtxNext, this.sndNxt)) {
+      this.rtxOwed = false;
+      return null;
+    }
+    const limit = this.caState === CaState.Recovery ? this.recoverSeq : this.sndNxt;
+    if (!seqLt(this.rtxNext, limit) && !this.rtxOwed) return null;
+    if (!this.rtxOwed && this.bytesInFlight() >= this.cc.cwnd) return null;
+    const dataEnd = seqAdd(this.ringSeq, this.sendRing.length);
+    const start = this.rtxNext;
+    let len = Math.min(
+      this.sendMss,
+      Math.max(seqDiff(dataEnd, start), 0),
+      Math.max(seqDiff(this.sndNxt, start), 0),
+    );
+    // Do not resend bytes the peer already SACKed beyond this hole.
+    const nextSacked = this.nextSackedAfter(offset);
+    if (nextSacked >= 0) len = Math.min(len, nextSacked - offset);
+    let flags: number = TcpFlags.ACK;
+    if (this.finSent && seqAdd(start, len) === finSeq) flags |= TcpFlags.FIN;
+    if (len === 0 && !(this.finSent && start === finSeq)) {
+      this.rtxOwed = false;
+      return null;
+    }
+    if (len === 0) flags |= TcpFlags.FIN;
+    const payload = len > 0 ? this.copyOut(start, len) : EMPTY_PAYLOAD;
+    this.rtxNext = seqAdd(start, len + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0));
+    this.rtxOwed = false;
+    this.counters.segmentsRetransmitted++;
+    this.counters.bytesRetransmitted += len;
+    if (this.caState === CaState.Recovery && !seqLt(this.rtxNext, this.recoverSeq)) {
+      // NewReno retransmits one segment per partial ACK; the pointer rests here.
+      this.rtxNext = this.recoverSeq;
+    }
+    return this.makeSegment(now, flags, start, payload);
+  }
+
+  private nextSackedAfter(offset: number): number {
+    for (let i = 0; i < this.sacked.count; i++) {
+      if (this.sacked.startAt(i) > offset) return this.sacked.startAt(i);
+    }
+    return -1;
+  }
+
+  private makeSyn(now: Instant, withAck: boolean): TcpRepr {
+    const options = noTcpOptions();
+    options.mss = this.config.mss;
+    const offerAll = !withAck;
+    // On a SYN,ACK we only echo options the peer offered (RFC 7323 §2.2, §3.2; RFC 2018 §2).
+    if (
+      this.config.windowScaling &&
+      (offerAll || (this.offeredWscale >= 0 && this.rcvWscale >= 0 && this.peerOfferedWscale))
+    ) {
+      options.windowScale = this.offeredWscale;
+    }
+    if (this.config.sack && (offerAll || this.sackOn)) options.sackPermitted = true;
+    if (this.config.timestamps && (offerAll || this.timestampsOn)) {
+      options.timestamp = { value: this.tsClock(now), echo: withAck ? this.tsRecent : 0 };
+    }
+    // RFC 7323 §2.2: the window field of a SYN is never scaled. Linux offers
+    // the largest multiple of the MSS that fits (64240 for an MSS of 1460).
+    const space = Math.min(this.receive.free, MAX_WINDOW_FIELD);
+    const window = Math.max(
+      Math.floor(space / this.config.mss) * this.config.mss,
+      Math.min(space, this.config.mss),
+    );
+    this.rcvAdvRight = seqAdd(this.rcvNxt, window);
+    this.lastWindowSent = window;
+    if (!this.rttTiming && this.synRetransmits === 0) {
+      this.rttTiming = true;
+      this.rttSeq = this.iss;
+      this.rttStart = now;
+    }
+    if (this.synRetransmits > 0) this.counters.segmentsRetransmitted++;
+    if (withAck) {
+      this.lastAckSent = this.rcvNxt;
+      this.ackNow = false;
+    }
+    return {
+      srcPort: 0,
+      dstPort: 0,
+      seq: this.iss,
+      ack: withAck ? this.rcvNxt : (0 as SeqNum),
+      flags: withAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN,
+      window,
+      urgent: 0,
+      options,
+      payload: EMPTY_PAYLOAD,
+    };
+  }
+
+  private peerOfferedWscale = false;
+
+  private makeAck(now: Instant): TcpRepr {
+    return this.makeSegment(now, TcpFlags.ACK, this.sndNxt, EMPTY_PAYLOAD);
+  }
+
+  /** Builds a segment with ACK, window, timestamps and SACK as negotiated. */
+  private makeSegment(now: Instant, flags: number, seqNum: SeqNum, payload: Uint8Array): TcpRepr {
+    const options = noTcpOptions();
+    if (this.timestampsOn) options.timestamp = { value: this.tsClock(now), echo: this.tsRecent };
+    if (this.sackOn) options.sackBlocks = this.sackBlocks();
+    const window = this.advertiseWindow();
+    this.lastAckSent = this.rcvNxt;
+    this.ackNow = false;
+    this.ackPending = false;
+    this.delayedAckAt = NEVER;
+    this.bytesSinceAck = 0;
+    return {
+      srcPort: 0,
+      dstPort: 0,
+      seq: seqNum,
+      ack: this.rcvNxt,
+      flags,
+      window,
+      urgent: 0,
+      options,
+      payload,
+    };
+  }
+
+  private makeRst(seqNum: SeqNum, withAck: boolean): TcpRepr {
+    return {
+      srcPort: 0,
+      dstPort: 0,
+      seq: seqNum,
+      ack: withAck ? this.rcvNxt : (0 as SeqNum),
+      flags: withAck ? TcpFlags.RST | TcpFlags.ACK : TcpFlags.RST,
+      window: 0,
+      urgent: 0,
+      options: noTcpOptions(),
+      payload: EMPTY_PAYLOAD,
+    };
+  }
+
+  private sackBlocks(): SackBlock[] {
+    // RFC 2018 §3: with timestamps there is room for three blocks, else four.
+    const max = this.timestampsOn ? 3 : 4;
+    const blocks: SackBlock[] = [];
+    const base = this.receive.nextOffset;
+    if (this.dsack !== null) {
+      // RFC 2883 §4: the D-SACK block comes first, once.
+      const [s, e] = this.dsack;
+      blocks.push({ left: seqAdd(this.rcvNxt, s - base), right: seqAdd(this.rcvNxt, e - base) });
+      this.dsack = null;
+    }
+    if (this.receive.outOfOrderBytes > 0) {
+      const finAdjust = this.finReceived ? -1 : 0;
+      for (const [s, e] of this.receive.sackRanges(max - blocks.length)) {
+        blocks.push({
+          left: seqAdd(this.rcvNxt, s - base + finAdjust),
+          right: seqAdd(this.rcvNxt, e - base + finAdjust),
+        });
+      }
+    }
+    return blocks;
+  }
+
+  private noteSent(now: Instant, seg: TcpRepr): void {
+    this.counters.segmentsSent++;
+    const consumes = seg.payload.length > 0 || (seg.flags & (TcpFlags.SYN | TcpFlags.FIN)) !== 0;
+    if (consumes && (seg.flags & TcpFlags.RST) === 0) {
+      this.lastSendAt = now;
+      if (this.unackedSince === NEVER) this.unackedSince = now;
+      if (this.retransmitAt === NEVER) this.retransmitAt = later(now, this.rtt.rto);
+    }
+    this.updateTimers(now);
+  }
+
+  // ===================================================================
+  // Helpers
+  // ===================================================================
+
+  private negotiateOptions(now: Instant, syn: TcpRepr): void {
+    const o = syn.options;
+    this.peerMss = o.mss > 0 ? o.mss : this.config.defaultPeerMss;
+    this.peerOfferedWscale = o.windowScale >= 0;
+    if (this.config.windowScaling && o.windowScale >= 0 && this.offeredWscale >= 0) {
+      // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
+      this.sndWscale = Math.min(o.windowScale, 14);
+      this.rcvWscale = this.offeredWscale;
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    this.sackOn = this.config.sack && o.sackPermitted;
+    this.timestampsOn = this.config.timestamps && o.timestamp !== null;
+    if (this.timestampsOn && o.timestamp !== null) {
+      this.tsRecent = o.timestamp.value;
+      this.tsRecentSet = true;
+      this.tsRecentAt = now;
+    }
+    this.recomputeSendMss();
+    this.rcvMss = Math.min(this.config.mss, this.peerMss);
+  }
+
+  private recomputeSendMss(): void {
+    // RFC 9293 §3.7.1 / RFC 6691: the MSS option excludes TCP options, so the
+    // timestamps option comes out of every segment's payload.
+    let mss = Math.min(this.peerMss, this.config.mss, this.mtuMssLimit);
+    if (this.timestampsOn) mss -= TIMESTAMP_OPTION_SPACE;
+    this.sendMss = Math.max(mss, 48);
+    this.cc.setMss(this.sendMss);
+  }
+
+  private handshakeRtt(now: Instant, seg: TcpRepr): void {
+    // Karn: only a SYN that was not retransmitted gives a sample (unless timestamps say which one).
+    const ts = seg.options.timestamp;
+    if (this.timestampsOn && ts !== null && ts.echo !== 0) {
+      const ms = (this.tsClock(now) - ts.echo) | 0;
+      if (ms >= 0) this.rtt.sample(millis(ms));
+    } else if (this.rttTiming && this.synRetransmits === 0) {
+      this.rtt.sample(elapsed(now, this.rttStart));
+    }
+    this.rttTiming = false;
+  }
+
+  private updateTimestampRecent(now: Instant, seg: TcpRepr): void {
+    // RFC 7323 §4.3: TS.Recent follows segments at or before Last.ACK.sent.
+    const ts = seg.options.timestamp;
+    if (!this.timestampsOn || ts === null) return;
+    if (
+      (!this.tsRecentSet || ((ts.value - this.tsRecent) | 0) >= 0) &&
+      seqLe(seg.seq, this.lastAckSent)
+    ) {
+      this.tsRecent = ts.value;
+      this.tsRecentSet = true;
+      this.tsRecentAt = now;
+    }
+  }
+
+  private collectSack(seg: TcpRepr): void {
+    if (!this.sackOn) return;
+    const blocks = seg.options.sackBlocks;
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      // Only blocks above the cumulative ACK and within what we sent count;
+      // anything else is a D-SACK (RFC 2883) or bogus, and is ignored here.
+      if (!seqLt(b.left, b.right) || !seqGt(b.left, seg.ack) || seqGt(b.right, this.sndNxt))
+        continue;
+      const start = this.ackedOffset + seqDiff(b.left, this.ringSeq);
+      const end = this.ackedOffset + seqDiff(b.right, this.ringSeq);
+      if (start >= this.ackedOffset) this.sacked.add(start, end);
+    }
+  }
+
+  private challengeAck(now: Instant): void {
+    // RFC 5961 §7: rate-limit challenge ACKs (per connection, per second).
+    if (elapsed(now, this.challengeWindowStart) >= 1_000_000) {
+      this.challengeWindowStart = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= this.config.challengeAckLimit) return;
+    this.challengeCount++;
+    this.counters.challengeAcksSent++;
+    this.ackNow = true;
+  }
+
+  private noteDuplicate(seqStart: SeqNum, length: number): void {
+    if (!this.sackOn || !this.config.dsack || length <= 0) return;
+    const start =
+      this.receive.nextOffset + seqDiff(seqStart, this.rcvNxt) + (this.finReceived ? 1 : 0);
+    this.dsack = [start, start + length];
+  }
+
+  private scheduleAck(now: Instant, bytes: number): void {
+    this.bytesSinceAck += bytes;
+    if (!this.config.delayedAck || this.quickAcks > 0) {
+      if (this.quickAcks > 0) this.quickAcks--;
+      this.ackNow = true;
+      return;
+    }
+    // RFC 1122 §4.2.3.2 / RFC 5681 §4.2: ACK at least every second full-sized segment.
+    if (this.bytesSinceAck >= 2 * this.rcvMss) {
+      this.ackNow = true;
+      return;
+    }
+    if (!this.ackPending) {
+      this.ackPending = true;
+      this.delayedAckAt = later(now, this.config.delayedAckTimeout);
+    }
+  }
+
+  /** Bytes of window from RCV.NXT that we accept: up to the largest right edge advertised. */
+  private acceptWindow(): number {
+    return Math.max(seqDiff(this.rcvAdvRight, this.rcvNxt), 0);
+  }
+
+  private currentReceiveWindow(): number {
+    return Math.min(this.receive.free, MAX_WINDOW_FIELD * 2 ** this.rcvWscale);
+  }
+
+  /** The window field for an outgoing segment, moving the right edge per RFC 1122 receiver SWS avoidance. */
+  private advertiseWindow(): number {
+    const free = this.currentReceiveWindow();
+    const candidate = seqAdd(this.rcvNxt, free);
+    const growth = seqDiff(candidate, this.rcvAdvRight);
+    // RFC 1122 §4.2.3.3: advance the right edge only by at least min(buffer/2, MSS).
+    const threshold = Math.min(this.receive.limit / 2, this.rcvMss);
+    if (growth >= threshold || (seqLe(this.rcvAdvRight, this.rcvNxt) && free >= threshold)) {
+      this.rcvAdvRight = candidate;
+    }
+    const window = Math.max(seqDiff(this.rcvAdvRight, this.rcvNxt), 0);
+    // Rounding down may make the right edge look shorter by less than one
+    // scale unit; we keep accepting up to rcvAdvRight (RFC 7323 §2.4).
+    const field = Math.min(Math.floor(window / 2 ** this.rcvWscale), MAX_WINDOW_FIELD);
+    this.lastWindowSent = field * 2 ** this.rcvWscale;
+    return field;
+  }
+
+  private maybeWindowUpdate(windowBefore: number): void {
+    if (!this.isSynchronized() || this.finReceived) return;
+    const now = this.currentReceiveWindow();
+    // Send a window update when the window we could offer has grown enough to
+    // matter: it was (nearly) closed, or it at least doubled.
+    const threshold = Math.min(this.receive.limit / 2, this.rcvMss);
+    if (
+      now - this.lastWindowSent >= threshold &&
+      (this.lastWindowSent < 2 * this.rcvMss || now >= 2 * this.lastWindowSent)
+    ) {
+      this.ackNow = true;
+    }
+    void windowBefore;
+  }
+
+  private acceptable(seqStart: SeqNum, segLen: number, window: number): boolean {
+    // RFC 9293 §3.10.7.4 step 1, the four cases.
+    if (segLen === 0) {
+      if (window === 0) return seqStart === this.rcvNxt;
+      return seqLe(this.rcvNxt, seqStart) && seqLt(seqStart, seqAdd(this.rcvNxt, window));
+    }
+    if (window === 0) {
+      // RFC 9293 allows ACKs, URGs and RSTs through a zero window: a segment
+      // at RCV.NXT is kept for its control information and its text trimmed.
+      return seqStart === this.rcvNxt;
+    }
+    const end = seqAdd(seqStart, segLen - 1);
+    const right = seqAdd(this.rcvNxt, window);
+    return (
+      (seqLe(this.rcvNxt, seqStart) && seqLt(seqStart, right)) ||
+      (seqLe(this.rcvNxt, end) && seqLt(end, right))
+    );
+  }
+
+  /** Cuts text before RCV.NXT and beyond the window (RFC 9293: "trimmed to the window"). */
+  private trimToWindow(seg: TcpRepr, window: number): TcpRepr {
+    let seqStart = seg.seq;
+    let flags = seg.flags;
+    let payload = seg.payload;
+    if (seqLt(seqStart, this.rcvNxt)) {
+      let cut = seqDiff(this.rcvNxt, seqStart);
+      if ((flags & TcpFlags.SYN) !== 0) {
+        flags &= ~TcpFlags.SYN;
+        cut -= 1;
+        seqStart = seqAdd(seqStart, 1);
+      }
+      const dataCut = Math.min(cut, payload.length);
+      if (dataCut > 0) this.noteDuplicate(seqStart, dataCut);
+      payload = payload.subarray(dataCut);
+      seqStart = seqAdd(seqStart, dataCut);
+    }
+    const room = seqDiff(seqAdd(this.rcvNxt, window), seqStart);
+    if (payload.length > room) {
+      if (room < payload.length) this.drop(TcpDropReason.NoBufferSpace);
+      payload = payload.subarray(0, Math.max(room, 0));
+      flags &= ~TcpFlags.FIN; // The FIN lies beyond the window: it will come again.
+      this.ackNow = true;
+    }
+    if (payload === seg.payload && flags === seg.flags && seqStart === seg.seq) return seg;
+    return { ...seg, seq: seqStart, flags, payload };
+  }
+
+  private copyOut(seqStart: SeqNum, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.sendRing.peek(seqDiff(seqStart, this.ringSeq), out);
+    return out;
+  }
+
+  private startTiming(now: Instant, seqStart: SeqNum): void {
+    if (this.timestampsOn || this.rttTiming || this.caState !== CaState.Open) return;
+    this.rttTiming = true;
+    this.rttSeq = seqStart;
+    this.rttStart = now;
+  }
+
+  private unsentBytes(): number {
+    return this.sendRing.length - seqDiff(this.sndNxt, this.ringSeq) + (this.finSent ? 1 : 0);
+  }
+
+  private finSeq(): SeqNum {
+    return seqAdd(this.ringSeq, this.sendRing.length);
+  }
+
+  private finSeqEnd(): SeqNum {
+    return seqAdd(this.finSeq(), 1);
+  }
+
+  private canSendFin(): boolean {
+    return this.isSynchronized() && this.stateValue !== TcpState.SynReceived;
+  }
+
+  private bytesOutstanding(): number {
+    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  /** Bytes in the network by our estimate (RFC 5681 FlightSize; after an RTO only what was resent). */
+  private bytesInFlight(): number {
+    if (this.caState === CaState.Loss) {
+      return (
+        Math.max(seqDiff(this.rtxNext, this.sndUna), 0) +
+        Math.max(seqDiff(this.sndNxt, this.recoverSeq), 0)
+      );
+    }
+    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  private hasOutstanding(): boolean {
+    return seqLt(this.sndUna, this.sndNxt);
+  }
+
+  private userTimeoutExpired(now: Instant): boolean {
+    return (
+      this.config.userTimeout > 0 &&
+      this.unackedSince !== NEVER &&
+      elapsed(now, this.unackedSince) >= this.config.userTimeout
+    );
+  }
+
+  private persistInterval(): Duration {
+    const base = this.rtt.rto;
+    return minDuration(
+      micros(base * 2 ** Math.min(this.persistBackoff, 20)),
+      this.config.maxPersistInterval,
+    );
+  }
+
+  /** Re-derives the persist and keepalive timers from the current state. */
+  private updateTimers(now: Instant): void {
+    if (!this.isSynchronized()) return;
+    // Persist: a zero window with data waiting and nothing in flight to elicit ACKs.
+    if (this.sndWnd === 0 && this.unsentBytes() > 0 && !this.hasOutstanding()) {
+      if (this.persistAt === NEVER) this.persistAt = later(now, this.persistInterval());
+    } else if (this.sndWnd > 0) {
+      this.persistAt = NEVER;
+    }
+    if (this.config.keepAlive && this.keepAliveProbesOut === 0 && !this.hasOutstanding()) {
+      this.keepAliveAt = later(this.lastReceiveAt, this.config.keepAliveIdle);
+      if (this.keepAliveAt < now) this.keepAliveAt = now;
+    } else if (!this.config.keepAlive) {
+      this.keepAliveAt = NEVER;
+    }
+  }
+
+  private tsClock(now: Instant): number {
+    // A 1 ms timestamp clock (RFC 7323 §5.4 allows 1 ms to 1 s), offset per connection.
+    return (Math.floor(now / 1000) + this.timestampOffset) >>> 0;
+  }
+
+  private isSynchronized(): boolean {
+    switch (this.stateValue) {
+      case TcpState.Closed:
+      case TcpState.Listen:
+      case TcpState.SynSent:
+      case TcpState.SynReceived:
+        return false;
+      default:
+        return true;
+    }
+  }
+
+  private canWrite(): boolean {
+    if (this.finQueued) return false;
+    switch (this.stateValue) {
+      case TcpState.SynSent:
+      case TcpState.SynReceived:
+      case TcpState.Established:
+      case TcpState.CloseWait:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  private signalReadable(): void {
+    if (this.readableSignalled) return;
+    this.readableSignalled = true;
+    this.push({ type: 'readable' });
+  }
+
+  private enterTimeWait(now: Instant, cause: string): void {
+    this.setState(now, TcpState.TimeWait, cause);
+    this.retransmitAt = NEVER;
+    this.persistAt = NEVER;
+    this.keepAliveAt = NEVER;
+    this.finWait2At = NEVER;
+    this.timeWaitAt = later(now, micros(2 * this.config.msl));
+  }
+
+  private returnToListen(now: Instant, cause: string): void {
+    this.setState(now, TcpState.Listen, cause);
+    this.retransmitAt = NEVER;
+    this.synPending = false;
+    this.ackNow = false;
+  }
+
+  /**
+   * Whether a SYN arriving for this connection in TIME-WAIT may start a new
+   * incarnation (RFC 9293 §3.6.1 and RFC 6191): its sequence number is beyond
+   * what we received, or its timestamp is newer. The stack then closes this
+   * one and opens a new connection for the SYN.
+   */
+  acceptsNewSyn(seg: TcpRepr): boolean {
+    if (this.stateValue !== TcpState.TimeWait || (seg.flags & TcpFlags.SYN) === 0) return false;
+    const ts = seg.options.timestamp;
+    if (this.timestampsOn && ts !== null && this.tsRecentSet) {
+      return ((ts.value - this.tsRecent) | 0) > 0;
+    }
+    return seqGt(seg.seq, this.rcvNxt);
+  }
+
+  private finish(now: Instant, error: TcpError | null, cause: string): void {
+    if (this.stateValue === TcpState.Closed) return;
+    this.error = error;
+    this.setState(now, TcpState.Closed, cause);
+    this.retransmitAt = NEVER;
+    this.delayedAckAt = NEVER;
+    this.persistAt = NEVER;
+    this.keepAliveAt = NEVER;
+    this.timeWaitAt = NEVER;
+    this.finWait2At = NEVER;
+    this.ackNow = false;
+    this.ackPending = false;
+    this.probeOwed = false;
+    this.synPending = false;
+    this.push({ type: 'closed', error });
+  }
+
+  private setState(now: Instant, to: TcpState, cause: string): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    this.stateValue = to;
+    const transition: StateTransition = { at: now, from, to, cause };
+    if (this.config.recordTransitions) this.transitions.push(transition);
+    this.push({ type: 'state', transition });
+  }
+
+  private push(event: TcpEvent): void {
+    this.events.push(event);
+  }
+
+  private drop(reason: TcpDropReason): void {
+    this.counters.drops[reason] = (this.counters.drops[reason] ?? 0) + 1;
+  }
+}
+
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+/**
+ * The RST that answers a segment nobody wants (RFC 9293 §3.10.7.1): if it
+ * had ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+ * Never answers a RST. Ports are swapped for the caller.
+ */
+export function resetFor(seg: TcpRepr): TcpRepr {
+  const base = {
+    srcPort: seg.dstPort,
+    dstPort: seg.srcPort,
+    window: 0,
+    urgent: 0,
+    options: noTcpOptions(),
+    payload: EMPTY_PAYLOAD,
+  };
+  if ((seg.flags & TcpFlags.ACK) !== 0) {
+    return { ...base, seq: seg.ack, ack: 0 as SeqNum, flags: TcpFlags.RST };
+  }
+  const len =
+    seg.payload.length +
+    ((seg.flags & TcpFlags.SYN) !== 0 ? 1 : 0) +
+    ((seg.flags & TcpFlags.FIN) !== 0 ? 1 : 0);
+  return {
+    ...base,
+    seq: 0 as SeqNum,
+    ack: seqAdd(seg.seq, len),
+    flags: TcpFlags.RST | TcpFlags.ACK,
+  };
+}

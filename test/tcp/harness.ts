@@ -1,0 +1,397 @@
+/**
+ * Test fixtures for the TCP core (DESIGN.md convention 9): a scripted peer
+ * for segment-by-segment tests, and a pair of connections joined by a seeded,
+ * impaired channel in virtual time.
+ */
+import assert from 'node:assert/strict';
+import {
+  NEVER,
+  SeededRng,
+  chance,
+  instant,
+  millis,
+  randomFloat,
+  seq,
+  seqAdd,
+  type Instant,
+  type SeqNum,
+} from '../../src/base/index.js';
+import { TcpFlags, noTcpOptions, type TcpOptions, type TcpRepr } from '../../src/wire/index.js';
+import {
+  Connection,
+  TcpState,
+  tcpConfig,
+  type TcpConfig,
+  type TcpEvent,
+} from '../../src/tcp/index.js';
+
+export const CLIENT_PORT = 40000;
+export const SERVER_PORT = 80;
+
+/** An instant `ms` milliseconds after zero. */
+export function at(ms: number): Instant {
+  return instant(Math.round(ms * 1000));
+}
+
+/** Fields of a segment to build; the rest default to a bare ACK from the peer. */
+export interface SegmentSpec {
+  seq: number;
+  ack?: number;
+  flags?: number;
+  window?: number;
+  payload?: Uint8Array | number;
+  options?: Partial<TcpOptions>;
+}
+
+/** A segment from the scripted peer (ports from server to client). */
+export function segment(spec: SegmentSpec): TcpRepr {
+  const payload =
+    typeof spec.payload === 'number' ? pattern(spec.payload) : (spec.payload ?? new Uint8Array(0));
+  return {
+    srcPort: SERVER_PORT,
+    dstPort: CLIENT_PORT,
+    seq: seq(spec.seq),
+    ack: seq(spec.ack ?? 0),
+    flags: spec.flags ?? (spec.ack === undefined ? 0 : TcpFlags.ACK),
+    window: spec.window ?? 65535,
+    urgent: 0,
+    options: { ...noTcpOptions(), ...spec.options },
+    payload,
+  };
+}
+
+/** Deterministic bytes (i & 0xff), so that order errors show. */
+export function pattern(length: number, start = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (start + i) & 0xff;
+  return out;
+}
+
+/** Delivers a segment at time `t` and returns what the connection sends in response. */
+export function deliver(conn: Connection, t: Instant, seg: TcpRepr): TcpRepr[] {
+  conn.handleSegment(t, seg);
+  return drain(conn, t);
+}
+
+/** Everything the connection wants to send at `t`. */
+export function drain(conn: Connection, t: Instant): TcpRepr[] {
+  const out: TcpRepr[] = [];
+  for (let s = conn.pollTransmit(t); s !== null; s = conn.pollTransmit(t)) out.push(s);
+  return out;
+}
+
+/** Runs timers at the connection's deadline and returns what it sends. */
+export function fireTimer(conn: Connection): { at: Instant; sent: TcpRepr[] } {
+  const t = conn.pollTimeout();
+  assert.notEqual(t, NEVER, 'a timer should be armed');
+  conn.handleTimeout(t);
+  return { at: t, sent: drain(conn, t) };
+}
+
+/** All pending events. */
+export function events(conn: Connection): TcpEvent[] {
+  const out: TcpEvent[] = [];
+  for (let e = conn.pollEvent(); e !== null; e = conn.pollEvent()) out.push(e);
+  return out;
+}
+
+/** Event types, ignoring state changes. */
+export function eventTypes(conn: Connection): string[] {
+  return events(conn)
+    .filter((e) => e.type !== 'state')
+    .map((e) => (e.type === 'closed' ? `closed:${e.error ?? 'ok'}` : e.type));
+}
+
+/** Human-readable flags as tcpdump writes them, for assertion messages. */
+export function flagsOf(seg: TcpRepr): string {
+  const f = seg.flags;
+  let s = '';
+  if (f & TcpFlags.FIN) s += 'F';
+  if (f & TcpFlags.SYN) s += 'S';
+  if (f & TcpFlags.RST) s += 'R';
+  if (f & TcpFlags.PSH) s += 'P';
+  if (f & TcpFlags.ACK) s += '.';
+  return s;
+}
+
+/** Asserts exactly one segment was sent and returns it, checking the given fields. */
+export function expectSent(
+  sent: TcpRepr[],
+  expected: { flags?: string; seq?: number; ack?: number; len?: number; window?: number },
+): TcpRepr {
+  assert.equal(
+    sent.length,
+    1,
+    `expected one segment, got ${sent.length}: ${sent.map(describe).join(' | ')}`,
+  );
+  const seg = sent[0]!;
+  if (expected.flags !== undefined) assert.equal(flagsOf(seg), expected.flags, describe(seg));
+  if (expected.seq !== undefined)
+    assert.equal(seg.seq, seq(expected.seq), `seq of ${describe(seg)}`);
+  if (expected.ack !== undefined)
+    assert.equal(seg.ack, seq(expected.ack), `ack of ${describe(seg)}`);
+  if (expected.len !== undefined)
+    assert.equal(seg.payload.length, expected.len, `length of ${describe(seg)}`);
+  if (expected.window !== undefined)
+    assert.equal(seg.window, expected.window, `window of ${describe(seg)}`);
+  return seg;
+}
+
+export function expectNothing(sent: TcpRepr[]): void {
+  assert.equal(sent.length, 0, `expected nothing, got ${sent.map(describe).join(' | ')}`);
+}
+
+export function describe(seg: TcpRepr): string {
+  return `[${flagsOf(seg)}] seq ${seg.seq} ack ${seg.ack} win ${seg.window} len ${seg.payload.length}`;
+}
+
+/** Configuration for scripted tests: no timestamps/SACK/window scaling unless asked, no quick ACKs. */
+export function plainConfig(overrides: Partial<TcpConfig> = {}): TcpConfig {
+  return tcpConfig({
+    timestamps: false,
+    sack: false,
+    windowScaling: false,
+    initialQuickAcks: 0,
+    ...overrides,
+  });
+}
+
+export const CLIENT_ISS = 1000;
+export const SERVER_ISS = 5000;
+
+/**
+ * A client connection taken through the handshake with a scripted server:
+ * client ISS 1000, server ISS 5000, MSS 1460 both ways. Returns it in
+ * ESTABLISHED at time 10 ms with all events drained.
+ */
+export function established(overrides: Partial<TcpConfig> = {}, peerWindow = 65535): Connection {
+  const conn = Connection.connect(at(0), { iss: seq(CLIENT_ISS), config: plainConfig(overrides) });
+  const syn = drain(conn, at(0));
+  expectSent(syn, { flags: 'S', seq: CLIENT_ISS });
+  const synAck = segment({
+    seq: SERVER_ISS,
+    ack: CLIENT_ISS + 1,
+    flags: TcpFlags.SYN | TcpFlags.ACK,
+    window: peerWindow,
+    options: { mss: 1460 },
+  });
+  expectSent(deliver(conn, at(10), synAck), {
+    flags: '.',
+    seq: CLIENT_ISS + 1,
+    ack: SERVER_ISS + 1,
+  });
+  assert.equal(conn.state, TcpState.Established);
+  events(conn);
+  return conn;
+}
+
+// ---------------------------------------------------------------------------
+// A pair of connections over a seeded, impaired channel in virtual time.
+// ---------------------------------------------------------------------------
+
+export interface Impairment {
+  loss: number;
+  duplicate: number;
+  /** Probability that a segment is held back by an extra delay (reordering). */
+  reorder: number;
+  /** One-way delay. */
+  delayMs: number;
+  /** Extra random delay up to this many ms for reordered segments. */
+  reorderMs: number;
+}
+
+export const NO_IMPAIRMENT: Impairment = {
+  loss: 0,
+  duplicate: 0,
+  reorder: 0,
+  delayMs: 5,
+  reorderMs: 0,
+};
+
+interface InFlight {
+  at: Instant;
+  order: number;
+  toServer: boolean;
+  seg: TcpRepr;
+}
+
+/** One side of a pair: the connection plus what its application does. */
+export class Side {
+  readonly received: Uint8Array[] = [];
+  receivedBytes = 0;
+  toSend: Uint8Array;
+  sentOffset = 0;
+  sawPeerClosed = false;
+  closedWith: string | null = null;
+  /** Shut down the sending side once everything is written. */
+  shutdownWhenDone = true;
+  /** Stop reading (to test flow control) until this is cleared. */
+  paused = false;
+  readonly conn: Connection;
+  constructor(conn: Connection, data: Uint8Array) {
+    this.conn = conn;
+    this.toSend = data;
+  }
+  receivedData(): Uint8Array {
+    const out = new Uint8Array(this.receivedBytes);
+    let o = 0;
+    for (const chunk of this.received) {
+      out.set(chunk, o);
+      o += chunk.length;
+    }
+    return out;
+  }
+}
+
+export class Pair {
+  now: Instant = at(0);
+  readonly client: Side;
+  server: Side;
+  private readonly flying: InFlight[] = [];
+  private order = 0;
+  private readonly rng: SeededRng;
+  segmentsSent = 0;
+  segmentsLost = 0;
+
+  constructor(options: {
+    seed: number;
+    clientData: Uint8Array;
+    serverData: Uint8Array;
+    clientConfig?: Partial<TcpConfig>;
+    serverConfig?: Partial<TcpConfig>;
+    impairment?: Impairment;
+    serverImpairment?: Impairment;
+  }) {
+    this.rng = new SeededRng(options.seed);
+    this.impairToServer = options.impairment ?? NO_IMPAIRMENT;
+    this.impairToClient = options.serverImpairment ?? this.impairToServer;
+    const clientConn = Connection.connect(this.now, {
+      iss: seq(this.rng.nextU32()),
+      config: tcpConfig(options.clientConfig),
+      timestampOffset: this.rng.nextU32(),
+    });
+    const serverConn = Connection.listen({
+      iss: seq(this.rng.nextU32()),
+      config: tcpConfig(options.serverConfig),
+      timestampOffset: this.rng.nextU32(),
+    });
+    this.client = new Side(clientConn, options.clientData);
+    this.server = new Side(serverConn, options.serverData);
+  }
+
+  private readonly impairToServer: Impairment;
+  private readonly impairToClient: Impairment;
+
+  /** Runs until both sides are CLOSED or TIME-WAIT with nothing in flight, or `limitMs` of virtual time. */
+  run(limitMs = 600_000, untilQuiet = false): void {
+    const limit = at(limitMs);
+    for (let steps = 0; steps < 5_000_000; steps++) {
+      this.serviceApp(this.client);
+      this.serviceApp(this.server);
+      this.transmit(this.client, true);
+      this.transmit(this.server, false);
+      if (!untilQuiet && this.done()) {
+        this.serviceApp(this.client);
+        this.serviceApp(this.server);
+        return;
+      }
+      const next = this.nextTime();
+      if (next === NEVER || next > limit) {
+        this.serviceApp(this.client);
+        this.serviceApp(this.server);
+        return;
+      }
+      this.now = next;
+      this.deliverDue();
+      for (const side of [this.client, this.server]) {
+        if (side.conn.pollTimeout() <= this.now) side.conn.handleTimeout(this.now);
+      }
+    }
+    throw new Error('pair did not settle in 5M steps');
+  }
+
+  done(): boolean {
+    const final = (s: Side) =>
+      s.conn.state === TcpState.Closed || s.conn.state === TcpState.TimeWait;
+    return final(this.client) && final(this.server) && this.flying.length === 0;
+  }
+
+  private nextTime(): Instant {
+    let t = NEVER;
+    for (const f of this.flying) if (f.at < t) t = f.at;
+    const a = this.client.conn.pollTimeout();
+    const b = this.server.conn.pollTimeout();
+    if (a < t) t = a;
+    if (b < t) t = b;
+    return t;
+  }
+
+  private deliverDue(): void {
+    this.flying.sort((x, y) => x.at - y.at || x.order - y.order);
+    while (this.flying.length > 0 && this.flying[0]!.at <= this.now) {
+      const f = this.flying.shift()!;
+      const target = f.toServer ? this.server : this.client;
+      target.conn.handleSegment(this.now, f.seg);
+    }
+  }
+
+  private transmit(side: Side, toServer: boolean): void {
+    const impair = toServer ? this.impairToServer : this.impairToClient;
+    for (
+      let seg = side.conn.pollTransmit(this.now);
+      seg !== null;
+      seg = side.conn.pollTransmit(this.now)
+    ) {
+      this.segmentsSent++;
+      if (chance(this.rng, impair.loss)) {
+        this.segmentsLost++;
+        continue;
+      }
+      const copies = chance(this.rng, impair.duplicate) ? 2 : 1;
+      for (let i = 0; i < copies; i++) {
+        let delay = impair.delayMs;
+        if (chance(this.rng, impair.reorder)) delay += randomFloat(this.rng) * impair.reorderMs;
+        this.flying.push({
+          at: seqAddTime(this.now, delay),
+          order: this.order++,
+          toServer,
+          seg: { ...seg, payload: seg.payload.slice() },
+        });
+      }
+    }
+  }
+
+  private serviceApp(side: Side): void {
+    const conn = side.conn;
+    for (let e = conn.pollEvent(); e !== null; e = conn.pollEvent()) {
+      if (e.type === 'peer-closed') side.sawPeerClosed = true;
+      if (e.type === 'closed') side.closedWith = e.error ?? 'ok';
+    }
+    if (!side.paused) {
+      const buf = new Uint8Array(64 * 1024);
+      for (let n = conn.read(buf); n > 0; n = conn.read(buf)) {
+        side.received.push(buf.slice(0, n));
+        side.receivedBytes += n;
+      }
+    }
+    const state = conn.state;
+    const canWrite =
+      state === TcpState.Established || state === TcpState.CloseWait || state === TcpState.SynSent;
+    if (canWrite && side.sentOffset < side.toSend.length && conn.writableBytes > 0) {
+      side.sentOffset += conn.write(side.toSend.subarray(side.sentOffset));
+    }
+    if (
+      side.shutdownWhenDone &&
+      side.sentOffset === side.toSend.length &&
+      (state === TcpState.Established || state === TcpState.CloseWait)
+    ) {
+      conn.shutdown(this.now);
+    }
+  }
+}
+
+function seqAddTime(t: Instant, ms: number): Instant {
+  return instant(t + Math.round(millis(ms)));
+}
+
+export { seqAdd, type SeqNum };
