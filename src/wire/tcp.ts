@@ -86,7 +86,7 @@ const SRC_PORT = 0;
 const DST_PORT = 2;
 const SEQ = 4;
 const ACK = 8;
-/** High nibble: data offset in 32-bit words; low nibble: reserved (and AE, RFC 9768). */
+/** High nibble: data offset in 32-bit words; low nibble: reserved bits (ignored on receive, RFC 9293 §3.1). */
 const DATA_OFFSET = 12;
 const FLAGS = 13;
 const WINDOW = 14;
@@ -111,6 +111,7 @@ export const TcpOptionKind = {
   TIMESTAMP: 8,
 } as const;
 
+/** One of the option kind numbers in {@link TcpOptionKind}. */
 export type TcpOptionKind = (typeof TcpOptionKind)[keyof typeof TcpOptionKind];
 
 /** The only valid total lengths (kind and length bytes included) of the options tcpts knows. */
@@ -124,7 +125,7 @@ export const TcpOptionLength = {
   TIMESTAMP: 10,
 } as const;
 
-/** RFC 2018 §3: a SACK option carries at most 4 blocks (40 option bytes). */
+/** RFC 2018 §3: a SACK option holds at most 4 blocks (2 + 8n must fit in 40 option bytes). */
 export const TCP_MAX_SACK_BLOCKS = 4;
 /** With the 12 bytes of `nop,nop,TS` in front, only 3 blocks fit (RFC 2018 §3). */
 export const TCP_MAX_SACK_BLOCKS_WITH_TIMESTAMP = 3;
@@ -301,11 +302,16 @@ function readSackBlocks(bytes: Uint8Array, at: number, length: number): SackBloc
  *
  * Drops, in the order they are checked: `truncated` (under 20 bytes),
  * `bad-header-length` (data offset below 5), `bad-length` (data offset past the
- * end), `bad-checksum`, `bad-flags` (SYN with FIN or RST: RFC 9293 leaves
- * them meaningless and Linux drops them in tcp_validate_incoming / the
- * LISTEN path), `bad-option` (an option whose length is below 2, runs past the
- * header, or is wrong for a known kind: MSS 4, WS 3, SACK-permitted 2,
- * SACK 2+8n with 1 <= n <= 4, timestamps 10).
+ * end), `bad-checksum`, `bad-flags` (SYN with FIN or RST: no conforming
+ * sender produces them, scanners do; Linux discards both at a listener in
+ * tcp_rcv_state_process, and tcpts drops them in every state), `bad-option`
+ * (an option whose length is below 2, runs past the header, or is wrong for a
+ * known kind: MSS 4, WS 3, SACK-permitted 2, SACK 2+8n with 1 <= n <= 4,
+ * timestamps 10). RFC 9293 §3.2 (MUST-7) requires surviving an illegal option
+ * length and suggests treating the segment as an error; tcpts drops it. This
+ * is stricter than Linux, whose tcp_parse_options stops at a too-short or
+ * overlong option and ignores a known kind with the wrong length, keeping
+ * the segment.
  *
  * Options are reported as they appear, whatever the flags: MSS, window scale
  * and SACK-permitted are only meaningful on a SYN, and the connection must
