@@ -1,0 +1,353 @@
+/**
+ * The neighbour cache behind ARP (RFC 826) and NDP (RFC 4861): which link
+ * address answers for an IP address on an interface. Sans-IO: it never sends
+ * anything itself; it tells the caller when to solicit, holds packets while a
+ * neighbour resolves, and hands them back when the answer comes.
+ *
+ * Neighbour Unreachability Detection is a simplified RFC 4861 §7.3.2:
+ *
+ * - INCOMPLETE: a solicitation went out, packets wait. Every
+ *   `retransmitInterval` another goes out (RFC 4861 §7.2.2 RetransTimer);
+ *   after `maxProbes` solicitations without an answer (MAX_MULTICAST_SOLICIT)
+ *   the entry is removed and its packets are handed back as failed (RFC 4861
+ *   §7.3.3; the caller sends ICMP destination unreachable for them).
+ * - REACHABLE: resolved within the last `reachableTime`.
+ * - STALE: older than `reachableTime`. Following RFC 4861 §7.3.3 a stale entry
+ *   is still used, so `lookup` keeps answering with its MAC. Where RFC 4861
+ *   (and Linux) would move to DELAY and PROBE with unicast solicitations, we
+ *   skip the probing: a stale entry is refreshed by the next update the
+ *   caller records (any ARP packet from the neighbour, an NA, or an NS that
+ *   carries its link-layer address). The cost is that a neighbour which
+ *   changes its MAC without announcing it stays unreachable until it speaks
+ *   again or the entry is evicted.
+ *
+ * RFC 4861 §6.3.2 randomises ReachableTime between 0.5 and 1.5 times the base
+ * (Linux does too); here it is exactly `reachableTime`, which keeps the cache
+ * free of randomness and simulations easy to read.
+ *
+ * A failed entry is removed rather than kept in a FAILED state: the next
+ * packet for it starts a new resolution at once, which is what Linux does for
+ * a NUD_FAILED entry that gets traffic.
+ */
+import type { Duration, Instant } from '../base/index.js';
+import { NEVER, later } from '../base/index.js';
+import type { MacAddress } from '../wire/index.js';
+
+/** Tunables of a {@link NeighborCache}. */
+export interface NeighborConfig {
+  /**
+   * How long a resolved entry counts as reachable (RFC 4861 §10
+   * REACHABLE_TIME 30 s; Linux base_reachable_time 30 s). After that it is
+   * stale but still used.
+   */
+  reachableTime: Duration;
+  /** Time between solicitations while resolving (RFC 4861 §10 RETRANS_TIMER 1 s; Linux retrans_time). */
+  retransmitInterval: Duration;
+  /**
+   * Solicitations sent before resolution fails, counting the first (RFC 4861
+   * §10 MAX_MULTICAST_SOLICIT 3; Linux mcast_solicit 3). At least 1.
+   */
+  maxProbes: number;
+  /**
+   * Packets held per unresolved neighbour; the oldest is dropped beyond it,
+   * like Linux's arp_queue. Linux bounds it in bytes (unres_qlen_bytes); we
+   * count packets.
+   */
+  maxQueuePerNeighbor: number;
+  /**
+   * Most entries in the cache (Linux gc_thresh3 is 1024). Stale entries are
+   * evicted first, oldest first, then reachable ones; entries still
+   * resolving are never evicted.
+   */
+  maxEntries: number;
+}
+
+/** Defaults that match Linux and RFC 4861 §10. */
+export const DEFAULT_NEIGHBOR_CONFIG: NeighborConfig = {
+  reachableTime: 30_000_000 as Duration,
+  retransmitInterval: 1_000_000 as Duration,
+  maxProbes: 3,
+  maxQueuePerNeighbor: 100,
+  maxEntries: 1024,
+};
+
+/** A packet held while its next hop resolves: the ethertype and the bytes above the Ethernet header. */
+export interface QueuedPacket {
+  ethertype: number;
+  packet: Uint8Array;
+}
+
+/** The NUD states this cache uses (a subset of RFC 4861 §7.3.2). */
+export const NeighborState = {
+  /** Resolution in progress: solicitations out, packets waiting. */
+  Incomplete: 'incomplete',
+  /** Confirmed within the last `reachableTime`. */
+  Reachable: 'reachable',
+  /** Not confirmed recently; still used (RFC 4861 §7.3.3). */
+  Stale: 'stale',
+} as const;
+
+/** One of the values of {@link NeighborState}. */
+export type NeighborState = (typeof NeighborState)[keyof typeof NeighborState];
+
+/** One cache entry. Every field is set in the constructor (stable shape). */
+class Entry {
+  key: string;
+  /** A private copy of the link address, or null while incomplete. */
+  mac: MacAddress | null;
+  state: NeighborState;
+  /** Next retransmission (incomplete), end of reachability (reachable), or NEVER (stale). */
+  deadline: Instant;
+  /** Solicitations sent so far in this resolution. */
+  probes: number;
+  /** When the MAC was last recorded (for eviction order); creation time while incomplete. */
+  updatedAt: Instant;
+  /** Packets waiting for resolution, oldest first. Empty once resolved. */
+  queue: QueuedPacket[];
+
+  constructor(key: string, now: Instant) {
+    this.key = key;
+    this.mac = null;
+    this.state = NeighborState.Incomplete;
+    this.deadline = NEVER;
+    this.probes = 0;
+    this.updatedAt = now;
+    this.queue = [];
+  }
+}
+
+/**
+ * ARP / NDP resolution cache, sans-IO. Keys are built by the caller
+ * (`${ifIndex}/${addressText}`), so one cache serves every interface and both
+ * families. Time comes in as `now`; deadlines go out through `pollTimeout()`.
+ */
+export class NeighborCache {
+  private readonly config: NeighborConfig;
+  private readonly table: Map<string, Entry>;
+  /** Earliest deadline of any entry, valid unless `deadlineDirty`. */
+  private nextDeadline: Instant;
+  /** Set when the entry holding `nextDeadline` moved or went; `pollTimeout` then rescans. */
+  private deadlineDirty: boolean;
+
+  /** Throws if a setting is out of range (API misuse). */
+  constructor(config: NeighborConfig) {
+    checkPositive(config.reachableTime, 'reachableTime');
+    checkPositive(config.retransmitInterval, 'retransmitInterval');
+    checkCount(config.maxProbes, 'maxProbes', 1);
+    checkCount(config.maxQueuePerNeighbor, 'maxQueuePerNeighbor', 0);
+    checkCount(config.maxEntries, 'maxEntries', 1);
+    this.config = { ...config };
+    this.table = new Map();
+    this.nextDeadline = NEVER;
+    this.deadlineDirty = false;
+  }
+
+  /** Number of entries, in any state. */
+  get size(): number {
+    return this.table.size;
+  }
+
+  /**
+   * The MAC for `key` if resolved, else null. A stale entry still answers
+   * (RFC 4861 §7.3.3; see the module comment for why we do not re-probe).
+   * The returned array is the cache's own copy: do not modify it.
+   */
+  lookup(now: Instant, key: string): MacAddress | null {
+    const e = this.table.get(key);
+    if (e === undefined || e.mac === null) return null;
+    if (e.state === NeighborState.Reachable && now >= e.deadline) this.makeStale(e);
+    return e.mac;
+  }
+
+  /**
+   * Holds `item` until `key` resolves. `solicit` is true when the caller
+   * should send a solicitation (ARP request or NS) now: for the first packet
+   * to an unknown neighbour. Later packets only queue; the retransmissions
+   * come from `handleTimeout`. When the neighbour's queue is full the oldest
+   * packet is dropped and returned in `dropped` (Linux drops the head of
+   * arp_queue too). When the cache is full of entries that are all still
+   * resolving, no entry can be made and `item` itself comes back as
+   * `dropped`, with `solicit` false.
+   *
+   * Throws if `key` is already resolved: call `lookup` first (API misuse).
+   */
+  enqueue(
+    now: Instant,
+    key: string,
+    item: QueuedPacket,
+  ): { solicit: boolean; dropped: QueuedPacket | null } {
+    let e = this.table.get(key);
+    let solicit = false;
+    if (e === undefined) {
+      if (!this.makeRoom()) return { solicit: false, dropped: item };
+      e = new Entry(key, now);
+      e.probes = 1;
+      this.table.set(key, e);
+      this.setDeadline(e, later(now, this.config.retransmitInterval));
+      solicit = true;
+    } else if (e.state !== NeighborState.Incomplete) {
+      throw new Error(
+        `NeighborCache.enqueue: ${key} is already resolved; call lookup() first and enqueue only when it returns null`,
+      );
+    }
+    if (this.config.maxQueuePerNeighbor === 0) return { solicit, dropped: item };
+    let dropped: QueuedPacket | null = null;
+    // Array#shift only on this overflow path, bounded by maxQueuePerNeighbor.
+    if (e.queue.length >= this.config.maxQueuePerNeighbor) dropped = e.queue.shift() ?? null;
+    e.queue.push(item);
+    return { solicit, dropped };
+  }
+
+  /**
+   * Records `mac` for `key` (from an ARP reply or request, an NA, or an NS
+   * with a source link-layer address option), creating the entry if needed,
+   * and marks it reachable. Returns the packets that were waiting, oldest
+   * first, now to be sent to `mac`. `mac` is copied.
+   *
+   * Whether an unsolicited message may create or override an entry (RFC 826's
+   * merge flag, RFC 4861 §7.2.5's Override flag) is the caller's decision;
+   * this records whatever it is given. When the cache is full of entries
+   * that are all resolving, a new key is not recorded.
+   */
+  update(now: Instant, key: string, mac: MacAddress): QueuedPacket[] {
+    let e = this.table.get(key);
+    if (e === undefined) {
+      if (!this.makeRoom()) return [];
+      e = new Entry(key, now);
+      this.table.set(key, e);
+    }
+    if (e.mac === null || !sameBytes(e.mac, mac)) e.mac = mac.slice(); // slice: a copy, the input may be a view
+    e.state = NeighborState.Reachable;
+    e.probes = 0;
+    e.updatedAt = now;
+    this.setDeadline(e, later(now, this.config.reachableTime));
+    if (e.queue.length === 0) return [];
+    const waiting = e.queue;
+    e.queue = [];
+    return waiting;
+  }
+
+  /** The earliest deadline: a retransmission or the end of a reachable period; NEVER if none. */
+  pollTimeout(): Instant {
+    if (this.deadlineDirty) this.recomputeDeadline();
+    return this.nextDeadline;
+  }
+
+  /**
+   * Runs the timers due at `now`. Returns the keys to solicit again, and the
+   * keys whose resolution failed after `maxProbes` solicitations, each with
+   * the packets that were waiting (dropped: 'neighbor-unresolved'). Failed
+   * entries are removed. A late or early call is harmless.
+   */
+  handleTimeout(now: Instant): {
+    solicit: string[];
+    failed: Array<{ key: string; packets: QueuedPacket[] }>;
+  } {
+    const solicit: string[] = [];
+    const failed: Array<{ key: string; packets: QueuedPacket[] }> = [];
+    let next = NEVER;
+    // Deleting the current entry while iterating a Map is well defined.
+    for (const e of this.table.values()) {
+      if (e.deadline <= now) {
+        if (e.state === NeighborState.Incomplete) {
+          if (e.probes < this.config.maxProbes) {
+            // RFC 4861 §7.2.2: retransmit every RetransTimer. From `now`, so a late call
+            // does not fire a burst of catch-up solicitations.
+            e.probes++;
+            e.deadline = later(now, this.config.retransmitInterval);
+            solicit.push(e.key);
+          } else {
+            // RFC 4861 §7.3.3: no answer after MAX_MULTICAST_SOLICIT; give up on the packets.
+            this.table.delete(e.key);
+            failed.push({ key: e.key, packets: e.queue });
+            continue;
+          }
+        } else if (e.state === NeighborState.Reachable) {
+          this.makeStale(e);
+        }
+      }
+      if (e.deadline < next) next = e.deadline;
+    }
+    this.nextDeadline = next;
+    this.deadlineDirty = false;
+    return { solicit, failed };
+  }
+
+  /** Every entry, for diagnostics (an `ip neigh`-like listing). MACs are copies. */
+  entries(): Array<{ key: string; mac: MacAddress | null; state: string }> {
+    const out: Array<{ key: string; mac: MacAddress | null; state: string }> = [];
+    for (const e of this.table.values()) {
+      out.push({ key: e.key, mac: e.mac === null ? null : e.mac.slice(), state: e.state });
+    }
+    return out;
+  }
+
+  /** Forgets `key` (for example when an address is removed); returns its waiting packets. */
+  remove(key: string): QueuedPacket[] {
+    const e = this.table.get(key);
+    if (e === undefined) return [];
+    this.table.delete(key);
+    if (e.deadline === this.nextDeadline) this.deadlineDirty = true;
+    return e.queue;
+  }
+
+  private makeStale(e: Entry): void {
+    e.state = NeighborState.Stale;
+    if (e.deadline === this.nextDeadline) this.deadlineDirty = true;
+    e.deadline = NEVER;
+  }
+
+  private setDeadline(e: Entry, deadline: Instant): void {
+    if (e.deadline === this.nextDeadline && deadline > e.deadline) this.deadlineDirty = true;
+    e.deadline = deadline;
+    if (deadline < this.nextDeadline) this.nextDeadline = deadline;
+  }
+
+  private recomputeDeadline(): void {
+    let next = NEVER;
+    for (const e of this.table.values()) if (e.deadline < next) next = e.deadline;
+    this.nextDeadline = next;
+    this.deadlineDirty = false;
+  }
+
+  /**
+   * Makes space for one more entry when the cache is full: evicts the stale
+   * entry recorded longest ago, else the oldest reachable one. Entries still
+   * resolving hold packets and are kept (Linux's forced GC likewise spares
+   * entries in use). Returns false when nothing can go.
+   */
+  private makeRoom(): boolean {
+    if (this.table.size < this.config.maxEntries) return true;
+    let stale: Entry | null = null;
+    let reachable: Entry | null = null;
+    for (const e of this.table.values()) {
+      if (e.state === NeighborState.Stale) {
+        if (stale === null || e.updatedAt < stale.updatedAt) stale = e;
+      } else if (e.state === NeighborState.Reachable) {
+        if (reachable === null || e.updatedAt < reachable.updatedAt) reachable = e;
+      }
+    }
+    const victim = stale ?? reachable;
+    if (victim === null) return false;
+    this.remove(victim.key);
+    return true;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function checkPositive(d: number, what: string): void {
+  if (!Number.isFinite(d) || d <= 0) {
+    throw new RangeError(`NeighborConfig.${what} must be a positive duration, got ${d}`);
+  }
+}
+
+function checkCount(n: number, what: string, min: number): void {
+  if (!Number.isInteger(n) || n < min) {
+    throw new RangeError(`NeighborConfig.${what} must be an integer >= ${min}, got ${n}`);
+  }
+}
