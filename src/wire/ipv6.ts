@@ -188,6 +188,8 @@ export function walkIpv6Extensions(
   end: number,
   into: Ipv6Chain,
 ): WireDropReason | null {
+  // Never read past the buffer, whatever `end` the caller passes.
+  const limit = end < bytes.length ? end : bytes.length;
   let next = nextHeader;
   let at = offset;
   for (;;) {
@@ -201,9 +203,9 @@ export function walkIpv6Extensions(
         return WireDropReason.BadExtensionHeader;
       }
       // RFC 8200 §4.3-4.6: Hdr Ext Len counts 8-byte units beyond the first 8.
-      if (at + 8 > end) return WireDropReason.BadExtensionHeader;
+      if (at + 8 > limit) return WireDropReason.BadExtensionHeader;
       const length = (bytes[at + 1]! + 1) * 8;
-      if (at + length > end) return WireDropReason.BadExtensionHeader;
+      if (at + length > limit) return WireDropReason.BadExtensionHeader;
       if (next === IpProtocol.Ipv6Route) {
         // Segments Left, the fourth byte: zero means the header is spent and ignored.
         if (bytes[at + 3] !== 0) return WireDropReason.Unsupported;
@@ -216,7 +218,7 @@ export function walkIpv6Extensions(
       continue;
     }
     if (next === IpProtocol.Ipv6Fragment) {
-      if (at + IPV6_FRAGMENT_HEADER_LENGTH > end) return WireDropReason.BadExtensionHeader;
+      if (at + IPV6_FRAGMENT_HEADER_LENGTH > limit) return WireDropReason.BadExtensionHeader;
       const word = (bytes[at + IPV6_FRAGMENT_OFFSET_FLAGS]! << 8) | bytes[at + 3]!;
       into.protocol = bytes[at + IPV6_FRAGMENT_NEXT_HEADER]!;
       into.headerLength = at + IPV6_FRAGMENT_HEADER_LENGTH;

@@ -305,6 +305,11 @@ test('IPv6: walkIpv6Extensions walks a quoted packet for an ICMPv6 error', () =>
   assert.equal(chain.headerLength, 40);
   // UDP destination port 9 in the quote.
   assert.equal((quoted[42]! << 8) | quoted[43]!, 9);
+  // A quote cut inside an extension header is refused, even when the caller
+  // passes the end the (truncated) payload length claims.
+  const cut = packet(IpProtocol.Ipv6DestOptions, hex('1101 0104 00000000')).subarray(0, 48);
+  const far = walkIpv6Extensions(cut, IpProtocol.Ipv6DestOptions, 40, 1000, chain);
+  assert.equal(far, WireDropReason.BadExtensionHeader);
 });
 
 test('IPv6: emit refuses reprs it cannot encode and buffers that are too small', () => {
