@@ -168,12 +168,15 @@ function checkOptions(bytes: Uint8Array, start: number, end: number): WireDropRe
 
 /**
  * Walks an extension header chain starting with header `nextHeader` at
- * `bytes[offset]`, within `bytes[..end)`; `bytes` starts with the fixed header, and writes where it leads into
- * `into` (no allocation besides a Fragment record). Returns null on success,
+ * `bytes[offset]`, within `bytes[..end)`, and writes where it leads into
+ * `into` (no allocation besides a Fragment record). `bytes` is either a whole
+ * packet (walk from offset 40 with the fixed header's Next Header) or a
+ * reassembled fragmentable part (walk from offset 0 with the Fragment
+ * header's Next Header). Returns null on success,
  * or:
  * - `bad-extension-header` when a header runs past `end`, an option runs past
- *   its header, or Hop-by-Hop appears anywhere but right after the fixed
- *   header (RFC 8200 §4.3);
+ *   its header, or Hop-by-Hop appears anywhere but as the first header
+ *   walked from offset 40, right after a fixed header (RFC 8200 §4.3);
  * - `unsupported` for a Routing header with Segments Left > 0 (we are a host
  *   and forward nothing; RFC 8200 §4.4) or an option whose type demands
  *   action we cannot take (RFC 8200 §4.2).
@@ -199,7 +202,7 @@ export function walkIpv6Extensions(
       next === IpProtocol.Ipv6Route
     ) {
       // RFC 8200 §4.3: Hop-by-Hop Options must immediately follow the IPv6 header.
-      if (next === IpProtocol.HopByHop && at !== IPV6_HEADER_LENGTH) {
+      if (next === IpProtocol.HopByHop && (at !== offset || offset !== IPV6_HEADER_LENGTH)) {
         return WireDropReason.BadExtensionHeader;
       }
       // RFC 8200 §4.3-4.6: Hdr Ext Len counts 8-byte units beyond the first 8.

@@ -305,6 +305,21 @@ test('IPv6: walkIpv6Extensions walks a quoted packet for an ICMPv6 error', () =>
   assert.equal(chain.headerLength, 40);
   // UDP destination port 9 in the quote.
   assert.equal((quoted[42]! << 8) | quoted[43]!, 9);
+  // A reassembled fragmentable part is walked from offset 0; Hop-by-Hop may
+  // not appear in it, first or after 40 bytes of other headers.
+  const part = hex('1104 0124' + '00'.repeat(36) + '1100 0104 00000000');
+  assert.equal(walkIpv6Extensions(part, IpProtocol.Ipv6DestOptions, 0, part.length, chain), null);
+  assert.equal(chain.protocol, IpProtocol.Udp);
+  assert.equal(chain.headerLength, 40);
+  assert.equal(
+    walkIpv6Extensions(part, IpProtocol.HopByHop, 0, part.length, chain),
+    WireDropReason.BadExtensionHeader,
+  );
+  part[0] = IpProtocol.HopByHop;
+  assert.equal(
+    walkIpv6Extensions(part, IpProtocol.Ipv6DestOptions, 0, part.length, chain),
+    WireDropReason.BadExtensionHeader,
+  );
   // A quote cut inside an extension header is refused, even when the caller
   // passes the end the (truncated) payload length claims.
   const cut = packet(IpProtocol.Ipv6DestOptions, hex('1101 0104 00000000')).subarray(0, 48);
