@@ -41,6 +41,8 @@ export interface SegmentSpec {
   window?: number;
   payload?: Uint8Array | number;
   options?: Partial<TcpOptions>;
+  /** The urgent pointer field (meaningful with the URG flag). */
+  urgent?: number;
 }
 
 /** A segment from the scripted peer (ports from server to client). */
@@ -54,7 +56,7 @@ export function segment(spec: SegmentSpec): TcpRepr {
     ack: seq(spec.ack ?? 0),
     flags: spec.flags ?? (spec.ack === undefined ? 0 : TcpFlags.ACK),
     window: spec.window ?? 65535,
-    urgent: 0,
+    urgent: spec.urgent ?? 0,
     options: { ...noTcpOptions(), ...spec.options },
     payload,
   };
@@ -185,6 +187,166 @@ export function established(overrides: Partial<TcpConfig> = {}, peerWindow = 655
   return conn;
 }
 
+/** How `establishedWith` and `accepted` run the handshake. */
+export interface HandshakeSpec {
+  /** Overrides on top of `plainConfig()`. */
+  config?: Partial<TcpConfig>;
+  /** Our ISS; default CLIENT_ISS. */
+  iss?: number;
+  /** The scripted peer's ISS; default SERVER_ISS. */
+  peerIss?: number;
+  /** The window field of the peer's SYN or SYN,ACK (never scaled). */
+  peerWindow?: number;
+  /** Options on the peer's SYN or SYN,ACK; default MSS 1460 only. */
+  peerOptions?: Partial<TcpOptions>;
+}
+
+/**
+ * An active open taken to ESTABLISHED at 10 ms, like `established()` but with
+ * the ISSs and the peer's SYN,ACK options chosen. When the peer offers
+ * timestamps its TSecr echoes our SYN's TSval (0 at time 0), its TSval is the
+ * one given. Events drained.
+ */
+export function establishedWith(spec: HandshakeSpec = {}): Connection {
+  const iss = spec.iss ?? CLIENT_ISS;
+  const peerIss = spec.peerIss ?? SERVER_ISS;
+  const conn = Connection.connect(at(0), { iss: seq(iss), config: plainConfig(spec.config) });
+  expectSent(drain(conn, at(0)), { flags: 'S', seq: iss });
+  const synAck = segment({
+    seq: peerIss,
+    ack: iss + 1,
+    flags: TcpFlags.SYN | TcpFlags.ACK,
+    window: spec.peerWindow ?? 65535,
+    options: spec.peerOptions ?? { mss: 1460 },
+  });
+  expectSent(deliver(conn, at(10), synAck), { flags: '.', seq: iss + 1, ack: peerIss + 1 });
+  assert.equal(conn.state, TcpState.Established);
+  events(conn);
+  return conn;
+}
+
+/**
+ * A passive open taken to ESTABLISHED: LISTEN with our ISS, the peer's SYN at
+ * 0 ms, our SYN,ACK, the peer's ACK at 10 ms. Events drained. Returns the
+ * connection and the SYN,ACK it sent.
+ */
+export function accepted(spec: HandshakeSpec = {}): { conn: Connection; synAck: TcpRepr } {
+  const iss = spec.iss ?? CLIENT_ISS;
+  const peerIss = spec.peerIss ?? SERVER_ISS;
+  const conn = Connection.listen({ iss: seq(iss), config: plainConfig(spec.config) });
+  const syn = segment({
+    seq: peerIss,
+    flags: TcpFlags.SYN,
+    window: spec.peerWindow ?? 65535,
+    options: spec.peerOptions ?? { mss: 1460 },
+  });
+  const synAck = expectSent(deliver(conn, at(0), syn), {
+    flags: 'S.',
+    seq: iss,
+    ack: peerIss + 1,
+  });
+  const ts = spec.peerOptions?.timestamp;
+  const ack = segment({
+    seq: peerIss + 1,
+    ack: iss + 1,
+    window: spec.peerWindow ?? 65535,
+    options:
+      ts === undefined || ts === null
+        ? {}
+        : { timestamp: { value: ts.value + 10, echo: synAck.options.timestamp?.value ?? 0 } },
+  });
+  expectNothing(deliver(conn, at(10), ack));
+  assert.equal(conn.state, TcpState.Established);
+  events(conn);
+  return { conn, synAck };
+}
+
+/** A connection in a given state with the numbers a script needs to talk to it. */
+export interface StateFixture {
+  conn: Connection;
+  /** The time of the last step; scripts continue from here. */
+  now: number;
+  /** Our SND.NXT: the sequence number our next segment (or RST) carries. */
+  sndNxt: number;
+  /** Our RCV.NXT: the sequence number we expect from the peer next. */
+  rcvNxt: number;
+}
+
+/**
+ * A connection driven into `state` by a scripted peer (our ISS 1000, the
+ * peer's 5000, no options but MSS), events drained:
+ * SYN-RECEIVED is a passive open that has sent its SYN,ACK (or, with
+ * `active`, a simultaneous open); the closing states come from
+ * `shutdown()` and the peer's FIN in the usual orders.
+ */
+export function inState(
+  state: TcpState,
+  config: Partial<TcpConfig> = {},
+  active = false,
+): StateFixture {
+  const fin = TcpFlags.FIN | TcpFlags.ACK;
+  const fixture = (conn: Connection, now: number, sndNxt: number, rcvNxt: number) => {
+    assert.equal(conn.state, state, 'fixture reached the state');
+    events(conn);
+    return { conn, now, sndNxt, rcvNxt };
+  };
+  switch (state) {
+    case TcpState.SynReceived: {
+      if (active) {
+        const conn = Connection.connect(at(0), {
+          iss: seq(CLIENT_ISS),
+          config: plainConfig(config),
+        });
+        expectSent(drain(conn, at(0)), { flags: 'S', seq: CLIENT_ISS });
+        const syn = segment({ seq: SERVER_ISS, flags: TcpFlags.SYN, options: { mss: 1460 } });
+        expectSent(deliver(conn, at(5), syn), {
+          flags: 'S.',
+          seq: CLIENT_ISS,
+          ack: SERVER_ISS + 1,
+        });
+        return fixture(conn, 5, CLIENT_ISS + 1, SERVER_ISS + 1);
+      }
+      const conn = Connection.listen({ iss: seq(CLIENT_ISS), config: plainConfig(config) });
+      const syn = segment({ seq: SERVER_ISS, flags: TcpFlags.SYN, options: { mss: 1460 } });
+      expectSent(deliver(conn, at(0), syn), { flags: 'S.', seq: CLIENT_ISS, ack: SERVER_ISS + 1 });
+      return fixture(conn, 0, CLIENT_ISS + 1, SERVER_ISS + 1);
+    }
+    case TcpState.Established:
+      return fixture(established(config), 10, CLIENT_ISS + 1, SERVER_ISS + 1);
+    case TcpState.FinWait1:
+    case TcpState.FinWait2:
+    case TcpState.Closing:
+    case TcpState.TimeWait: {
+      const conn = established(config);
+      conn.shutdown(at(20));
+      expectSent(drain(conn, at(20)), { flags: 'F.', seq: CLIENT_ISS + 1, ack: SERVER_ISS + 1 });
+      if (state === TcpState.FinWait1) return fixture(conn, 20, CLIENT_ISS + 2, SERVER_ISS + 1);
+      if (state === TcpState.Closing) {
+        const peerFin = segment({ seq: SERVER_ISS + 1, ack: CLIENT_ISS + 1, flags: fin });
+        expectSent(deliver(conn, at(30), peerFin), { flags: '.', ack: SERVER_ISS + 2 });
+        return fixture(conn, 30, CLIENT_ISS + 2, SERVER_ISS + 2);
+      }
+      expectNothing(deliver(conn, at(30), segment({ seq: SERVER_ISS + 1, ack: CLIENT_ISS + 2 })));
+      if (state === TcpState.FinWait2) return fixture(conn, 30, CLIENT_ISS + 2, SERVER_ISS + 1);
+      const peerFin = segment({ seq: SERVER_ISS + 1, ack: CLIENT_ISS + 2, flags: fin });
+      expectSent(deliver(conn, at(40), peerFin), { flags: '.', ack: SERVER_ISS + 2 });
+      return fixture(conn, 40, CLIENT_ISS + 2, SERVER_ISS + 2);
+    }
+    case TcpState.CloseWait:
+    case TcpState.LastAck: {
+      const conn = established(config);
+      const peerFin = segment({ seq: SERVER_ISS + 1, ack: CLIENT_ISS + 1, flags: fin });
+      expectSent(deliver(conn, at(20), peerFin), { flags: '.', ack: SERVER_ISS + 2 });
+      if (state === TcpState.CloseWait) return fixture(conn, 20, CLIENT_ISS + 1, SERVER_ISS + 2);
+      conn.shutdown(at(30));
+      expectSent(drain(conn, at(30)), { flags: 'F.', seq: CLIENT_ISS + 1, ack: SERVER_ISS + 2 });
+      return fixture(conn, 30, CLIENT_ISS + 2, SERVER_ISS + 2);
+    }
+    default:
+      throw new Error(`inState: no fixture for ${state}`);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // A pair of connections over a seeded, impaired channel in virtual time.
 // ---------------------------------------------------------------------------
@@ -261,17 +423,25 @@ export class Pair {
     serverConfig?: Partial<TcpConfig>;
     impairment?: Impairment;
     serverImpairment?: Impairment;
+    /** Force the client's ISS (e.g. just below 2^32 to cross the wrap); random from the seed otherwise. */
+    clientIss?: number;
+    /** Force the server's ISS. */
+    serverIss?: number;
   }) {
     this.rng = new SeededRng(options.seed);
     this.impairToServer = options.impairment ?? NO_IMPAIRMENT;
     this.impairToClient = options.serverImpairment ?? this.impairToServer;
+    // The RNG is drawn from in the same order whether or not an ISS is forced,
+    // so that forcing one does not change the rest of the run.
+    const clientIss = this.rng.nextU32();
     const clientConn = Connection.connect(this.now, {
-      iss: seq(this.rng.nextU32()),
+      iss: seq(options.clientIss ?? clientIss),
       config: tcpConfig(options.clientConfig),
       timestampOffset: this.rng.nextU32(),
     });
+    const serverIss = this.rng.nextU32();
     const serverConn = Connection.listen({
-      iss: seq(this.rng.nextU32()),
+      iss: seq(options.serverIss ?? serverIss),
       config: tcpConfig(options.serverConfig),
       timestampOffset: this.rng.nextU32(),
     });
