@@ -757,11 +757,11 @@ export class Connection {
     this.synRetransmits = 0;
     this.setState(now, TcpState.SynReceived, 'rcv SYN');
     this.retransmitAt = later(now, this.rtt.rto);
-    if (seg.payload.length > 0) {
-      // Data on a SYN is queued until the connection is established (RFC 9293);
-      // we keep it out of order at offset 0 so that it is delivered then.
-      this.receive.insert(0, seg.payload);
-    }
+    // Data on the SYN is not kept: our SYN,ACK acknowledges the SYN alone, so
+    // the peer sends the data again once we are synchronized. RFC 9293 lets a
+    // receiver drop any unacknowledged text, and this is what Linux does
+    // without TCP Fast Open; keeping it here while RCV.NXT stays at IRS+1 would
+    // deliver the bytes twice, and before the handshake proved the SYN current.
   }
 
   /** RFC 9293 §3.10.7.3. */
@@ -1821,6 +1821,55 @@ export class Connection {
   }
 
   /**
+   * An ICMP error that quotes one of our segments; the stack has matched the
+   * 4-tuple and read the quoted sequence number. Returns false when the error
+   * is ignored.
+   *
+   * - `refused` (port or protocol unreachable): a hard error during the
+   *   handshake ends the connect with `refused` (Linux does so in SYN-SENT);
+   *   on a synchronized connection it is soft (RFC 1122 §4.2.3.9).
+   * - `unreachable` (host or network): soft; remembered, and reported if the
+   *   connection later times out (RFC 1122 §4.2.3.9, as Linux's sk_err_soft).
+   * - `packet-too-big`: lowers the MSS to `mss` and resends (RFC 1191, RFC 8201).
+   *
+   * RFC 5927 §4.1: the quoted sequence number must be one we have in flight,
+   * or the error is a forgery and is ignored.
+   */
+  handleIcmpError(
+    now: Instant,
+    kind: 'refused' | 'unreachable' | 'packet-too-big',
+    quotedSeq: SeqNum,
+    mss: number,
+  ): boolean {
+    const inFlight =
+      this.stateValue === TcpState.SynSent
+        ? quotedSeq === this.iss
+        : seqLe(this.sndUna, quotedSeq) && seqLt(quotedSeq, this.sndNxt);
+    if (!inFlight || this.stateValue === TcpState.Closed || this.stateValue === TcpState.Listen)
+      return false;
+    switch (kind) {
+      case 'refused':
+        if (this.stateValue === TcpState.SynSent) {
+          this.finish(now, TcpError.Refused, 'rcv ICMP unreachable');
+          return true;
+        }
+        this.softError = TcpError.Unreachable;
+        return true;
+      case 'unreachable':
+        this.softError = TcpError.Unreachable;
+        return true;
+      case 'packet-too-big':
+        if (mss >= this.sendMss) return false;
+        this.setPathMss(now, mss);
+        return true;
+      default:
+        return assertNever(kind, 'ICMP error kind');
+    }
+  }
+
+  private softError: TcpError | null = null;
+
+  /**
    * Whether a SYN arriving for this connection in TIME-WAIT may start a new
    * incarnation (RFC 9293 §3.6.1 and RFC 6191): its sequence number is beyond
    * what we received, or its timestamp is newer. The stack then closes this
@@ -1837,7 +1886,8 @@ export class Connection {
 
   private finish(now: Instant, error: TcpError | null, cause: string): void {
     if (this.stateValue === TcpState.Closed) return;
-    this.error = error;
+    // A timeout after ICMP said the host cannot be reached reports that instead (Linux: sk_err_soft).
+    this.error = error === TcpError.TimedOut && this.softError !== null ? this.softError : error;
     this.setState(now, TcpState.Closed, cause);
     this.retransmitAt = NEVER;
     this.delayedAckAt = NEVER;
@@ -1849,7 +1899,7 @@ export class Connection {
     this.ackPending = false;
     this.probeOwed = false;
     this.synPending = false;
-    this.push({ type: 'closed', error });
+    this.push({ type: 'closed', error: this.error });
   }
 
   private setState(now: Instant, to: TcpState, cause: string): void {
