@@ -836,6 +836,20 @@ export class Connection {
       }
     }
 
+    if (
+      this.stateValue === TcpState.SynReceived &&
+      this.passive &&
+      (flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN &&
+      seg.seq === this.irs
+    ) {
+      // A retransmission of the SYN we answered: our SYN,ACK was lost, so send
+      // it again (as Linux's tcp_check_req does). This must come before step 1,
+      // which would find the SYN below RCV.NXT and answer with a bare ACK that
+      // the peer, still in SYN-SENT, can only drop.
+      this.synPending = true;
+      return;
+    }
+
     // Step 1: sequence number check.
     const window = this.acceptWindow();
     const segLen =
@@ -874,11 +888,6 @@ export class Connection {
 
     // Step 4: SYN on a synchronized connection.
     if ((seg.flags & TcpFlags.SYN) !== 0) {
-      if (this.stateValue === TcpState.SynReceived && this.passive && seg.seq === this.irs) {
-        // A retransmission of the SYN we answered: send the SYN,ACK again.
-        this.synPending = true;
-        return;
-      }
       if (this.stateValue === TcpState.SynReceived && this.passive) {
         // RFC 9293: a new SYN in a passively opened SYN-RECEIVED returns to LISTEN.
         this.returnToListen(now, 'rcv SYN');
