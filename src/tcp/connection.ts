@@ -869,6 +869,13 @@ export class Connection {
         // A retransmitted FIN in TIME-WAIT: acknowledge it and restart 2MSL (RFC 9293 step 8).
         this.timeWaitAt = later(now, micros(2 * this.config.msl));
       }
+      if ((flags & TcpFlags.SYN) !== 0) {
+        // RFC 5961 §4.2: a SYN gets a challenge ACK "irrespective of the exact
+        // sequence number", so this ACK is counted and rate limited (§7) as
+        // one, like Linux's syn_challenge; an old duplicate SYN lands here.
+        this.challengeAck(now);
+        return;
+      }
       this.ackNow = true;
       return;
     }
