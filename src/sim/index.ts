@@ -1,0 +1,2 @@
+/** sim/: many stacks joined by links, in seeded virtual time. */
+export * from './network.js';

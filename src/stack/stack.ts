@@ -1,0 +1,2165 @@
+import {
+  NEVER,
+  earliest,
+  seconds,
+  seq,
+  seqAdd,
+  type Instant,
+  type Rng,
+  type SeqNum,
+} from '../base/index.js';
+import {
+  ArpOperation,
+  ETHERNET_HEADER_LENGTH,
+  EtherType,
+  ICMPV6_MAX_ERROR_QUOTE,
+  IPV4_HEADER_LENGTH,
+  IPV6_FRAGMENT_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
+  IPV6_MIN_MTU,
+  Icmpv4Type,
+  Icmpv4UnreachableCode,
+  Icmpv6Type,
+  Icmpv6UnreachableCode,
+  IpProtocol,
+  MAC_BROADCAST,
+  NDP_HOP_LIMIT,
+  NeighborAdvertFlags,
+  TcpFlags,
+  UDP_HEADER_LENGTH,
+  emitArp,
+  emitEthernet,
+  emitIcmpv4,
+  emitIcmpv6,
+  emitIpv4,
+  emitIpv6,
+  emitTcp,
+  emitUdp,
+  formatMacAddress,
+  icmpv4Length,
+  icmpv6Length,
+  ipVersion,
+  ipv6MulticastMac,
+  ipv6SolicitedNode,
+  isDropReason,
+  noTcpOptions,
+  macEqual,
+  macIsBroadcast,
+  parseArp,
+  parseEthernet,
+  parseIcmpv4,
+  parseIcmpv6,
+  parseIpv4,
+  parseIpv6,
+  parseMacAddress,
+  parseTcp,
+  parseUdp,
+  pseudoHeaderSumV4,
+  pseudoHeaderSumV6,
+  tcpHeaderLength,
+  walkIpv6Extensions,
+  type Icmpv4Repr,
+  type Ipv6Chain,
+  type Icmpv6Repr,
+  type Ipv4Repr,
+  type Ipv6Repr,
+  type MacAddress,
+  type TcpRepr,
+} from '../wire/index.js';
+import {
+  Connection,
+  IsnGenerator,
+  TcpState,
+  resetFor,
+  tcpConfig,
+  type TcpConfig,
+  type TcpEvent,
+} from '../tcp/index.js';
+import {
+  IpAddr,
+  inPrefix,
+  ipv4Broadcast,
+  linkLocalFromMac,
+  parseCidr,
+  type Cidr,
+} from './address.js';
+import { StackDropReason, countDrop, type DropCounts } from './drop.js';
+import { NeighborCache, type QueuedPacket } from './neighbor.js';
+import { PortAllocator } from './ports.js';
+import { Reassembler } from './reassembly.js';
+import { TcpListener, TcpSocket, UdpSocket, type SocketHost } from './sockets.js';
+
+/** One network interface of a stack. */
+export interface InterfaceOptions {
+  /** A name for diagnostics ("eth0", "tun0"). */
+  name?: string;
+  /** `ethernet` frames (ARP/NDP resolve neighbours) or bare `ip` packets (as on a TUN device). */
+  kind: 'ethernet' | 'ip';
+  /** Largest IP packet the link carries (default 1500). */
+  mtu?: number;
+  /** The interface's MAC ("02:00:00:00:00:01"), ethernet only; default derived from the interface index. */
+  mac?: string;
+  /** Addresses with prefix ("10.0.0.2/24", "fd00::2/64"); each adds a connected route. */
+  addresses?: string[];
+}
+
+/** Options of a stack (one host). */
+export interface StackOptions {
+  /** Randomness: ISN keys, ephemeral ports. The simulator passes a seeded one. */
+  rng: Rng;
+  /** TCP configuration for every connection (defaults: the Linux profile). */
+  tcp?: Partial<TcpConfig>;
+  /** Route packets between interfaces (a router). Default false. */
+  forwarding?: boolean;
+  /** TTL / hop limit of packets we originate (Linux default 64). */
+  defaultTtl?: number;
+  /** Accept queue length when `listen` gives none (Linux SOMAXCONN 4096). */
+  defaultBacklog?: number;
+  /** Most half-open connections per listener before SYNs are dropped (RFC 4987; Linux tcp_max_syn_backlog). */
+  maxSynBacklog?: number;
+  /** Bytes a UDP socket may hold unread before datagrams are dropped. */
+  udpReceiveBuffer?: number;
+  /** ICMP errors we send per second at most (Linux icmp_ratelimit spirit; RFC 4443 §2.4(f)). */
+  icmpRateLimit?: number;
+}
+
+/** What happened on a stack, for the layer that drives it. */
+export type StackEvent =
+  | { type: 'tcp'; socket: TcpSocket; event: TcpEvent }
+  | { type: 'accept'; listener: TcpListener }
+  | { type: 'udp'; socket: UdpSocket }
+  | {
+      type: 'echo-reply';
+      from: IpAddr;
+      identifier: number;
+      sequence: number;
+      data: Uint8Array;
+      at: Instant;
+    }
+  | { type: 'icmp-error'; from: IpAddr; kind: string; at: Instant };
+
+/** A frame ready to leave through an interface. */
+export interface OutgoingFrame {
+  ifIndex: number;
+  frame: Uint8Array;
+}
+
+interface Interface {
+  index: number;
+  name: string;
+  kind: 'ethernet' | 'ip';
+  mtu: number;
+  mac: MacAddress;
+  addresses: Cidr[];
+  drops: DropCounts;
+  framesIn: number;
+  framesOut: number;
+}
+
+interface Route {
+  network: IpAddr;
+  prefixLength: number;
+  ifIndex: number;
+  gateway: IpAddr | null;
+}
+
+interface RouteResult {
+  iface: Interface;
+  nextHop: IpAddr;
+  source: IpAddr;
+}
+
+/** Statistics of a stack: drops per reason, overall and per interface. */
+export interface StackStats {
+  drops: DropCounts;
+  interfaces: Array<{ name: string; framesIn: number; framesOut: number; drops: DropCounts }>;
+  tcpConnections: number;
+  tcpListeners: number;
+  udpSockets: number;
+  neighbors: number;
+  pendingFragments: number;
+  synCookiesSent: number;
+  synCookiesAccepted: number;
+}
+
+/** Headroom reserved in front of every packet we build, for an Ethernet header. */
+const HEADROOM = ETHERNET_HEADER_LENGTH;
+const LINUX_EPHEMERAL_LOW = 32768;
+const LINUX_EPHEMERAL_HIGH = 60999;
+const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
+const EMPTY = new Uint8Array(0);
+/** SYN cookies are valid for two of these periods. */
+const SYN_COOKIE_PERIOD = 64_000_000;
+/** MSS values a cookie can encode in 3 bits (common path MTUs; as Linux's msstab idea). */
+const SYN_COOKIE_MSS = [536, 1220, 1360, 1400, 1440, 1460, 8960, 65495] as const;
+
+/**
+ * One host: interfaces, addresses, routes, the connection table and the
+ * listeners. Sans-IO like the connections it holds: frames in
+ * (`receiveFrame`), frames out (`pollTransmit`), one earliest deadline
+ * (`pollTimeout` / `handleTimeout`), events for the application (`pollEvent`).
+ */
+export class Stack implements SocketHost {
+  private readonly rng: Rng;
+  private readonly tcpDefaults: TcpConfig;
+  private readonly forwarding: boolean;
+  private readonly defaultTtl: number;
+  private readonly defaultBacklog: number;
+  private readonly maxSynBacklog: number;
+  private readonly udpReceiveBuffer: number;
+  private readonly icmpRateLimit: number;
+  private readonly interfaces: Interface[] = [];
+  private readonly routes: Route[] = [];
+  private readonly isn: IsnGenerator;
+  private readonly ports: PortAllocator;
+  private readonly neighbors: NeighborCache;
+  private readonly fragments: Reassembler;
+  /** Connections by 4-tuple key (remote first, so lookups build one string). */
+  private readonly connections = new Map<string, TcpSocket>();
+  private readonly listeners = new Map<number, TcpListener[]>();
+  private readonly udpSockets = new Map<number, UdpSocket[]>();
+  private readonly txQueue: OutgoingFrame[] = [];
+  private txHead = 0;
+  private readonly events: StackEvent[] = [];
+  private eventHead = 0;
+  /** Connections with possible output or timer changes since the last poll. */
+  private readonly dirty = new Set<TcpSocket>();
+  private readonly deadlines = new DeadlineHeap();
+  private readonly drops: DropCounts = {};
+  private nextSocketId = 1;
+  private synCookiesSent = 0;
+  private synCookiesAccepted = 0;
+  private ipv4Identification = 1;
+  private icmpTokens: number;
+  private icmpRefillAt = 0 as Instant;
+
+  constructor(options: StackOptions) {
+    this.rng = options.rng;
+    this.tcpDefaults = tcpConfig(options.tcp ?? {});
+    this.forwarding = options.forwarding ?? false;
+    this.defaultTtl = options.defaultTtl ?? 64;
+    this.defaultBacklog = options.defaultBacklog ?? 4096;
+    this.maxSynBacklog = options.maxSynBacklog ?? 1024;
+    this.udpReceiveBuffer = options.udpReceiveBuffer ?? 212_992;
+    this.icmpRateLimit = options.icmpRateLimit ?? 1000;
+    this.icmpTokens = this.icmpRateLimit;
+    this.isn = new IsnGenerator(this.rng);
+    this.ports = new PortAllocator(this.rng, LINUX_EPHEMERAL_LOW, LINUX_EPHEMERAL_HIGH);
+    this.neighbors = new NeighborCache({
+      reachableTime: seconds(30),
+      retransmitInterval: seconds(1),
+      maxProbes: 3,
+      maxQueuePerNeighbor: 100,
+      maxEntries: 4096,
+    });
+    this.fragments = new Reassembler({
+      timeout: seconds(30),
+      maxDatagramSize: 65535,
+      maxBytes: 4 << 20,
+    });
+  }
+
+  // =====================================================================
+  // Configuration
+  // =====================================================================
+
+  /** Adds an interface; returns its index (used by `receiveFrame` and `OutgoingFrame`). */
+  addInterface(options: InterfaceOptions): number {
+    const index = this.interfaces.length;
+    const mtu = options.mtu ?? 1500;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new RangeError(`interface MTU must be an integer in 68..65535, got ${mtu}`);
+    }
+    let mac: MacAddress = Uint8Array.of(0x02, 0, 0, 0, (index >> 8) & 0xff, (index + 1) & 0xff);
+    if (options.mac !== undefined) {
+      const parsed = parseMacAddress(options.mac);
+      if (parsed === null)
+        throw new TypeError(`invalid MAC address '${options.mac}': expected aa:bb:cc:dd:ee:ff`);
+      mac = parsed;
+    }
+    const iface: Interface = {
+      index,
+      name: options.name ?? `if${index}`,
+      kind: options.kind,
+      mtu,
+      mac,
+      addresses: [],
+      drops: {},
+      framesIn: 0,
+      framesOut: 0,
+    };
+    this.interfaces.push(iface);
+    if (options.kind === 'ethernet') {
+      // RFC 4291 §2.1: every IPv6 interface has a link-local address.
+      iface.addresses.push({ address: linkLocalFromMac(mac), prefixLength: 64 });
+      this.routes.push({
+        network: IpAddr.parse('fe80::')!,
+        prefixLength: 64,
+        ifIndex: index,
+        gateway: null,
+      });
+    }
+    for (const text of options.addresses ?? []) this.addAddress(index, text);
+    return index;
+  }
+
+  /** Adds an address ("10.0.0.2/24") to an interface, with its connected route. */
+  addAddress(ifIndex: number, cidrText: string): void {
+    const iface = this.requireInterface(ifIndex);
+    const cidr = parseCidr(cidrText);
+    iface.addresses.push(cidr);
+    this.routes.push({
+      network: cidr.address,
+      prefixLength: cidr.prefixLength,
+      ifIndex,
+      gateway: null,
+    });
+  }
+
+  /** Adds a route: `addRoute('0.0.0.0/0', { via: '10.0.0.1' })`, or to an interface directly. */
+  addRoute(cidrText: string, target: { via?: string; ifIndex?: number }): void {
+    const cidr = parseCidr(cidrText);
+    const gateway = target.via !== undefined ? IpAddr.require(target.via, 'gateway') : null;
+    let ifIndex = target.ifIndex;
+    if (ifIndex === undefined) {
+      if (gateway === null)
+        throw new TypeError('addRoute needs a gateway (via) or an interface (ifIndex)');
+      const r = this.route(gateway);
+      if (r === null)
+        throw new Error(
+          `gateway ${gateway.text} is not on a connected network; add its interface address first`,
+        );
+      ifIndex = r.iface.index;
+    }
+    this.requireInterface(ifIndex);
+    this.routes.push({ network: cidr.address, prefixLength: cidr.prefixLength, ifIndex, gateway });
+  }
+
+  /** Interface facts for drivers: kind, MTU, MAC text. */
+  interfaceInfo(ifIndex: number): {
+    name: string;
+    kind: 'ethernet' | 'ip';
+    mtu: number;
+    mac: string;
+    addresses: string[];
+  } {
+    const iface = this.requireInterface(ifIndex);
+    return {
+      name: iface.name,
+      kind: iface.kind,
+      mtu: iface.mtu,
+      mac: formatMacAddress(iface.mac),
+      addresses: iface.addresses.map((a) => `${a.address.text}/${a.prefixLength}`),
+    };
+  }
+
+  /** Changes an interface's MTU (e.g. to test path MTU discovery). */
+  setMtu(ifIndex: number, mtu: number): void {
+    this.requireInterface(ifIndex).mtu = mtu;
+  }
+
+  // =====================================================================
+  // TCP API
+  // =====================================================================
+
+  /**
+   * Listens on a port. `host` limits it to one local address (default: all of
+   * both families). Throws an error with code EADDRINUSE if the port is taken.
+   */
+  listen(options: { port: number; host?: string; backlog?: number; family?: 4 | 6 }): TcpListener {
+    const port = options.port;
+    checkPort(port, true);
+    const address = options.host !== undefined ? IpAddr.require(options.host, 'listen host') : null;
+    const chosen = port === 0 ? this.freeListenPort() : port;
+    const existing = this.listeners.get(chosen) ?? [];
+    for (const l of existing) {
+      if (l.address === null || address === null || l.address.equals(address)) {
+        throw addressInUse(address?.text ?? '::', chosen);
+      }
+    }
+    const family = address !== null ? address.family : (options.family ?? 0);
+    const listener = new TcpListener(
+      this,
+      address,
+      chosen,
+      options.backlog ?? this.defaultBacklog,
+      family,
+    );
+    existing.push(listener);
+    this.listeners.set(chosen, existing);
+    return listener;
+  }
+
+  /**
+   * Opens a connection (active open). The SYN leaves on the next
+   * `pollTransmit`. Throws a clear error if no route leads to `host`.
+   */
+  connect(
+    now: Instant,
+    options: {
+      host: string;
+      port: number;
+      localAddress?: string;
+      localPort?: number;
+      tcp?: Partial<TcpConfig>;
+    },
+  ): TcpSocket {
+    const remote = IpAddr.require(options.host, 'host');
+    checkPort(options.port, false);
+    const route = this.route(remote);
+    if (route === null) {
+      throw Object.assign(
+        new Error(`no route to ${remote.text}: add an interface address or a route first`),
+        {
+          code: 'ENETUNREACH',
+        },
+      );
+    }
+    const local =
+      options.localAddress !== undefined
+        ? IpAddr.require(options.localAddress, 'localAddress')
+        : route.source;
+    let localPort = options.localPort ?? 0;
+    if (localPort === 0) {
+      localPort = this.ports.allocate(local.bytes(), remote.bytes(), options.port, (p) =>
+        this.connections.has(tupleKey(remote, options.port, local, p)),
+      );
+      if (localPort < 0) {
+        throw Object.assign(new Error('no free ephemeral port for this destination'), {
+          code: 'EADDRNOTAVAIL',
+        });
+      }
+    } else if (this.connections.has(tupleKey(remote, options.port, local, localPort))) {
+      throw addressInUse(local.text, localPort);
+    }
+    const config = this.connectionConfig(route.iface, remote, options.tcp);
+    const iss = this.isn.next(now, local.bytes(), localPort, remote.bytes(), options.port);
+    const conn = Connection.connect(now, {
+      iss,
+      config,
+      timestampOffset: this.tsOffset(local, localPort, remote, options.port),
+    });
+    const socket = new TcpSocket(
+      this,
+      this.nextSocketId++,
+      conn,
+      { address: local, port: localPort },
+      { address: remote, port: options.port },
+      null,
+    );
+    this.connections.set(tupleKey(remote, options.port, local, localPort), socket);
+    this.touch(socket);
+    return socket;
+  }
+
+  /** Every live connection (for diagnostics and tests). */
+  tcpSockets(): TcpSocket[] {
+    return [...this.connections.values()];
+  }
+
+  // =====================================================================
+  // UDP API
+  // =====================================================================
+
+  /** Binds a UDP socket; port 0 picks an ephemeral one. Throws EADDRINUSE on a collision. */
+  bindUdp(options: { port?: number; host?: string }): UdpSocket {
+    const address = options.host !== undefined ? IpAddr.require(options.host, 'bind host') : null;
+    let port = options.port ?? 0;
+    checkPort(port, true);
+    if (port === 0) {
+      for (let p = LINUX_EPHEMERAL_LOW; p <= LINUX_EPHEMERAL_HIGH; p++) {
+        if (!this.udpSockets.has(p)) {
+          port = p;
+          break;
+        }
+      }
+    }
+    const existing = this.udpSockets.get(port) ?? [];
+    for (const s of existing) {
+      if (s.address === null || address === null || s.address.equals(address))
+        throw addressInUse(address?.text ?? '::', port);
+    }
+    const socket = new UdpSocket(this, address, port, this.udpReceiveBuffer);
+    existing.push(socket);
+    this.udpSockets.set(port, existing);
+    return socket;
+  }
+
+  // =====================================================================
+  // ICMP echo (ping)
+  // =====================================================================
+
+  /** Sends an ICMP or ICMPv6 echo request; the answer arrives as an `echo-reply` event. */
+  ping(
+    now: Instant,
+    host: string,
+    options: { identifier?: number; sequence?: number; data?: Uint8Array } = {},
+  ): boolean {
+    const dst = IpAddr.require(host, 'ping host');
+    const route = this.route(dst);
+    if (route === null) return false;
+    const data = options.data ?? new Uint8Array(56);
+    const identifier = options.identifier ?? 1;
+    const sequence = options.sequence ?? 1;
+    if (dst.family === 4) {
+      const icmp: Icmpv4Repr = { type: Icmpv4Type.EchoRequest, identifier, sequence, data };
+      const body = new Uint8Array(icmpv4Length(icmp));
+      emitIcmpv4(icmp, body);
+      this.sendIpPayload(now, route, dst, IpProtocol.Icmp, body, false);
+    } else {
+      const icmp: Icmpv6Repr = { type: Icmpv6Type.EchoRequest, identifier, sequence, data };
+      const body = new Uint8Array(icmpv6Length(icmp));
+      emitIcmpv6(icmp, route.source.v6, dst.v6, body);
+      this.sendIpPayload(now, route, dst, IpProtocol.Icmpv6, body, false);
+    }
+    return true;
+  }
+
+  // =====================================================================
+  // The sans-IO surface
+  // =====================================================================
+
+  /** One frame arrived on interface `ifIndex` at `now`. Never throws on bad input. */
+  receiveFrame(now: Instant, ifIndex: number, frame: Uint8Array): void {
+    const iface = this.interfaces[ifIndex];
+    if (iface === undefined)
+      throw new RangeError(`no interface ${ifIndex}; add it with addInterface first`);
+    iface.framesIn++;
+    if (iface.kind === 'ip') {
+      this.receiveIp(now, iface, frame);
+      return;
+    }
+    const eth = parseEthernet(frame);
+    if (isDropReason(eth)) {
+      this.drop(iface, eth);
+      return;
+    }
+    if (
+      !macEqual(eth.dst, iface.mac) &&
+      !macIsBroadcast(eth.dst) &&
+      !this.acceptsMulticastMac(iface, eth.dst)
+    ) {
+      this.drop(iface, StackDropReason.NotForUs);
+      return;
+    }
+    switch (eth.ethertype) {
+      case EtherType.Ipv4:
+      case EtherType.Ipv6:
+        this.receiveIp(now, iface, eth.payload);
+        return;
+      case EtherType.Arp:
+        this.receiveArp(now, iface, eth.payload);
+        return;
+      default:
+        this.drop(iface, StackDropReason.UnsupportedProtocol);
+    }
+  }
+
+  /** The next frame to transmit, or null. Call until null after any input, command or timeout. */
+  pollTransmit(now: Instant): OutgoingFrame | null {
+    if (this.txHead >= this.txQueue.length) {
+      this.txQueue.length = 0;
+      this.txHead = 0;
+      this.flushDirty(now);
+      if (this.txQueue.length === 0) return null;
+    }
+    const frame = this.txQueue[this.txHead++]!;
+    this.interfaces[frame.ifIndex]!.framesOut++;
+    return frame;
+  }
+
+  /** The next event for the application, or null. */
+  pollEvent(): StackEvent | null {
+    if (this.eventHead >= this.events.length) {
+      if (this.dirty.size > 0) this.collectEvents();
+      if (this.eventHead >= this.events.length) {
+        this.events.length = 0;
+        this.eventHead = 0;
+        return null;
+      }
+    }
+    return this.events[this.eventHead++]!;
+  }
+
+  /** The earliest deadline of any connection, neighbour or fragment timer; NEVER if none. */
+  pollTimeout(): Instant {
+    let t = this.deadlines.peek();
+    t = earliest(t, this.neighbors.pollTimeout());
+    t = earliest(t, this.fragments.pollTimeout());
+    if (this.dirty.size > 0 || this.txHead < this.txQueue.length) return 0 as Instant;
+    return t;
+  }
+
+  /** Runs every timer due at `now`. */
+  handleTimeout(now: Instant): void {
+    for (
+      let socket = this.deadlines.popDue(now);
+      socket !== null;
+      socket = this.deadlines.popDue(now)
+    ) {
+      socket.conn.handleTimeout(now);
+      this.dirty.add(socket);
+    }
+    if (this.neighbors.pollTimeout() <= now) {
+      const { solicit, failed } = this.neighbors.handleTimeout(now);
+      for (const key of solicit) this.solicitKey(now, key);
+      for (const f of failed) {
+        for (let i = 0; i < f.packets.length; i++)
+          countDrop(this.drops, StackDropReason.NeighborUnresolved);
+        this.neighborFailed(now, f.key, f.packets);
+      }
+    }
+    if (this.fragments.pollTimeout() <= now) {
+      const n = this.fragments.handleTimeout(now);
+      for (let i = 0; i < n; i++) countDrop(this.drops, StackDropReason.FragmentTimeout);
+    }
+  }
+
+  /** Drop counters and table sizes. */
+  stats(): StackStats {
+    let listeners = 0;
+    for (const l of this.listeners.values()) listeners += l.length;
+    let udp = 0;
+    for (const u of this.udpSockets.values()) udp += u.length;
+    return {
+      drops: { ...this.drops },
+      interfaces: this.interfaces.map((i) => ({
+        name: i.name,
+        framesIn: i.framesIn,
+        framesOut: i.framesOut,
+        drops: { ...i.drops },
+      })),
+      tcpConnections: this.connections.size,
+      tcpListeners: listeners,
+      udpSockets: udp,
+      neighbors: this.neighbors.size,
+      pendingFragments: this.fragments.pendingDatagrams,
+      synCookiesSent: this.synCookiesSent,
+      synCookiesAccepted: this.synCookiesAccepted,
+    };
+  }
+
+  // =====================================================================
+  // SocketHost
+  // =====================================================================
+
+  touch(socket: TcpSocket): void {
+    this.dirty.add(socket);
+  }
+
+  closeListener(listener: TcpListener): void {
+    if (listener.closed) return;
+    listener.closed = true;
+    const list = this.listeners.get(listener.port);
+    if (list !== undefined) {
+      const rest = list.filter((l) => l !== listener);
+      if (rest.length > 0) this.listeners.set(listener.port, rest);
+      else this.listeners.delete(listener.port);
+    }
+    // Connections nobody will accept are reset, as Linux does on close of a listening socket.
+    for (const socket of this.connections.values()) {
+      if (socket.listener === listener && !socket.accepted) {
+        socket.conn.abort(this.icmpRefillAt);
+        this.dirty.add(socket);
+      }
+    }
+    listener.acceptQueue.length = 0;
+  }
+
+  closeUdp(socket: UdpSocket): void {
+    if (socket.closed) return;
+    socket.closed = true;
+    const list = this.udpSockets.get(socket.port);
+    if (list === undefined) return;
+    const rest = list.filter((s) => s !== socket);
+    if (rest.length > 0) this.udpSockets.set(socket.port, rest);
+    else this.udpSockets.delete(socket.port);
+  }
+
+  sendUdp(
+    now: Instant,
+    socket: UdpSocket,
+    data: Uint8Array,
+    address: IpAddr,
+    port: number,
+  ): boolean {
+    checkPort(port, false);
+    const route = this.route(address);
+    if (route === null) {
+      countDrop(this.drops, StackDropReason.NoRoute);
+      return false;
+    }
+    const source =
+      socket.address !== null && !socket.address.isUnspecified ? socket.address : route.source;
+    const body = new Uint8Array(UDP_HEADER_LENGTH + data.length);
+    const pseudo =
+      address.family === 4
+        ? pseudoHeaderSumV4(source.v4, address.v4, IpProtocol.Udp, 0)
+        : pseudoHeaderSumV6(source.v6, address.v6, IpProtocol.Udp, 0);
+    emitUdp({ srcPort: socket.port, dstPort: port, payload: data }, body, pseudo);
+    this.sendIpPayload(now, { ...route, source }, address, IpProtocol.Udp, body, false);
+    return true;
+  }
+
+  // =====================================================================
+  // Internals: output of connections
+  // =====================================================================
+
+  private flushDirty(now: Instant): void {
+    if (this.dirty.size === 0) return;
+    const sockets = [...this.dirty];
+    this.dirty.clear();
+    for (const socket of sockets) {
+      const conn = socket.conn;
+      for (let seg = conn.pollTransmit(now); seg !== null; seg = conn.pollTransmit(now)) {
+        this.sendSegment(
+          now,
+          socket.localAddress,
+          socket.localPort,
+          socket.remoteAddress,
+          socket.remotePort,
+          seg,
+        );
+      }
+      this.drainConnectionEvents(socket);
+      this.deadlines.set(socket, conn.pollTimeout());
+    }
+  }
+
+  private collectEvents(): void {
+    for (const socket of this.dirty) this.drainConnectionEvents(socket);
+  }
+
+  private drainConnectionEvents(socket: TcpSocket): void {
+    const conn = socket.conn;
+    for (let e = conn.pollEvent(); e !== null; e = conn.pollEvent()) {
+      if (socket.listener !== null && !socket.accepted) {
+        this.childEvent(socket, e);
+        continue;
+      }
+      this.events.push({ type: 'tcp', socket, event: e });
+    }
+    this.reap(socket);
+  }
+
+  /** Events of a connection still owned by its listener (not yet accepted). */
+  private childEvent(socket: TcpSocket, e: TcpEvent): void {
+    const listener = socket.listener!;
+    if (e.type === 'connected') {
+      listener.synQueueLength--;
+      if (listener.closed) {
+        socket.conn.abort(0 as Instant);
+        return;
+      }
+      listener.acceptQueue.push(socket);
+      this.events.push({ type: 'accept', listener });
+      return;
+    }
+    if (
+      e.type === 'state' &&
+      e.transition.to === TcpState.Listen &&
+      e.transition.from !== TcpState.Closed
+    ) {
+      // RFC 9293: a reset half-open connection "returns to LISTEN"; for us the
+      // child simply goes away, and the listener never saw it.
+      socket.conn.abort(0 as Instant);
+      return;
+    }
+    if (e.type === 'closed') {
+      const wasHalfOpen = !listener.acceptQueue.includes(socket);
+      if (wasHalfOpen && socket.conn.transitions.every((t) => t.to !== TcpState.Established)) {
+        listener.synQueueLength = Math.max(0, listener.synQueueLength - 1);
+      }
+      const i = listener.acceptQueue.indexOf(socket);
+      if (i >= 0) listener.acceptQueue.splice(i, 1);
+    }
+  }
+
+  /** Drops a connection from the tables once it is CLOSED (TIME-WAIT keeps it). */
+  private reap(socket: TcpSocket): void {
+    if (socket.conn.state !== TcpState.Closed && socket.conn.state !== TcpState.Listen) return;
+    const key = tupleKey(
+      socket.remoteAddress,
+      socket.remotePort,
+      socket.localAddress,
+      socket.localPort,
+    );
+    if (this.connections.get(key) === socket) this.connections.delete(key);
+    this.deadlines.set(socket, NEVER);
+  }
+
+  private sendSegment(
+    now: Instant,
+    local: IpAddr,
+    localPort: number,
+    remote: IpAddr,
+    remotePort: number,
+    seg: TcpRepr,
+  ): void {
+    seg.srcPort = localPort;
+    seg.dstPort = remotePort;
+    const route = this.route(remote);
+    if (route === null) {
+      countDrop(this.drops, StackDropReason.NoRoute);
+      return;
+    }
+    const tcpLength = tcpHeaderLength(seg) + seg.payload.length;
+    const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    const buffer = new Uint8Array(HEADROOM + ipHeader + tcpLength);
+    const tcpBytes = buffer.subarray(HEADROOM + ipHeader);
+    const pseudo =
+      remote.family === 4
+        ? pseudoHeaderSumV4(local.v4, remote.v4, IpProtocol.Tcp, tcpLength)
+        : pseudoHeaderSumV6(local.v6, remote.v6, IpProtocol.Tcp, tcpLength);
+    emitTcp(seg, tcpBytes, pseudo);
+    // We never fragment TCP: DF is set and the MSS follows the path MTU.
+    this.emitIpInPlace(
+      now,
+      { ...route, source: local },
+      remote,
+      IpProtocol.Tcp,
+      buffer,
+      tcpLength,
+      true,
+    );
+  }
+
+  // =====================================================================
+  // Internals: IP output
+  // =====================================================================
+
+  /** Sends an upper-layer payload, fragmenting it when it does not fit (never for TCP). */
+  private sendIpPayload(
+    now: Instant,
+    route: RouteResult,
+    dst: IpAddr,
+    protocol: number,
+    body: Uint8Array,
+    dontFragment: boolean,
+  ): void {
+    const ipHeader = dst.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    if (ipHeader + body.length <= route.iface.mtu) {
+      const buffer = new Uint8Array(HEADROOM + ipHeader + body.length);
+      buffer.set(body, HEADROOM + ipHeader);
+      this.emitIpInPlace(now, route, dst, protocol, buffer, body.length, dontFragment);
+      return;
+    }
+    if (dontFragment) {
+      countDrop(this.drops, StackDropReason.MtuExceeded);
+      return;
+    }
+    this.fragmentAndSend(now, route, dst, protocol, body);
+  }
+
+  /** RFC 791 §2.3 / RFC 8200 §4.5: split a datagram into fragments that fit the MTU. */
+  private fragmentAndSend(
+    now: Instant,
+    route: RouteResult,
+    dst: IpAddr,
+    protocol: number,
+    body: Uint8Array,
+  ): void {
+    const id = this.ipv4Identification++ & 0xffff;
+    const id6 = this.rng.nextU32();
+    const header =
+      dst.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH + IPV6_FRAGMENT_HEADER_LENGTH;
+    const chunk = Math.floor((route.iface.mtu - header) / 8) * 8;
+    for (let offset = 0; offset < body.length; offset += chunk) {
+      const part = body.subarray(offset, Math.min(offset + chunk, body.length));
+      const more = offset + chunk < body.length;
+      const buffer = new Uint8Array(HEADROOM + header + part.length);
+      const packet = buffer.subarray(HEADROOM);
+      packet.set(part, header);
+      if (dst.family === 4) {
+        const repr: Ipv4Repr = {
+          src: route.source.v4,
+          dst: dst.v4,
+          protocol,
+          ttl: this.defaultTtl,
+          dscp: 0,
+          ecn: 0,
+          identification: id,
+          dontFragment: false,
+          moreFragments: more,
+          fragmentOffset: offset,
+          payload: packet.subarray(header),
+        };
+        emitIpv4(repr, packet);
+      } else {
+        const repr: Ipv6Repr = {
+          src: route.source.v6,
+          dst: dst.v6,
+          hopLimit: this.defaultTtl,
+          dscp: 0,
+          ecn: 0,
+          flowLabel: 0,
+          protocol,
+          headerLength: header,
+          fragment: { offset, moreFragments: more, identification: id6 },
+          payload: packet.subarray(header),
+        };
+        emitIpv6(repr, packet);
+      }
+      this.transmitIp(now, route, dst, buffer);
+    }
+  }
+
+  /**
+   * Writes the IP header in front of a payload already placed in `buffer`
+   * (after HEADROOM + IP header space) and hands the packet to the link.
+   */
+  private emitIpInPlace(
+    now: Instant,
+    route: RouteResult,
+    dst: IpAddr,
+    protocol: number,
+    buffer: Uint8Array,
+    payloadLength: number,
+    dontFragment: boolean,
+  ): void {
+    const packet = buffer.subarray(HEADROOM);
+    if (dst.family === 4) {
+      const headerLength = IPV4_HEADER_LENGTH;
+      const repr: Ipv4Repr = {
+        src: route.source.v4,
+        dst: dst.v4,
+        protocol,
+        ttl: this.defaultTtl,
+        dscp: 0,
+        ecn: 0,
+        identification: dontFragment ? 0 : this.ipv4Identification++ & 0xffff,
+        dontFragment,
+        moreFragments: false,
+        fragmentOffset: 0,
+        payload: packet.subarray(headerLength, headerLength + payloadLength),
+      };
+      emitIpv4(repr, packet);
+    } else {
+      const repr: Ipv6Repr = {
+        src: route.source.v6,
+        dst: dst.v6,
+        hopLimit:
+          protocol === IpProtocol.Icmpv6 && dst.isMulticast ? NDP_HOP_LIMIT : this.defaultTtl,
+        dscp: 0,
+        ecn: 0,
+        flowLabel: 0,
+        protocol,
+        headerLength: IPV6_HEADER_LENGTH,
+        fragment: null,
+        payload: packet.subarray(IPV6_HEADER_LENGTH, IPV6_HEADER_LENGTH + payloadLength),
+      };
+      emitIpv6(repr, packet);
+    }
+    this.transmitIp(now, route, dst, buffer);
+  }
+
+  /** Adds the link header (resolving the neighbour on Ethernet) and queues the frame. */
+  private transmitIp(now: Instant, route: RouteResult, dst: IpAddr, buffer: Uint8Array): void {
+    const iface = route.iface;
+    const packet = buffer.subarray(HEADROOM);
+    if (iface.kind === 'ip') {
+      this.txQueue.push({ ifIndex: iface.index, frame: packet });
+      return;
+    }
+    const ethertype = dst.family === 4 ? EtherType.Ipv4 : EtherType.Ipv6;
+    const mac = this.resolveMac(now, iface, route.nextHop, dst);
+    if (mac !== null) {
+      this.queueEthernet(iface, mac, ethertype, buffer);
+      return;
+    }
+    const key = neighborKey(iface.index, route.nextHop);
+    const { solicit, dropped } = this.neighbors.enqueue(now, key, { ethertype, packet: buffer });
+    if (dropped !== null) countDrop(iface.drops, StackDropReason.NeighborQueueFull);
+    if (solicit) this.solicit(now, iface, route.nextHop);
+  }
+
+  /** Destination MAC without resolution, or null if the neighbour cache must be asked. */
+  private resolveMac(
+    now: Instant,
+    iface: Interface,
+    nextHop: IpAddr,
+    dst: IpAddr,
+  ): MacAddress | null {
+    if (dst.isMulticast) {
+      if (dst.family === 6) return ipv6MulticastMac(dst.v6, new Uint8Array(6));
+      return Uint8Array.of(
+        0x01,
+        0x00,
+        0x5e,
+        (dst.v4 >>> 16) & 0x7f,
+        (dst.v4 >>> 8) & 0xff,
+        dst.v4 & 0xff,
+      );
+    }
+    if (dst.family === 4) {
+      if (dst.v4 === 0xffffffff) return MAC_BROADCAST;
+      for (const a of iface.addresses) {
+        if (
+          a.address.family === 4 &&
+          ipv4Broadcast(a.address, a.prefixLength) === dst.v4 &&
+          a.prefixLength < 31
+        )
+          return MAC_BROADCAST;
+      }
+    }
+    return this.neighbors.lookup(now, neighborKey(iface.index, nextHop));
+  }
+
+  /** Writes the Ethernet header into the headroom of `buffer` and queues the frame. */
+  private queueEthernet(
+    iface: Interface,
+    dstMac: MacAddress,
+    ethertype: number,
+    buffer: Uint8Array,
+  ): void {
+    emitEthernet(
+      { dst: dstMac, src: iface.mac, ethertype, payload: buffer.subarray(HEADROOM) },
+      buffer,
+    );
+    this.txQueue.push({ ifIndex: iface.index, frame: buffer });
+  }
+
+  /** ARP request (RFC 826) or neighbour solicitation (RFC 4861 §7.2.2) for `target`. */
+  private solicit(now: Instant, iface: Interface, target: IpAddr): void {
+    if (target.family === 4) {
+      const source = this.sourceFor(iface, 4, target);
+      const buffer = new Uint8Array(HEADROOM + 28);
+      emitArp(
+        {
+          operation: ArpOperation.Request,
+          senderHardware: iface.mac,
+          senderProtocol: source === null ? 0 : source.v4,
+          targetHardware: new Uint8Array(6),
+          targetProtocol: target.v4,
+        },
+        buffer.subarray(HEADROOM),
+      );
+      this.queueEthernet(iface, MAC_BROADCAST, EtherType.Arp, buffer);
+      return;
+    }
+    const source = this.sourceFor(iface, 6, target);
+    if (source === null) return;
+    const group = IpAddr.fromV6(ipv6SolicitedNode(target.v6, new Uint8Array(16)));
+    const ns: Icmpv6Repr = {
+      type: Icmpv6Type.NeighborSolicitation,
+      target: target.v6,
+      sourceLinkLayer: iface.mac,
+    };
+    const body = new Uint8Array(icmpv6Length(ns));
+    emitIcmpv6(ns, source.v6, group.v6, body);
+    const route: RouteResult = { iface, nextHop: group, source };
+    this.sendIpPayload(now, route, group, IpProtocol.Icmpv6, body, true);
+  }
+
+  private solicitKey(now: Instant, key: string): void {
+    const slash = key.indexOf('/');
+    const iface = this.interfaces[Number(key.slice(0, slash))];
+    const target = IpAddr.parse(key.slice(slash + 1));
+    if (iface !== undefined && target !== null) this.solicit(now, iface, target);
+  }
+
+  /** Resolution failed: tell the sources, as a router or host would (ICMP host unreachable, RFC 1812/4443). */
+  private neighborFailed(now: Instant, _key: string, packets: QueuedPacket[]): void {
+    for (const p of packets) {
+      const packet = p.packet.subarray(HEADROOM);
+      this.deliverLocalUnreachable(now, packet);
+    }
+  }
+
+  /** A packet of ours could not be delivered: connections to that host get a soft error. */
+  private deliverLocalUnreachable(now: Instant, packet: Uint8Array): void {
+    const parsed = this.parseIpQuote(packet);
+    if (parsed === null || parsed.protocol !== IpProtocol.Tcp) return;
+    const socket = this.connections.get(
+      tupleKey(parsed.dst, parsed.dstPort, parsed.src, parsed.srcPort),
+    );
+    if (socket === undefined) return;
+    socket.conn.handleIcmpError(now, 'unreachable', seq(parsed.seq), 0);
+    this.dirty.add(socket);
+  }
+
+  // =====================================================================
+  // Internals: input
+  // =====================================================================
+
+  private receiveIp(now: Instant, iface: Interface, packet: Uint8Array): void {
+    if (packet.length < 1) {
+      this.drop(iface, 'truncated');
+      return;
+    }
+    const version = ipVersion(packet);
+    if (version === 4) this.receiveIpv4(now, iface, packet);
+    else if (version === 6) this.receiveIpv6(now, iface, packet);
+    else this.drop(iface, 'bad-version');
+  }
+
+  private receiveIpv4(now: Instant, iface: Interface, packet: Uint8Array): void {
+    const ip = parseIpv4(packet);
+    if (isDropReason(ip)) {
+      this.drop(iface, ip);
+      return;
+    }
+    const dst = IpAddr.fromV4(ip.dst);
+    const src = IpAddr.fromV4(ip.src);
+    if (!this.isLocalV4(ip.dst)) {
+      if (this.forwarding) this.forward(now, iface, packet, dst, src, ip.ttl, 4, ip.dontFragment);
+      else this.drop(iface, StackDropReason.NotForUs);
+      return;
+    }
+    let payload = ip.payload;
+    if (ip.moreFragments || ip.fragmentOffset > 0) {
+      const key = `4 ${ip.src} ${ip.dst} ${ip.identification} ${ip.protocol}`;
+      const whole = this.fragments.add(now, key, ip.fragmentOffset, ip.moreFragments, ip.payload);
+      if (whole === null) return;
+      if (typeof whole === 'string') {
+        this.drop(iface, whole);
+        return;
+      }
+      payload = whole;
+    }
+    this.receiveTransport(now, iface, src, dst, ip.protocol, payload, packet);
+  }
+
+  private receiveIpv6(now: Instant, iface: Interface, packet: Uint8Array): void {
+    const ip = parseIpv6(packet);
+    if (isDropReason(ip)) {
+      this.drop(iface, ip);
+      return;
+    }
+    const dst = IpAddr.fromV6(ip.dst);
+    const src = IpAddr.fromV6(ip.src);
+    if (!this.isLocalV6(iface, dst)) {
+      if (this.forwarding && !dst.isMulticast && !dst.isLinkLocal)
+        this.forward(now, iface, packet, dst, src, ip.hopLimit, 6, true);
+      else this.drop(iface, StackDropReason.NotForUs);
+      return;
+    }
+    let protocol = ip.protocol;
+    let payload = ip.payload;
+    if (ip.fragment !== null) {
+      const key = `6 ${src.text} ${dst.text} ${ip.fragment.identification}`;
+      const whole = this.fragments.add(
+        now,
+        key,
+        ip.fragment.offset,
+        ip.fragment.moreFragments,
+        ip.payload,
+      );
+      if (whole === null) return;
+      if (typeof whole === 'string') {
+        this.drop(iface, whole);
+        return;
+      }
+      // The reassembled payload may itself start with more extension headers.
+      const chain: Ipv6Chain = { protocol: 0, headerLength: 0, fragment: null };
+      const bad = walkIpv6Extensions(whole, protocol, 0, whole.length, chain);
+      if (bad !== null) {
+        this.drop(iface, bad);
+        return;
+      }
+      protocol = chain.protocol;
+      payload = whole.subarray(chain.headerLength);
+    }
+    this.receiveTransport(now, iface, src, dst, protocol, payload, packet, ip.hopLimit);
+  }
+
+  private receiveTransport(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    protocol: number,
+    payload: Uint8Array,
+    packet: Uint8Array,
+    hopLimit = 0,
+  ): void {
+    switch (protocol) {
+      case IpProtocol.Tcp:
+        this.receiveTcp(now, iface, src, dst, payload, packet);
+        return;
+      case IpProtocol.Udp:
+        this.receiveUdp(now, iface, src, dst, payload, packet);
+        return;
+      case IpProtocol.Icmp:
+        if (src.family === 4) this.receiveIcmpv4(now, iface, src, dst, payload);
+        else this.drop(iface, StackDropReason.UnsupportedProtocol);
+        return;
+      case IpProtocol.Icmpv6:
+        if (src.family === 6) this.receiveIcmpv6(now, iface, src, dst, payload, hopLimit);
+        else this.drop(iface, StackDropReason.UnsupportedProtocol);
+        return;
+      default:
+        this.drop(iface, StackDropReason.UnsupportedProtocol);
+        // RFC 1122 §3.2.2.1: protocol unreachable (IPv4); RFC 4443 parameter problem for IPv6 is optional.
+        if (src.family === 4 && !dst.isMulticast) {
+          this.sendIcmpError(now, src, packet, {
+            type: Icmpv4Type.DestinationUnreachable,
+            code: Icmpv4UnreachableCode.ProtocolUnreachable,
+            nextHopMtu: 0,
+            original: packet,
+          });
+        }
+    }
+  }
+
+  private receiveTcp(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: Uint8Array,
+    packet: Uint8Array,
+  ): void {
+    const pseudo =
+      src.family === 4
+        ? pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Tcp, bytes.length)
+        : pseudoHeaderSumV6(src.v6, dst.v6, IpProtocol.Tcp, bytes.length);
+    const seg = parseTcp(bytes, pseudo);
+    if (isDropReason(seg)) {
+      this.drop(iface, seg);
+      return;
+    }
+    if (dst.isMulticast || (src.family === 4 && this.isBroadcastV4(dst.v4))) {
+      this.drop(iface, StackDropReason.NotForUs);
+      return;
+    }
+    const key = tupleKey(src, seg.srcPort, dst, seg.dstPort);
+    const socket = this.connections.get(key);
+    if (socket !== undefined) {
+      if (socket.conn.state === TcpState.TimeWait && socket.conn.acceptsNewSyn(seg)) {
+        // RFC 9293 §3.6.1 / RFC 6191: a new SYN may end TIME-WAIT early.
+        socket.conn.abort(now);
+        this.connections.delete(key);
+        this.deadlines.set(socket, NEVER);
+        this.dirty.add(socket);
+      } else {
+        socket.conn.handleSegment(now, seg);
+        this.dirty.add(socket);
+        return;
+      }
+    }
+    const listener = this.findListener(dst, seg.dstPort);
+    if (listener === null) {
+      this.drop(iface, StackDropReason.NoListener);
+      this.sendReset(now, src, dst, seg);
+      return;
+    }
+    if (
+      (seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.ACK &&
+      this.synCookiesSent > 0
+    ) {
+      if (this.acceptSynCookie(now, iface, listener, src, dst, seg, key)) return;
+    }
+    if ((seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) {
+      // Not a SYN for a listener: RST for an ACK (RFC 9293 LISTEN step 2), ignore the rest.
+      this.drop(iface, StackDropReason.NoSocket);
+      if ((seg.flags & TcpFlags.ACK) !== 0 && (seg.flags & TcpFlags.RST) === 0)
+        this.sendReset(now, src, dst, seg);
+      return;
+    }
+    // RFC 4987: bound half-open connections and the accept queue, so a SYN
+    // flood cannot take the memory that established connections need.
+    if (listener.acceptQueue.length >= listener.backlog) {
+      this.drop(iface, StackDropReason.BacklogFull);
+      return;
+    }
+    if (listener.synQueueLength >= Math.min(this.maxSynBacklog, Math.max(listener.backlog, 8))) {
+      // RFC 4987 §3.6: the SYN queue is full (a flood, or a burst): answer with
+      // a SYN cookie and keep no state until the handshake completes.
+      this.sendSynCookie(now, iface, src, dst, seg);
+      return;
+    }
+    void packet;
+    const config = this.connectionConfig(iface, src);
+    const iss = this.isn.next(now, dst.bytes(), seg.dstPort, src.bytes(), seg.srcPort);
+    const conn = Connection.listen({
+      iss,
+      config,
+      timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
+    });
+    const child = new TcpSocket(
+      this,
+      this.nextSocketId++,
+      conn,
+      { address: dst, port: seg.dstPort },
+      { address: src, port: seg.srcPort },
+      listener,
+    );
+    listener.synQueueLength++;
+    this.connections.set(key, child);
+    conn.handleSegment(now, seg);
+    this.dirty.add(child);
+  }
+
+  /**
+   * A SYN cookie (RFC 4987 §3.6; the idea of Bernstein's and Linux's
+   * syncookies, our own encoding): the ISS carries a 5-bit time counter
+   * (64 s periods), a 3-bit MSS index and 24 bits of a keyed hash of the
+   * 4-tuple, the counter and the peer's ISN. Connections opened from a cookie
+   * have no window scaling, SACK or timestamps, since nothing remembered them.
+   */
+  private sendSynCookie(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    seg: TcpRepr,
+  ): void {
+    const count = Math.floor(now / SYN_COOKIE_PERIOD);
+    let mssIndex = 0;
+    const peerMss = seg.options.mss > 0 ? seg.options.mss : 536;
+    for (let i = 0; i < SYN_COOKIE_MSS.length; i++) if (SYN_COOKIE_MSS[i]! <= peerMss) mssIndex = i;
+    const cookie = this.synCookie(src, seg.srcPort, dst, seg.dstPort, count, seg.seq, mssIndex);
+    const conn = this.cookieConnection(iface, src, cookie);
+    conn.handleSegment(now, {
+      ...seg,
+      options: { ...seg.options, mss: SYN_COOKIE_MSS[mssIndex]! },
+    });
+    const synAck = conn.pollTransmit(now);
+    if (synAck === null) return;
+    this.synCookiesSent++;
+    this.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
+  }
+
+  /** The final ACK of a cookie handshake: rebuild the connection if the cookie is ours and fresh. */
+  private acceptSynCookie(
+    now: Instant,
+    iface: Interface,
+    listener: TcpListener,
+    src: IpAddr,
+    dst: IpAddr,
+    seg: TcpRepr,
+    key: string,
+  ): boolean {
+    const cookie = (seg.ack - 1) >>> 0;
+    const irs = seqAdd(seg.seq, -1);
+    const count = Math.floor(now / SYN_COOKIE_PERIOD);
+    const mssIndex = (cookie >>> 24) & 0x7;
+    let valid = false;
+    // Valid for the current period and the one before (64 to 128 s).
+    for (const c of [count, count - 1]) {
+      if (c >= 0 && this.synCookie(src, seg.srcPort, dst, seg.dstPort, c, irs, mssIndex) === cookie)
+        valid = true;
+    }
+    if (!valid) return false;
+    if (listener.acceptQueue.length >= listener.backlog) {
+      this.drop(iface, StackDropReason.BacklogFull);
+      return true;
+    }
+    const conn = this.cookieConnection(iface, src, cookie as SeqNum);
+    const syn: TcpRepr = {
+      ...seg,
+      seq: irs,
+      ack: 0 as SeqNum,
+      flags: TcpFlags.SYN,
+      payload: EMPTY,
+      options: { ...noTcpOptions(), mss: SYN_COOKIE_MSS[mssIndex]! },
+    };
+    conn.handleSegment(now, syn);
+    while (conn.pollTransmit(now) !== null) {
+      // The SYN,ACK already went out as the cookie; this rebuilds its state only.
+    }
+    const child = new TcpSocket(
+      this,
+      this.nextSocketId++,
+      conn,
+      { address: dst, port: seg.dstPort },
+      { address: src, port: seg.srcPort },
+      listener,
+    );
+    listener.synQueueLength++;
+    this.connections.set(key, child);
+    conn.handleSegment(now, seg);
+    this.dirty.add(child);
+    this.synCookiesAccepted++;
+    return true;
+  }
+
+  private synCookie(
+    remote: IpAddr,
+    remotePort: number,
+    local: IpAddr,
+    localPort: number,
+    count: number,
+    irs: SeqNum,
+    mssIndex: number,
+  ): SeqNum {
+    const hash = this.isn.hash(
+      local.bytes(),
+      localPort,
+      remote.bytes(),
+      remotePort,
+      (Math.imul(count, 0x9e3779b1) ^ irs) >>> 0,
+    );
+    return ((((count & 0x1f) << 27) | (mssIndex << 24) | (hash & 0xffffff)) >>> 0) as SeqNum;
+  }
+
+  private cookieConnection(iface: Interface, remote: IpAddr, iss: SeqNum): Connection {
+    const config = this.connectionConfig(iface, remote, {
+      windowScaling: false,
+      sack: false,
+      timestamps: false,
+    });
+    return Connection.listen({ iss, config });
+  }
+
+  private sendReset(now: Instant, src: IpAddr, dst: IpAddr, seg: TcpRepr): void {
+    // RFC 9293 §3.10.7.1: never answer a RST with a RST.
+    if ((seg.flags & TcpFlags.RST) !== 0) return;
+    this.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, resetFor(seg));
+  }
+
+  private findListener(dst: IpAddr, port: number): TcpListener | null {
+    const list = this.listeners.get(port);
+    if (list === undefined) return null;
+    let wildcard: TcpListener | null = null;
+    for (const l of list) {
+      if (l.address !== null && l.address.equals(dst)) return l;
+      if (l.address === null && (l.family === 0 || l.family === dst.family)) wildcard = l;
+    }
+    return wildcard;
+  }
+
+  private receiveUdp(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: Uint8Array,
+    packet: Uint8Array,
+  ): void {
+    const pseudo =
+      src.family === 4
+        ? pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Udp, 0)
+        : pseudoHeaderSumV6(src.v6, dst.v6, IpProtocol.Udp, 0);
+    const udp = parseUdp(bytes, pseudo, src.family === 4);
+    if (isDropReason(udp)) {
+      this.drop(iface, udp);
+      return;
+    }
+    const list = this.udpSockets.get(udp.dstPort);
+    let socket: UdpSocket | null = null;
+    if (list !== undefined) {
+      for (const s of list) {
+        if (s.address !== null && s.address.equals(dst)) socket = s;
+        else if (s.address === null && socket === null) socket = s;
+      }
+    }
+    if (socket === null) {
+      this.drop(iface, StackDropReason.NoSocket);
+      // RFC 1122 §4.1.3.1: port unreachable, never for broadcast or multicast.
+      if (!dst.isMulticast && !(src.family === 4 && this.isBroadcastV4(dst.v4))) {
+        if (src.family === 4) {
+          this.sendIcmpError(now, src, packet, {
+            type: Icmpv4Type.DestinationUnreachable,
+            code: Icmpv4UnreachableCode.PortUnreachable,
+            nextHopMtu: 0,
+            original: packet,
+          });
+        } else {
+          this.sendIcmpError(now, src, packet, {
+            type: Icmpv6Type.DestinationUnreachable,
+            code: Icmpv6UnreachableCode.PortUnreachable,
+            original: packet,
+          });
+        }
+      }
+      return;
+    }
+    if (socket.queuedBytes + udp.payload.length > socket.maxQueuedBytes) {
+      this.drop(iface, StackDropReason.UdpQueueFull);
+      return;
+    }
+    socket.queue.push({ data: udp.payload.slice(), address: src, port: udp.srcPort });
+    socket.queuedBytes += udp.payload.length;
+    this.events.push({ type: 'udp', socket });
+  }
+
+  private receiveIcmpv4(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: Uint8Array,
+  ): void {
+    const icmp = parseIcmpv4(bytes);
+    if (isDropReason(icmp)) {
+      this.drop(iface, icmp);
+      return;
+    }
+    switch (icmp.type) {
+      case Icmpv4Type.EchoRequest: {
+        // RFC 1122 §3.2.2.6: answer with the same identifier, sequence and data.
+        const reply: Icmpv4Repr = {
+          type: Icmpv4Type.EchoReply,
+          identifier: icmp.identifier,
+          sequence: icmp.sequence,
+          data: icmp.data,
+        };
+        const body = new Uint8Array(icmpv4Length(reply));
+        emitIcmpv4(reply, body);
+        const route = this.route(src);
+        if (route === null) return;
+        const source = this.isBroadcastV4(dst.v4) ? route.source : dst;
+        this.sendIpPayload(now, { ...route, source }, src, IpProtocol.Icmp, body, false);
+        return;
+      }
+      case Icmpv4Type.EchoReply:
+        this.events.push({
+          type: 'echo-reply',
+          from: src,
+          identifier: icmp.identifier,
+          sequence: icmp.sequence,
+          data: icmp.data.slice(),
+          at: now,
+        });
+        return;
+      case Icmpv4Type.DestinationUnreachable: {
+        const code = icmp.code;
+        let kind: 'refused' | 'unreachable' | 'packet-too-big' = 'unreachable';
+        if (
+          code === Icmpv4UnreachableCode.PortUnreachable ||
+          code === Icmpv4UnreachableCode.ProtocolUnreachable
+        )
+          kind = 'refused';
+        if (code === Icmpv4UnreachableCode.FragmentationNeeded) kind = 'packet-too-big';
+        this.icmpErrorToTcp(now, iface, src, icmp.original, kind, icmp.nextHopMtu);
+        return;
+      }
+      case Icmpv4Type.TimeExceeded:
+        this.icmpErrorToTcp(now, iface, src, icmp.original, 'unreachable', 0);
+        return;
+      default:
+        this.drop(iface, StackDropReason.IcmpIgnored);
+    }
+  }
+
+  private receiveIcmpv6(
+    now: Instant,
+    iface: Interface,
+    src: IpAddr,
+    dst: IpAddr,
+    bytes: Uint8Array,
+    hopLimit: number,
+  ): void {
+    const icmp = parseIcmpv6(bytes, src.v6, dst.v6);
+    if (isDropReason(icmp)) {
+      this.drop(iface, icmp);
+      return;
+    }
+    switch (icmp.type) {
+      case Icmpv6Type.EchoRequest: {
+        const reply: Icmpv6Repr = {
+          type: Icmpv6Type.EchoReply,
+          identifier: icmp.identifier,
+          sequence: icmp.sequence,
+          data: icmp.data,
+        };
+        const route = this.route(src);
+        if (route === null) return;
+        const source = dst.isMulticast ? route.source : dst;
+        const body = new Uint8Array(icmpv6Length(reply));
+        emitIcmpv6(reply, source.v6, src.v6, body);
+        this.sendIpPayload(now, { ...route, source }, src, IpProtocol.Icmpv6, body, false);
+        return;
+      }
+      case Icmpv6Type.EchoReply:
+        this.events.push({
+          type: 'echo-reply',
+          from: src,
+          identifier: icmp.identifier,
+          sequence: icmp.sequence,
+          data: icmp.data.slice(),
+          at: now,
+        });
+        return;
+      case Icmpv6Type.NeighborSolicitation: {
+        if (hopLimit !== NDP_HOP_LIMIT || iface.kind !== 'ethernet') {
+          this.drop(iface, StackDropReason.BadNdp);
+          return;
+        }
+        const target = IpAddr.fromV6(icmp.target);
+        if (!iface.addresses.some((a) => a.address.equals(target))) {
+          this.drop(iface, StackDropReason.NotForUs);
+          return;
+        }
+        if (icmp.sourceLinkLayer !== null && !src.isUnspecified)
+          this.learnNeighbor(now, iface, src, icmp.sourceLinkLayer);
+        // RFC 4861 §7.2.4: answer with S (unless the source is ::) and O, with our link-layer address.
+        const to = src.isUnspecified ? IPV6_ALL_NODES : src;
+        const na: Icmpv6Repr = {
+          type: Icmpv6Type.NeighborAdvertisement,
+          flags:
+            (src.isUnspecified ? 0 : NeighborAdvertFlags.Solicited) |
+            NeighborAdvertFlags.Override |
+            (this.forwarding ? NeighborAdvertFlags.Router : 0),
+          target: target.v6,
+          targetLinkLayer: iface.mac,
+        };
+        const body = new Uint8Array(icmpv6Length(na));
+        emitIcmpv6(na, target.v6, to.v6, body);
+        const mac = icmp.sourceLinkLayer ?? null;
+        const buffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + body.length);
+        buffer.set(body, HEADROOM + IPV6_HEADER_LENGTH);
+        emitIpv6(
+          {
+            src: target.v6,
+            dst: to.v6,
+            hopLimit: NDP_HOP_LIMIT,
+            dscp: 0,
+            ecn: 0,
+            flowLabel: 0,
+            protocol: IpProtocol.Icmpv6,
+            headerLength: IPV6_HEADER_LENGTH,
+            fragment: null,
+            payload: buffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
+          },
+          buffer.subarray(HEADROOM),
+        );
+        const dstMac = to.isMulticast
+          ? ipv6MulticastMac(to.v6, new Uint8Array(6))
+          : (mac ?? this.neighbors.lookup(now, neighborKey(iface.index, to)));
+        if (dstMac !== null) this.queueEthernet(iface, dstMac.slice(), EtherType.Ipv6, buffer);
+        return;
+      }
+      case Icmpv6Type.NeighborAdvertisement: {
+        if (hopLimit !== NDP_HOP_LIMIT) {
+          this.drop(iface, StackDropReason.BadNdp);
+          return;
+        }
+        if (icmp.targetLinkLayer !== null)
+          this.learnNeighbor(now, iface, IpAddr.fromV6(icmp.target), icmp.targetLinkLayer);
+        return;
+      }
+      case Icmpv6Type.PacketTooBig:
+        this.icmpErrorToTcp(now, iface, src, icmp.original, 'packet-too-big', icmp.mtu);
+        return;
+      case Icmpv6Type.DestinationUnreachable:
+        this.icmpErrorToTcp(
+          now,
+          iface,
+          src,
+          icmp.original,
+          icmp.code === Icmpv6UnreachableCode.PortUnreachable ? 'refused' : 'unreachable',
+          0,
+        );
+        return;
+      case Icmpv6Type.TimeExceeded:
+        this.icmpErrorToTcp(now, iface, src, icmp.original, 'unreachable', 0);
+        return;
+      default:
+        // Router solicitations/advertisements and parameter problems: we are configured statically.
+        this.drop(iface, StackDropReason.IcmpIgnored);
+    }
+  }
+
+  private receiveArp(now: Instant, iface: Interface, bytes: Uint8Array): void {
+    const arp = parseArp(bytes);
+    if (isDropReason(arp)) {
+      this.drop(iface, arp);
+      return;
+    }
+    const ours = iface.addresses.some(
+      (a) => a.address.family === 4 && a.address.v4 === arp.targetProtocol,
+    );
+    const sender = IpAddr.fromV4(arp.senderProtocol);
+    // RFC 826 "merge": refresh a known sender; learn it when the packet is for us.
+    if (
+      arp.senderProtocol !== 0 &&
+      (ours || this.neighbors.lookup(now, neighborKey(iface.index, sender)) !== null)
+    ) {
+      this.learnNeighbor(now, iface, sender, arp.senderHardware);
+    }
+    if (!ours) {
+      this.drop(iface, StackDropReason.NotForUs);
+      return;
+    }
+    if (arp.operation === ArpOperation.Request) {
+      const buffer = new Uint8Array(HEADROOM + 28);
+      emitArp(
+        {
+          operation: ArpOperation.Reply,
+          senderHardware: iface.mac,
+          senderProtocol: arp.targetProtocol,
+          targetHardware: arp.senderHardware,
+          targetProtocol: arp.senderProtocol,
+        },
+        buffer.subarray(HEADROOM),
+      );
+      this.queueEthernet(iface, arp.senderHardware.slice(), EtherType.Arp, buffer);
+    }
+  }
+
+  private learnNeighbor(now: Instant, iface: Interface, address: IpAddr, mac: MacAddress): void {
+    const waiting = this.neighbors.update(now, neighborKey(iface.index, address), mac);
+    for (const item of waiting) this.queueEthernet(iface, mac.slice(), item.ethertype, item.packet);
+  }
+
+  /** Matches an ICMP error's quoted packet to a connection (RFC 5927 checks happen in the Connection). */
+  private icmpErrorToTcp(
+    now: Instant,
+    iface: Interface,
+    from: IpAddr,
+    original: Uint8Array,
+    kind: 'refused' | 'unreachable' | 'packet-too-big',
+    mtu: number,
+  ): void {
+    this.events.push({ type: 'icmp-error', from, kind, at: now });
+    const quote = this.parseIpQuote(original);
+    if (quote === null) {
+      this.drop(iface, StackDropReason.IcmpBadQuote);
+      return;
+    }
+    if (quote.protocol !== IpProtocol.Tcp) return;
+    const socket = this.connections.get(
+      tupleKey(quote.dst, quote.dstPort, quote.src, quote.srcPort),
+    );
+    if (socket === undefined) {
+      this.drop(iface, StackDropReason.IcmpIgnored);
+      return;
+    }
+    let mss = 0;
+    if (kind === 'packet-too-big') {
+      // RFC 1191 §5 / RFC 8201 §4: never below the minimum MTU of the family.
+      const floorMtu = quote.src.family === 4 ? 576 : IPV6_MIN_MTU;
+      const pathMtu = Math.max(mtu > 0 ? mtu : floorMtu, floorMtu);
+      mss = pathMtu - (quote.src.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH) - 20;
+    }
+    if (!socket.conn.handleIcmpError(now, kind, seq(quote.seq), mss))
+      this.drop(iface, StackDropReason.IcmpIgnored);
+    this.dirty.add(socket);
+  }
+
+  /** Reads the IP header and first 8 transport bytes quoted in an ICMP error. */
+  private parseIpQuote(original: Uint8Array): {
+    src: IpAddr;
+    dst: IpAddr;
+    protocol: number;
+    srcPort: number;
+    dstPort: number;
+    seq: number;
+  } | null {
+    if (original.length < 1) return null;
+    const version = original[0]! >> 4;
+    let src: IpAddr;
+    let dst: IpAddr;
+    let protocol: number;
+    let offset: number;
+    if (version === 4) {
+      if (original.length < IPV4_HEADER_LENGTH) return null;
+      const ihl = (original[0]! & 0x0f) * 4;
+      if (ihl < IPV4_HEADER_LENGTH) return null;
+      protocol = original[9]!;
+      src = IpAddr.fromV4(
+        ((original[12]! << 24) | (original[13]! << 16) | (original[14]! << 8) | original[15]!) >>>
+          0,
+      );
+      dst = IpAddr.fromV4(
+        ((original[16]! << 24) | (original[17]! << 16) | (original[18]! << 8) | original[19]!) >>>
+          0,
+      );
+      offset = ihl;
+    } else if (version === 6) {
+      if (original.length < IPV6_HEADER_LENGTH) return null;
+      const chain: Ipv6Chain = { protocol: 0, headerLength: 0, fragment: null };
+      if (
+        walkIpv6Extensions(original, original[6]!, IPV6_HEADER_LENGTH, original.length, chain) !==
+        null
+      ) {
+        return null;
+      }
+      protocol = chain.protocol;
+      src = IpAddr.fromV6(original.subarray(8, 24));
+      dst = IpAddr.fromV6(original.subarray(24, 40));
+      offset = chain.headerLength;
+    } else {
+      return null;
+    }
+    if (original.length < offset + 8) return null;
+    const t = original.subarray(offset);
+    return {
+      src,
+      dst,
+      protocol,
+      srcPort: (t[0]! << 8) | t[1]!,
+      dstPort: (t[2]! << 8) | t[3]!,
+      seq: ((t[4]! << 24) | (t[5]! << 16) | (t[6]! << 8) | t[7]!) >>> 0,
+    };
+  }
+
+  // =====================================================================
+  // Internals: forwarding (router)
+  // =====================================================================
+
+  private forward(
+    now: Instant,
+    iface: Interface,
+    packet: Uint8Array,
+    dst: IpAddr,
+    src: IpAddr,
+    ttl: number,
+    family: 4 | 6,
+    dontFragment: boolean,
+  ): void {
+    // RFC 1812 §4.2.2.9 / RFC 8200: a packet whose TTL would reach zero is dropped with time exceeded.
+    if (ttl <= 1) {
+      this.drop(iface, StackDropReason.TtlExpired);
+      if (family === 4)
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv4Type.TimeExceeded,
+          code: 0,
+          original: packet,
+        });
+      else
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv6Type.TimeExceeded,
+          code: 0,
+          original: packet,
+        });
+      return;
+    }
+    const route = this.route(dst);
+    if (route === null) {
+      this.drop(iface, StackDropReason.NoRoute);
+      if (family === 4)
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv4Type.DestinationUnreachable,
+          code: Icmpv4UnreachableCode.NetUnreachable,
+          nextHopMtu: 0,
+          original: packet,
+        });
+      else
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv6Type.DestinationUnreachable,
+          code: Icmpv6UnreachableCode.NoRoute,
+          original: packet,
+        });
+      return;
+    }
+    const length =
+      family === 4
+        ? (packet[2]! << 8) | packet[3]!
+        : IPV6_HEADER_LENGTH + ((packet[4]! << 8) | packet[5]!);
+    if (length > route.iface.mtu) {
+      this.drop(iface, StackDropReason.MtuExceeded);
+      // RFC 1191 §4: fragmentation needed with the next-hop MTU; RFC 4443 §3.2 packet too big.
+      if (family === 4 && dontFragment) {
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv4Type.DestinationUnreachable,
+          code: Icmpv4UnreachableCode.FragmentationNeeded,
+          nextHopMtu: route.iface.mtu,
+          original: packet,
+        });
+      } else if (family === 6) {
+        this.sendIcmpError(now, src, packet, {
+          type: Icmpv6Type.PacketTooBig,
+          mtu: route.iface.mtu,
+          original: packet,
+        });
+      }
+      return;
+    }
+    const buffer = new Uint8Array(HEADROOM + length);
+    const out = buffer.subarray(HEADROOM);
+    out.set(packet.subarray(0, length));
+    if (family === 4) {
+      out[8] = ttl - 1;
+      // Recompute the header checksum (RFC 1624 incremental update would do too).
+      out[10] = 0;
+      out[11] = 0;
+      const ihl = (out[0]! & 0x0f) * 4;
+      let sum = 0;
+      for (let i = 0; i < ihl; i += 2) sum += (out[i]! << 8) | out[i + 1]!;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      const c = ~sum & 0xffff;
+      out[10] = c >>> 8;
+      out[11] = c & 0xff;
+    } else {
+      out[7] = ttl - 1;
+    }
+    this.transmitIp(now, route, dst, buffer);
+  }
+
+  /** Sends an ICMP error about `packet` to `to`, rate limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
+  private sendIcmpError(
+    now: Instant,
+    to: IpAddr,
+    packet: Uint8Array,
+    repr: Icmpv4Repr | Icmpv6Repr,
+  ): void {
+    if (now - this.icmpRefillAt >= 1_000_000) {
+      this.icmpRefillAt = now;
+      this.icmpTokens = this.icmpRateLimit;
+    }
+    if (this.icmpTokens <= 0) return;
+    // Never about an ICMP error (RFC 1122 §3.2.2), nor to unspecified or multicast sources.
+    if (to.isUnspecified || to.isMulticast) return;
+    this.icmpTokens--;
+    const route = this.route(to);
+    if (route === null) return;
+    if (to.family === 4) {
+      const r = repr as Icmpv4Repr;
+      if ('original' in r) {
+        const ihl = (packet[0]! & 0x0f) * 4;
+        // RFC 1812 §4.3.2.3: quote as much as fits in 576 bytes.
+        r.original = packet.subarray(
+          0,
+          Math.min(packet.length, 576 - IPV4_HEADER_LENGTH - 8, Math.max(ihl + 8, 0) + 520),
+        );
+      }
+      const body = new Uint8Array(icmpv4Length(r));
+      emitIcmpv4(r, body);
+      this.sendIpPayload(now, route, to, IpProtocol.Icmp, body, false);
+    } else {
+      const r = repr as Icmpv6Repr;
+      if ('original' in r)
+        r.original = packet.subarray(0, Math.min(packet.length, ICMPV6_MAX_ERROR_QUOTE));
+      const body = new Uint8Array(icmpv6Length(r));
+      emitIcmpv6(r, route.source.v6, to.v6, body);
+      this.sendIpPayload(now, route, to, IpProtocol.Icmpv6, body, false);
+    }
+  }
+
+  // =====================================================================
+  // Internals: addressing and routing
+  // =====================================================================
+
+  /** Longest-prefix match; the source address is the interface's address of that family. */
+  route(dst: IpAddr): RouteResult | null {
+    let best: Route | null = null;
+    for (const r of this.routes) {
+      if (
+        inPrefix(dst, r.network, r.prefixLength) &&
+        (best === null || r.prefixLength > best.prefixLength)
+      )
+        best = r;
+    }
+    // A local address routes to itself over its own interface (Linux uses lo; we keep it on the interface).
+    if (best === null) return null;
+    const iface = this.interfaces[best.ifIndex]!;
+    const nextHop = best.gateway ?? dst;
+    const source = this.sourceFor(iface, dst.family, dst);
+    if (source === null) return null;
+    return { iface, nextHop, source };
+  }
+
+  /** RFC 6724 in miniature: same family, same scope (link-local for link-local), prefer the same subnet. */
+  private sourceFor(iface: Interface, family: 4 | 6, dst: IpAddr): IpAddr | null {
+    let fallback: IpAddr | null = null;
+    for (const a of iface.addresses) {
+      if (a.address.family !== family) continue;
+      if (family === 6 && a.address.isLinkLocal !== dst.isLinkLocal) {
+        if (fallback === null && !dst.isLinkLocal) fallback = a.address;
+        continue;
+      }
+      if (inPrefix(dst, a.address, a.prefixLength)) return a.address;
+      if (fallback === null || (family === 6 && fallback.isLinkLocal)) fallback = a.address;
+    }
+    if (fallback !== null) return fallback;
+    // Any address of the family on another interface (a host with several interfaces).
+    for (const other of this.interfaces)
+      for (const a of other.addresses)
+        if (a.address.family === family && !a.address.isLinkLocal) return a.address;
+    return null;
+  }
+
+  private isLocalV4(address: number): boolean {
+    if (address === 0xffffffff) return true;
+    for (const iface of this.interfaces) {
+      for (const a of iface.addresses) {
+        if (a.address.family !== 4) continue;
+        if (a.address.v4 === address) return true;
+        if (a.prefixLength < 31 && ipv4Broadcast(a.address, a.prefixLength) === address)
+          return true;
+      }
+    }
+    return false;
+  }
+
+  private isBroadcastV4(address: number): boolean {
+    if (address === 0xffffffff) return true;
+    for (const iface of this.interfaces) {
+      for (const a of iface.addresses) {
+        if (
+          a.address.family === 4 &&
+          a.prefixLength < 31 &&
+          ipv4Broadcast(a.address, a.prefixLength) === address
+        )
+          return true;
+      }
+    }
+    return false;
+  }
+
+  private isLocalV6(iface: Interface, address: IpAddr): boolean {
+    if (address.isMulticast) {
+      if (address.equals(IPV6_ALL_NODES)) return true;
+      // Solicited-node groups of our addresses (RFC 4291 §2.7.1).
+      for (const a of iface.addresses) {
+        if (
+          a.address.family === 6 &&
+          ipv6SolicitedNode(a.address.v6, new Uint8Array(16)).every((b, i) => b === address.v6[i])
+        )
+          return true;
+      }
+      return false;
+    }
+    for (const i of this.interfaces)
+      for (const a of i.addresses)
+        if (a.address.family === 6 && a.address.equals(address)) return true;
+    return false;
+  }
+
+  private acceptsMulticastMac(iface: Interface, mac: MacAddress): boolean {
+    if ((mac[0]! & 1) === 0) return false;
+    if (mac[0] === 0x33 && mac[1] === 0x33) {
+      // IPv6 multicast: all-nodes and our solicited-node groups.
+      if (mac[2] === 0 && mac[3] === 0 && mac[4] === 0 && mac[5] === 1) return true;
+      for (const a of iface.addresses) {
+        if (a.address.family !== 6) continue;
+        const v6 = a.address.v6;
+        if (mac[2] === 0xff && mac[3] === v6[13] && mac[4] === v6[14] && mac[5] === v6[15])
+          return true;
+      }
+    }
+    return false;
+  }
+
+  private connectionConfig(
+    iface: Interface,
+    remote: IpAddr,
+    overrides?: Partial<TcpConfig>,
+  ): TcpConfig {
+    const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    return tcpConfig({
+      ...this.tcpDefaults,
+      ...overrides,
+      // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
+      mss: Math.min(overrides?.mss ?? this.tcpDefaults.mss, iface.mtu - ipHeader - 20),
+      defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
+    });
+  }
+
+  private tsOffset(local: IpAddr, localPort: number, remote: IpAddr, remotePort: number): number {
+    // Linux randomises the timestamp clock per connection (secure_tcp_ts_off) so
+    // that it does not leak uptime; a keyed hash of the tuple does the same.
+    return this.isn.hash(local.bytes(), localPort, remote.bytes(), remotePort, 0x7473);
+  }
+
+  private freeListenPort(): number {
+    for (let p = LINUX_EPHEMERAL_LOW; p <= LINUX_EPHEMERAL_HIGH; p++)
+      if (!this.listeners.has(p)) return p;
+    throw Object.assign(new Error('no free port to listen on'), { code: 'EADDRINUSE' });
+  }
+
+  private requireInterface(ifIndex: number): Interface {
+    const iface = this.interfaces[ifIndex];
+    if (iface === undefined)
+      throw new RangeError(`no interface ${ifIndex}; the stack has ${this.interfaces.length}`);
+    return iface;
+  }
+
+  private drop(iface: Interface, reason: string): void {
+    countDrop(this.drops, reason);
+    countDrop(iface.drops, reason);
+  }
+}
+
+/** The connection table key: remote address and port, then local. */
+function tupleKey(remote: IpAddr, remotePort: number, local: IpAddr, localPort: number): string {
+  return `${remote.text}|${remotePort}|${local.text}|${localPort}`;
+}
+
+function neighborKey(ifIndex: number, address: IpAddr): string {
+  return `${ifIndex}/${address.text}`;
+}
+
+function checkPort(port: number, allowZero: boolean): void {
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new RangeError(
+      `port must be an integer in ${allowZero ? 0 : 1}..65535, got ${String(port)}`,
+    );
+  }
+}
+
+function addressInUse(address: string, port: number): Error {
+  return Object.assign(new Error(`address ${address} port ${port} is already in use`), {
+    code: 'EADDRINUSE',
+    address,
+    port,
+  });
+}
+
+/**
+ * Deadlines of many connections, smallest first: a binary heap with lazy
+ * deletion, so a stack with 100,000 connections finds its next timer in
+ * O(log n) instead of scanning them all.
+ */
+class DeadlineHeap {
+  private readonly heap: Array<{ at: Instant; socket: TcpSocket }> = [];
+  private readonly current = new Map<TcpSocket, Instant>();
+
+  set(socket: TcpSocket, at: Instant): void {
+    const before = this.current.get(socket);
+    if (before === at) return;
+    if (at === NEVER) {
+      this.current.delete(socket);
+      return;
+    }
+    this.current.set(socket, at);
+    this.push({ at, socket });
+  }
+
+  peek(): Instant {
+    this.prune();
+    return this.heap.length > 0 ? this.heap[0]!.at : NEVER;
+  }
+
+  /** Removes and returns a socket whose deadline is due, or null. */
+  popDue(now: Instant): TcpSocket | null {
+    this.prune();
+    const top = this.heap[0];
+    if (top === undefined || top.at > now) return null;
+    this.pop();
+    this.current.delete(top.socket);
+    return top.socket;
+  }
+
+  private prune(): void {
+    while (this.heap.length > 0) {
+      const top = this.heap[0]!;
+      if (this.current.get(top.socket) === top.at) return;
+      this.pop();
+    }
+  }
+
+  private push(item: { at: Instant; socket: TcpSocket }): void {
+    const h = this.heap;
+    h.push(item);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent]!.at <= h[i]!.at) break;
+      [h[parent], h[i]] = [h[i]!, h[parent]!];
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+}
