@@ -488,9 +488,21 @@ export class Connection {
 
   /** Aborts with RST (like SO_LINGER 0); the connection ends with `aborted`. */
   abort(now: Instant): void {
-    if (this.stateValue === TcpState.Closed) return;
-    if (this.isSynchronized() || this.stateValue === TcpState.SynReceived) {
-      this.rstToSend.push(this.makeRst(this.sndNxt, true));
+    switch (this.stateValue) {
+      case TcpState.Closed:
+        return;
+      case TcpState.SynReceived:
+      case TcpState.Established:
+      case TcpState.FinWait1:
+      case TcpState.FinWait2:
+      case TcpState.CloseWait:
+        // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> from these states.
+        this.rstToSend.push(this.makeRst(this.sndNxt, true));
+        break;
+      default:
+        // LISTEN, SYN-SENT, and CLOSING, LAST-ACK, TIME-WAIT (our FIN is out;
+        // RFC 9293 §3.10.5 just deletes the TCB, as Linux's tcp_need_reset).
+        break;
     }
     this.finish(now, TcpError.Aborted, 'call abort');
   }
