@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+/**
+ * The `tcpts` command: a subcommand dispatcher with `--help` for the program
+ * and for each command. Bad usage prints one line to stderr and exits 2.
+ */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { CommandIo } from './args.js';
+import { DECODE_USAGE, runDecode } from './decode.js';
+
+/** One subcommand. */
+export interface Command {
+  /** One line for the command list of `tcpts --help`. */
+  summary: string;
+  /** The full text of `tcpts <command> --help`. */
+  usage: string;
+  /** Runs the command with the arguments after its name; returns the exit status. */
+  run(args: string[], io: CommandIo): number;
+}
+
+/** Every subcommand, by name. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  decode: {
+    summary: 'print a pcap capture one line per packet, like tcpdump -n -r',
+    usage: DECODE_USAGE,
+    run: runDecode,
+  },
+};
+
+/** `tcpts --help`. */
+export function programUsage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((name) => name.length));
+  const list = names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`);
+  return [
+    'Usage: tcpts <command> [options]',
+    '',
+    'A userspace TCP/IP stack in TypeScript, and tools around it.',
+    '',
+    'Commands:',
+    ...list,
+    '',
+    "Run 'tcpts <command> --help' for the options of a command.",
+  ].join('\n');
+}
+
+/**
+ * Runs the program with `argv` (the arguments after `tcpts`) and returns the
+ * exit status: 0 success, 1 failure, 2 bad usage.
+ */
+export function main(argv: string[], io: CommandIo): number {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.err(programUsage());
+    return 2;
+  }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    io.out(programUsage());
+    return 0;
+  }
+  if (first.startsWith('-')) {
+    io.err(`tcpts: unknown option '${first}' (see 'tcpts --help')`);
+    return 2;
+  }
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (command === undefined) {
+    io.err(`tcpts: unknown command '${first}' (see 'tcpts --help' for the list)`);
+    return 2;
+  }
+  return command.run(rest, io);
+}
+
+/** True when this module is the program node was asked to run (not an import). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  // `tcpts decode big.pcap | head` closes the pipe early: that is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  const io: CommandIo = {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  };
+  process.exitCode = main(process.argv.slice(2), io);
+}
