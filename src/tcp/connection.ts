@@ -1291,7 +1291,9 @@ export class Connection {
         const allQueuedFits = wouldEmpty;
         const nothingInFlight = this.sndNxt === this.sndUna;
         const bigEnough = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
-        const nagleAllows = this.config.noDelay || nothingInFlight;
+        // After shutdown() nothing more will come to fill the segment, and the
+        // FIN rides on it: Linux's tcp_nagle_test never holds a FIN segment.
+        const nagleAllows = this.config.noDelay || nothingInFlight || this.finQueued;
         if (!((allQueuedFits && nagleAllows) || bigEnough)) {
           // Held back. If the window is what stops us and nothing is in
           // flight, the persist timer takes over (armed in updateTimers).
