@@ -18,7 +18,8 @@ const allowed = {
   sim: ['base', 'wire', 'link', 'stack', 'tcp', 'udp'],
   runtime: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
   net: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
-  cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net'],
+  packetdrill: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
+  cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net', 'packetdrill'],
 };
 const folders = Object.keys(allowed);
 const coreFolders = ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'];
