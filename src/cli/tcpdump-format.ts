@@ -371,26 +371,26 @@ export class TcpdumpFormatter {
     if (!context.direct) out += `${src} > ${dst}: `;
     let at = IPV6_HEADER_LENGTH;
     for (;;) {
-      if (
-        next === IpProtocol.HopByHop ||
-        next === IpProtocol.Ipv6DestOptions ||
-        next === IpProtocol.Ipv6Route
-      ) {
-        if (captured.length < at + 2) return `${out} [|ip6]`;
+      if (next === IpProtocol.HopByHop || next === IpProtocol.Ipv6DestOptions) {
+        const name = next === IpProtocol.HopByHop ? 'hbhopt' : 'dstopt';
+        if (captured.length < at + 2) return `${out} [|${name}]`;
         const headerLength = (captured[at + 1]! + 1) * 8;
-        if (next === IpProtocol.Ipv6Route) {
-          const text = routingHeader(captured, at);
-          if (text === null) return `${out} [|rt6]`;
-          out += text;
-        } else {
-          out += next === IpProtocol.HopByHop ? 'HBH ' : 'DSTOPT ';
-        }
+        if (captured.length < at + headerLength) return `${out} [|${name}]`;
+        out += next === IpProtocol.HopByHop ? 'HBH ' : 'DSTOPT ';
         next = captured[at]!;
         at += headerLength;
         continue;
       }
+      if (next === IpProtocol.Ipv6Route) {
+        const text = routingHeader(captured, at);
+        if (text === null) return `${out} [|rt6]`;
+        out += text;
+        next = captured[at]!;
+        at += (captured[at + 1]! + 1) * 8;
+        continue;
+      }
       if (next === IpProtocol.Ipv6Fragment) {
-        if (captured.length < at + 8) return `${out}frag [|frag6]`;
+        if (captured.length < at + 4) return `${out} [|frag6]`;
         const offset = u16(captured, at + 2) & 0xfff8;
         // print-frag6.c: the bytes of this fragment after the Fragment header.
         out += `frag (${offset}|${len - at - 8})`;
@@ -400,10 +400,11 @@ export class TcpdumpFormatter {
         out += ' ';
         next = captured[at]!;
         at += 8;
+        // print-ip6.c stops after a Fragment header that ends the capture.
+        if (at >= captured.length) return out;
         continue;
       }
       if (next === IpProtocol.Ipv6NoNext) return `${out}no next header`;
-      if (at > captured.length) return `${out} [|ip6]`;
       return out + this.transport(next, captured.subarray(at), len - at, context);
     }
   }
@@ -707,22 +708,24 @@ function unreachable(message: Uint8Array, code: number, dst: string | null): str
   }
 }
 
-const TRUNCATED_ICMP6 = '[|icmp6]';
+const TRUNCATED_ICMP6 = ' [|icmp6]';
 
 /** print-icmp6.c's icmp6_print, default verbosity. `length` is the ICMPv6 message length. */
 function icmp6(message: Uint8Array, length: number): string {
-  if (message.length < 4) return ` ${TRUNCATED_ICMP6}`;
+  if (length === 0) return 'ICMP6, length 0 (invalid)';
+  if (message.length < 1) return TRUNCATED_ICMP6;
   const type = message[0]!;
-  const code = message[1]!;
   let out = `ICMP6, ${ICMP6_NAMES[type] ?? `unknown icmp6 type (${type})`}`;
+  if (message.length < 2) return out + TRUNCATED_ICMP6;
+  const code = message[1]!;
   // The quoted packet starts 8 bytes in; its destination is 24 bytes into that.
   const quotedDst = (): string | null =>
     message.length >= 48 ? formatIpv6Address(message.subarray(32, 48)) : null;
   switch (type) {
     case 1: {
+      out += `, ${ICMP6_UNREACH_NAMES[code] ?? `unknown unreach code (${code})`}`;
       const dst = quotedDst();
       if (dst === null) return out + TRUNCATED_ICMP6;
-      out += `, ${ICMP6_UNREACH_NAMES[code] ?? `unknown unreach code (${code})`}`;
       if (code === 0 || code === 1 || code === 3) {
         out += ` ${dst}`;
       } else if (code === 2) {
@@ -838,7 +841,7 @@ function quotedUpperLayer(quoted: Uint8Array): { protocol: number; offset: numbe
 
 /** print-arp.c's arp_print, default verbosity. `length` is the ARP packet's length on the wire. */
 function arp(packet: Uint8Array, length: number): string {
-  if (packet.length < 8) return 'ARP,  [|arp]';
+  if (packet.length < 8) return ' [|arp]';
   const operation = u16(packet, ARP_OPER);
   const operationName = ARP_OPERATIONS[operation] ?? `Unknown (${operation})`;
   const repr = parseArp(packet);
@@ -860,7 +863,7 @@ function arp(packet: Uint8Array, length: number): string {
     const hardware = htype === 1 ? 'Ethernet' : `Unknown Hardware (${htype})`;
     return `ARP, ${hardware}, ${etherTypeName(ptype).replace(/^Unknown/, 'Unknown Protocol')} (len ${hln}/${pln}), length ${length}`;
   }
-  if (packet.length < 8 + 2 * hln + 8) return `ARP,  [|arp]`;
+  if (packet.length < 8 + 2 * hln + 8) return ' [|arp]';
   const sha = linkAddress(packet.subarray(8, 8 + hln));
   const spa = formatIpv4Address(readIpv4Address(packet, 8 + hln));
   const tha = packet.subarray(12 + hln, 12 + 2 * hln);
@@ -971,19 +974,21 @@ function tcpdumpOptionWalk(
   let remaining = hlen - 20;
   let at = 20;
   const available = segment.length;
-  // print-tcp.c's trunc label closes with '>', a leftover of its old `<...>` option syntax.
-  const truncated = () => ({
-    text: `${text} [|tcp]${separator === '' ? '' : '>'}`,
+  // Running out of capture while reading an option's kind or length ends the
+  // line at once; running out inside its data goes through print-tcp.c's trunc
+  // label, which adds a '>', a leftover of its old `<...>` option syntax.
+  const truncated = (inData: boolean) => ({
+    text: `${text} [|tcp]${inData && separator !== '' ? '>' : ''}`,
     complete: false,
   });
   const bad = () => ({ text: `${text}[bad opt]${separator === '' ? '' : ']'}`, complete: false });
   while (remaining > 0) {
     text += separator;
-    if (at >= available) return truncated();
+    if (at >= available) return truncated(false);
     const kind = segment[at++]!;
     let len = 1;
     if (kind > 1) {
-      if (at >= available) return truncated();
+      if (at >= available) return truncated(false);
       len = segment[at++]!;
       if (len < 2 || len > remaining) return bad();
       remaining--;
@@ -1103,7 +1108,7 @@ function tcpdumpOptionWalk(
         break;
     }
     if (problem === 'bad') return bad();
-    if (problem === 'truncated') return truncated();
+    if (problem === 'truncated') return truncated(true);
     at += datalen;
     remaining -= datalen;
     if (datalen + (kind > 1 ? 2 : 1) !== len) text += `[len ${len}]`;
