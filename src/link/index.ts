@@ -1,2 +1,4 @@
 /** link/: what carries packets between a stack and the world. Depends only on base/ and wire/. */
 export * from './pcap.js';
+export * from './link.js';
+export * from './memory.js';

@@ -1,0 +1,172 @@
+/**
+ * Two link endpoints joined in memory, like a veth pair or a cable with
+ * nothing on it: what one end sends the other can receive at the same
+ * instant, in order, unchanged. Impairment and capture are separate wrappers
+ * (./impair.ts, ./tap.ts).
+ */
+import { NEVER } from '../base/index.js';
+import type { Instant } from '../base/index.js';
+import { LinkCounters, LinkDropReason, checkLinkConfig, frameSizeProblem } from './link.js';
+import type { LinkEndpoint, LinkKind, LinkPair, LinkStats } from './link.js';
+
+/** Options of {@link memoryPair}. */
+export interface MemoryPairOptions {
+  /** Ethernet frames or bare IP packets. */
+  kind: LinkKind;
+  /** The MTU of both ends, in bytes of IP packet. Default 1500 (Ethernet II). */
+  mtu?: number;
+  /**
+   * Frames that may wait at each end for `receive()`; a frame sent while the
+   * peer's backlog is full is refused (`send()` returns false, counted as
+   * `queue-full`). Default 1000, Linux's default `txqueuelen`.
+   */
+  queueFrames?: number;
+}
+
+const DEFAULT_MTU = 1500;
+const DEFAULT_QUEUE_FRAMES = 1000;
+const INITIAL_CAPACITY = 16;
+
+/**
+ * A FIFO of frames with the instant each arrived, in a ring that doubles when
+ * full (no `Array#shift`, no per-frame allocation besides the frame itself).
+ */
+class FrameFifo {
+  private frames: (Uint8Array | null)[];
+  private times: Float64Array;
+  private head: number;
+  private mask: number;
+  length: number;
+
+  constructor() {
+    this.frames = new Array<Uint8Array | null>(INITIAL_CAPACITY).fill(null);
+    this.times = new Float64Array(INITIAL_CAPACITY);
+    this.head = 0;
+    this.mask = INITIAL_CAPACITY - 1;
+    this.length = 0;
+  }
+
+  push(time: Instant, frame: Uint8Array): void {
+    if (this.length > this.mask) this.grow();
+    const at = (this.head + this.length) & this.mask;
+    this.frames[at] = frame;
+    this.times[at] = time;
+    this.length++;
+  }
+
+  /** Arrival time of the oldest frame; only when `length > 0`. */
+  peekTime(): Instant {
+    return this.times[this.head] as Instant;
+  }
+
+  /** Removes and returns the oldest frame; only when `length > 0`. */
+  shift(): Uint8Array {
+    const frame = this.frames[this.head]!;
+    this.frames[this.head] = null;
+    this.head = (this.head + 1) & this.mask;
+    this.length--;
+    return frame;
+  }
+
+  private grow(): void {
+    const capacity = (this.mask + 1) * 2;
+    const frames = new Array<Uint8Array | null>(capacity).fill(null);
+    const times = new Float64Array(capacity);
+    for (let i = 0; i < this.length; i++) {
+      const from = (this.head + i) & this.mask;
+      frames[i] = this.frames[from]!;
+      times[i] = this.times[from]!;
+    }
+    this.frames = frames;
+    this.times = times;
+    this.head = 0;
+    this.mask = capacity - 1;
+  }
+}
+
+/** One end of a {@link memoryPair}. */
+export class MemoryEndpoint implements LinkEndpoint {
+  readonly kind: LinkKind;
+  readonly mtu: number;
+  /** How many frames may wait in this end's receive backlog. */
+  readonly queueFrames: number;
+  private peer: MemoryEndpoint;
+  private readonly inbox: FrameFifo;
+  private readonly counters: LinkCounters;
+
+  private constructor(kind: LinkKind, mtu: number, queueFrames: number) {
+    this.kind = kind;
+    this.mtu = mtu;
+    this.queueFrames = queueFrames;
+    this.peer = this; // replaced by the other end in pair() before anyone sees it
+    this.inbox = new FrameFifo();
+    this.counters = new LinkCounters();
+  }
+
+  /** Two joined endpoints with checked settings; {@link memoryPair} is the public way in. */
+  static pair(kind: LinkKind, mtu: number, queueFrames: number): LinkPair<MemoryEndpoint> {
+    const a = new MemoryEndpoint(kind, mtu, queueFrames);
+    const b = new MemoryEndpoint(kind, mtu, queueFrames);
+    a.peer = b;
+    b.peer = a;
+    return [a, b];
+  }
+
+  /** Frames waiting in this end's receive backlog. */
+  get backlog(): number {
+    return this.inbox.length;
+  }
+
+  send(now: Instant, frame: Uint8Array): boolean {
+    const problem = frameSizeProblem(this.kind, this.mtu, frame.length);
+    if (problem !== null) {
+      this.counters.dropTx(problem);
+      return false;
+    }
+    const peer = this.peer;
+    if (peer.inbox.length >= peer.queueFrames) {
+      this.counters.dropTx(LinkDropReason.QueueFull);
+      return false;
+    }
+    // send() copies (LinkEndpoint contract): `slice` makes the one copy that
+    // the receiver will own.
+    peer.inbox.push(now, frame.slice());
+    this.counters.sent(frame.length);
+    return true;
+  }
+
+  receive(now: Instant): Uint8Array | null {
+    const inbox = this.inbox;
+    // A frame sent "at" a later instant than `now` has not arrived yet.
+    if (inbox.length === 0 || inbox.peekTime() > now) return null;
+    const frame = inbox.shift();
+    this.counters.received(frame.length);
+    return frame;
+  }
+
+  pollTimeout(): Instant {
+    return this.inbox.length === 0 ? NEVER : this.inbox.peekTime();
+  }
+
+  stats(): LinkStats {
+    return this.counters.snapshot();
+  }
+}
+
+/**
+ * Two endpoints joined in memory: what one sends the other receives at the
+ * same `now`, in order and unchanged. Frames longer than the MTU (plus 14
+ * bytes on an Ethernet link) or shorter than a minimal frame are refused
+ * and counted; so is a frame sent while the peer's backlog is full.
+ */
+export function memoryPair(options: MemoryPairOptions): LinkPair<MemoryEndpoint> {
+  const mtu = options.mtu ?? DEFAULT_MTU;
+  const queueFrames = options.queueFrames ?? DEFAULT_QUEUE_FRAMES;
+  checkLinkConfig('memoryPair', options.kind, mtu);
+  if (!(queueFrames >= 1) || (queueFrames !== Infinity && !Number.isInteger(queueFrames))) {
+    throw new RangeError(
+      `memoryPair: queueFrames must be a positive integer (or Infinity), got ${queueFrames}`,
+    );
+  }
+  return MemoryEndpoint.pair(options.kind, mtu, queueFrames);
+}
