@@ -2,3 +2,4 @@
 export * from './pcap.js';
 export * from './link.js';
 export * from './memory.js';
+export * from './impair.js';
