@@ -1644,7 +1644,15 @@ export class Connection {
     const growth = seqDiff(candidate, this.rcvAdvRight);
     // RFC 1122 §4.2.3.3: advance the right edge only by at least min(buffer/2, MSS).
     const threshold = Math.min(this.receive.limit / 2, this.rcvMss);
-    if (growth >= threshold || (seqLe(this.rcvAdvRight, this.rcvNxt) && free >= threshold)) {
+    const unit = 2 ** this.rcvWscale;
+    if (
+      growth >= threshold ||
+      (seqLe(this.rcvAdvRight, this.rcvNxt) && free >= threshold) ||
+      // A window under one scale unit goes out as 0 and would never open if
+      // the growth to a whole unit is below the SWS threshold (a buffer of a
+      // few units): offer the unit rather than a zero window nobody will fill.
+      (seqDiff(this.rcvAdvRight, this.rcvNxt) < unit && free >= unit)
+    ) {
       this.rcvAdvRight = candidate;
     }
     const window = Math.max(seqDiff(this.rcvAdvRight, this.rcvNxt), 0);
