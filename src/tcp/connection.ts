@@ -803,6 +803,9 @@ export class Connection {
     this.lastReceiveAt = now;
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
+    // The window our SYN offered starts at IRS+1, unknown until now (makeSyn
+    // could only place its right edge relative to 0).
+    this.rcvAdvRight = seqAdd(this.rcvNxt, this.lastWindowSent);
     this.negotiateOptions(now, seg);
     this.sndWnd = seg.window;
     this.sndWl1 = seg.seq;
