@@ -199,7 +199,7 @@ suite('SYN-SENT (§3.10.7.3)', () => {
     const conn = Connection.connect(at(0), { iss: seq(OURS), config: tcpConfig() });
     const syn = expectSent(drain(conn, at(0)), { flags: 'S', seq: OURS, len: 0, window: 64240 });
     assert.equal(syn.options.mss, 1460);
-    // 6 MiB of receive buffer needs shift 7 (65535 << 6 is short of it).
+    // 32 MiB of receive buffer needs shift 10 (65535 << 9 is short of it).
     assert.equal(syn.options.windowScale, 10);
     assert.equal(syn.options.sackPermitted, true);
     assert.deepEqual(syn.options.timestamp, { value: 0, echo: 0 });
