@@ -3,3 +3,4 @@ export * from './pcap.js';
 export * from './link.js';
 export * from './memory.js';
 export * from './impair.js';
+export * from './tap.js';

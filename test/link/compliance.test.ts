@@ -1,7 +1,7 @@
 // Every link pair we have passes the one compliance suite (compliance.ts):
-// the memory pair and impairment wrappers that impair nothing or only delay
-// and pace.
-import { impair, memoryPair } from '../../src/link/index.js';
+// the memory pair, impairment wrappers that impair nothing or only delay and
+// pace, pcap taps, and compositions of them.
+import { PcapWriter, impair, memoryPair, pcapLinkType, pcapTap } from '../../src/link/index.js';
 import { millis } from '../../src/base/index.js';
 import { linkCompliance } from './compliance.js';
 
@@ -31,6 +31,27 @@ linkCompliance(
     const [a, b] = memoryPair({ ...config, queueFrames: Infinity });
     const conditions = { rate: 100e6, queueBytes: Infinity, delay: millis(1), jitter: millis(0.5) };
     return [impair(a, { seed: 4, ...conditions }), impair(b, { seed: 5, ...conditions })];
+  },
+  { instantaneous: false },
+);
+
+linkCompliance(
+  'pcapTap(memoryPair)',
+  (config) => {
+    const [a, b] = memoryPair(config);
+    return [pcapTap(a), pcapTap(b, new PcapWriter({ linkType: pcapLinkType(config.kind) }))];
+  },
+  { instantaneous: true },
+);
+
+linkCompliance(
+  'pcapTap(impair(memoryPair)) and impair(pcapTap(memoryPair))',
+  (config) => {
+    const [a, b] = memoryPair(config);
+    return [
+      pcapTap(impair(a, { seed: 6, delay: millis(3) })),
+      impair(pcapTap(b), { seed: 7, incoming: { delay: millis(1) } }),
+    ];
   },
   { instantaneous: false },
 );
