@@ -1488,14 +1488,18 @@ export class Connection {
     const max = this.timestampsOn ? 3 : 4;
     const blocks: SackBlock[] = [];
     const base = this.receive.nextOffset;
+    // Stream offsets map to sequence numbers from RCV.NXT, which counts the FIN once it is in.
+    const finAdjust = this.finReceived ? -1 : 0;
     if (this.dsack !== null) {
       // RFC 2883 §4: the D-SACK block comes first, once.
       const [s, e] = this.dsack;
-      blocks.push({ left: seqAdd(this.rcvNxt, s - base), right: seqAdd(this.rcvNxt, e - base) });
+      blocks.push({
+        left: seqAdd(this.rcvNxt, s - base + finAdjust),
+        right: seqAdd(this.rcvNxt, e - base + finAdjust),
+      });
       this.dsack = null;
     }
     if (this.receive.outOfOrderBytes > 0) {
-      const finAdjust = this.finReceived ? -1 : 0;
       for (const [s, e] of this.receive.sackRanges(max - blocks.length)) {
         blocks.push({
           left: seqAdd(this.rcvNxt, s - base + finAdjust),
