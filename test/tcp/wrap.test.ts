@@ -81,7 +81,7 @@ test('sending across the wrap: segmentation, cumulative ACK, SACK and fast retra
 
 test('receiving across the wrap: out of order, SACK blocks, hole filled, D-SACK, FIN', () => {
   const conn = wrapped();
-  const data = (k: number, flags = ACK) =>
+  const data = (k: number, flags: number = ACK) =>
     segment({
       seq: PEER_ISS + 1 + 1000 * k,
       ack: ISS + 1,
