@@ -1355,6 +1355,14 @@ export class Connection {
     }
     const limit = this.caState === CaState.Recovery ? this.recoverSeq : this.sndNxt;
     if (!seqLt(this.rtxNext, limit) && !this.rtxOwed) return null;
+    if (this.caState === CaState.Recovery && !this.rtxOwed && this.nextSackedAfter(offset) < 0) {
+      // RFC 6582 §3.2: in fast recovery NewReno retransmits one segment per
+      // fast retransmit or partial ACK; a segment with no SACKed data above it
+      // is not known to be lost (RFC 6675 NextSeg). The window inflated by
+      // further duplicate ACKs sends new data instead (RFC 5681 §3.2 (5)), so
+      // bytesInFlight, which retransmissions do not raise, is no limit here.
+      return null;
+    }
     if (!this.rtxOwed && this.bytesInFlight() >= this.cc.cwnd) return null;
     const dataEnd = seqAdd(this.ringSeq, this.sendRing.length);
     const start = this.rtxNext;
