@@ -95,6 +95,18 @@ function u32(bytes: Uint8Array, at: number): number {
   );
 }
 
+/**
+ * An IPv6 address as tcpdump prints it: RFC 5952 text (wire/'s formatter),
+ * except that an IPv4-compatible address (::a.b.c.d, RFC 4291 §2.5.5.1,
+ * deprecated but still printed so by tcpdump's addrtostr6 and inet_ntop)
+ * keeps its dotted tail. `::` and `::1` are not IPv4-compatible.
+ */
+function ipv6Text(address: Uint8Array): string {
+  for (let i = 0; i < 12; i++) if (address[i] !== 0) return formatIpv6Address(address);
+  if (address[12] === 0 && address[13] === 0) return formatIpv6Address(address);
+  return `::${formatIpv4Address(readIpv4Address(address, 12))}`;
+}
+
 function hex(bytes: Uint8Array): string {
   let text = '';
   for (const byte of bytes) text += byte.toString(16).padStart(2, '0');
@@ -134,6 +146,13 @@ const TRANSPORTS_PRINTING_ADDRESSES: ReadonlySet<number> = new Set([
   33,
 ]);
 
+/** IANA protocol numbers wire/ has no name for, which tcpdump treats specially. */
+const IGMP = 2;
+const IP_IN_IP = 4;
+const IPV6_IN_IP = 41;
+/** Protocol 77, "Sun ND", which tcpdump still names. */
+const ND = 77;
+
 const ICMP_NAMES: Readonly<Record<number, string>> = {
   0: 'echo reply',
   4: 'source quench',
@@ -169,6 +188,7 @@ const ICMP6_NAMES: Readonly<Record<number, string>> = {
   145: 'ha discovery reply',
   146: 'mobile router solicitation',
   147: 'mobile router advertisement',
+  155: 'RPL',
   200: 'mtrace response',
   201: 'mtrace message',
 };
@@ -180,6 +200,18 @@ const ICMP6_UNREACH_NAMES: Readonly<Record<number, string>> = {
   2: 'beyond scope',
   3: 'unreachable address',
   4: 'unreachable port',
+};
+
+/** ARPHRD_* hardware types, named as print-arp.c names them. */
+const ARP_HARDWARE: Readonly<Record<number, string>> = {
+  1: 'Ethernet',
+  6: 'TokenRing',
+  7: 'ArcNet',
+  15: 'FrameRelay',
+  19: 'ATM',
+  23: 'Strip',
+  24: 'IEEE 1394',
+  32: 'InfiniBand',
 };
 
 const ARP_OPERATIONS: Readonly<Record<number, string>> = {
@@ -340,24 +372,28 @@ export class TcpdumpFormatter {
     return out + this.transport(protocol, captured.subarray(hlen), len - hlen, context);
   }
 
-  /** print-ip6.c's ip6_print as tcpdump 4.99.3 has it, default verbosity, with the extension headers it names. */
+  /**
+   * print-ip6.c's ip6_print as tcpdump 4.99.3 has it, default verbosity: the
+   * fixed header, then the extension headers it names, then the upper layer.
+   * A zero payload length (RFC 2675 jumbogram) needs a Jumbo Payload option.
+   */
   private ip6(packet: Uint8Array, length: number): string {
     if (packet.length < IPV6_HEADER_LENGTH) return ' [|ip6]';
     if (length < IPV6_HEADER_LENGTH) return `truncated-ip6 ${length}`;
     let out = 'IP6 ';
     const version = packet[0]! >>> 4;
     if (version !== 6) return `${out}version error: ${version} != 6`;
-    const payloadLength = u16(packet, 4);
-    let len = payloadLength + IPV6_HEADER_LENGTH;
-    if (payloadLength === 0) {
-      // A jumbogram (RFC 2675) or a TSO send: trust the capture.
-      len = length;
-    } else if (len > length) {
-      out += `truncated-ip6 - ${len - length} bytes missing!`;
+    let payloadLength = u16(packet, 4);
+    let len: number;
+    if (payloadLength !== 0) {
+      len = payloadLength + IPV6_HEADER_LENGTH;
+      if (length < len) out += `truncated-ip6 - ${len - length} bytes missing!`;
+    } else {
+      len = length + IPV6_HEADER_LENGTH;
     }
-    const captured = packet.subarray(0, len < packet.length ? len : packet.length);
-    const src = formatIpv6Address(ipv6Src(packet));
-    const dst = formatIpv6Address(ipv6Dst(packet));
+    let captured = packet.subarray(0, Math.min(len, packet.length));
+    const src = ipv6Text(ipv6Src(packet));
+    const dst = ipv6Text(ipv6Dst(packet));
     let next = packet[6]!;
     const context: IpContext = {
       version: 6,
@@ -368,45 +404,106 @@ export class TcpdumpFormatter {
       direct: TRANSPORTS_PRINTING_ADDRESSES.has(next),
       fragmented: false,
     };
-    if (!context.direct) out += `${src} > ${dst}: `;
-    let at = IPV6_HEADER_LENGTH;
-    for (;;) {
-      if (next === IpProtocol.HopByHop || next === IpProtocol.Ipv6DestOptions) {
-        const name = next === IpProtocol.HopByHop ? 'hbhopt' : 'dstopt';
-        if (captured.length < at + 2) return `${out} [|${name}]`;
-        const headerLength = (captured[at + 1]! + 1) * 8;
-        if (captured.length < at + headerLength) return `${out} [|${name}]`;
-        out += next === IpProtocol.HopByHop ? 'HBH ' : 'DSTOPT ';
-        next = captured[at]!;
-        at += headerLength;
-        continue;
+    let previous = -1;
+    let foundExtension = false;
+    let foundHopByHop = false;
+    let jumbo = false;
+    let at = 0;
+    let advance = IPV6_HEADER_LENGTH;
+    let total = 0;
+    // As tcpdump: walk while the header just processed started inside the capture.
+    while (at < captured.length && advance > 0) {
+      if (len < advance) return `${out} [|ip6]`;
+      at += advance;
+      len -= advance;
+      total += advance;
+      if (at === IPV6_HEADER_LENGTH && !context.direct) out += `${src} > ${dst}: `;
+      switch (next) {
+        case IpProtocol.HopByHop: {
+          // RFC 8200 §4.1: once, and right after the IPv6 header.
+          if (foundHopByHop)
+            return `${out}[The Hop-by-Hop Options header was already found] (invalid)`;
+          if (previous !== -1) {
+            return `${out}[The Hop-by-Hop Options header don't follow the IPv6 header] (invalid)`;
+          }
+          if (captured.length < at + 2) return `${out} [|hbhopt]`;
+          advance = (captured[at + 1]! + 1) * 8;
+          let problem: string | null = null;
+          if (captured.length < at + advance) {
+            problem = ' [|hbhopt]';
+          } else {
+            out += 'HBH ';
+            const options = hopByHopOptions(captured, at + 2, advance - 2, payloadLength);
+            if (options.jumbo >= 0) {
+              jumbo = true;
+              payloadLength = options.jumbo;
+            }
+            if (options.problem !== null) problem = `${options.problem} [|hbhopt]`;
+          }
+          if (problem !== null) out += problem;
+          if (payloadLength === 0 && !jumbo) {
+            return `${out}[No valid Jumbo Payload Hop-by-Hop option found] (invalid)`;
+          }
+          if (problem !== null) return out;
+          foundExtension = true;
+          foundHopByHop = true;
+          next = captured[at]!;
+          break;
+        }
+        case IpProtocol.Ipv6DestOptions:
+          if (captured.length < at + 2) return `${out} [|dstopt]`;
+          advance = (captured[at + 1]! + 1) * 8;
+          if (captured.length < at + advance) return `${out} [|dstopt]`;
+          out += 'DSTOPT ';
+          foundExtension = true;
+          next = captured[at]!;
+          break;
+        case IpProtocol.Ipv6Fragment: {
+          if (captured.length < at + 4) return `${out} [|frag6]`;
+          const offset = u16(captured, at + 2) & 0xfff8;
+          // print-frag6.c: this fragment's bytes after the Fragment header, from the header's length.
+          out += `frag (${offset}|${(IPV6_HEADER_LENGTH + u16(packet, 4) - at - 8) >>> 0})`;
+          context.fragmented = true;
+          // Only the first fragment holds the upper-layer header (RFC 8200 §4.5).
+          if (offset !== 0) return out;
+          out += ' ';
+          advance = 8;
+          if (captured.length <= at + advance) return out;
+          foundExtension = true;
+          next = captured[at]!;
+          break;
+        }
+        case IpProtocol.Ipv6Route: {
+          if (captured.length <= at) return `${out} [|ip6]`;
+          const routing = routingHeader(captured, at);
+          if (routing === null) return `${out} [|rt6]`;
+          out += routing.text;
+          if (routing.stop) return out;
+          advance = (captured[at + 1]! + 1) * 8;
+          foundExtension = true;
+          next = captured[at]!;
+          break;
+        }
+        default: {
+          if (jumbo) {
+            len = payloadLength + IPV6_HEADER_LENGTH;
+            if (len < total) return `${out} [|ip6]`;
+            if (length < len) out += `truncated-ip6 - ${len - length} bytes missing!`;
+            captured = packet.subarray(0, Math.min(len, packet.length));
+            len -= total;
+          } else if (payloadLength === 0) {
+            // No payload: there is nothing after the fixed header to show.
+            if (foundExtension) return `${out} [|ip6]`;
+            captured = packet.subarray(0, IPV6_HEADER_LENGTH);
+            len = 0;
+          }
+          if (next === IpProtocol.Ipv6NoNext) return `${out}no next header`;
+          return out + this.transport(next, captured.subarray(at), len, context);
+        }
       }
-      if (next === IpProtocol.Ipv6Route) {
-        const text = routingHeader(captured, at);
-        if (text === null) return `${out} [|rt6]`;
-        out += text;
-        next = captured[at]!;
-        at += (captured[at + 1]! + 1) * 8;
-        continue;
-      }
-      if (next === IpProtocol.Ipv6Fragment) {
-        if (captured.length < at + 4) return `${out} [|frag6]`;
-        const offset = u16(captured, at + 2) & 0xfff8;
-        // print-frag6.c: the bytes of this fragment after the Fragment header.
-        out += `frag (${offset}|${len - at - 8})`;
-        context.fragmented = true;
-        // Only the first fragment holds the upper-layer header (RFC 8200 §4.5).
-        if (offset !== 0) return out;
-        out += ' ';
-        next = captured[at]!;
-        at += 8;
-        // print-ip6.c stops after a Fragment header that ends the capture.
-        if (at >= captured.length) return out;
-        continue;
-      }
-      if (next === IpProtocol.Ipv6NoNext) return `${out}no next header`;
-      return out + this.transport(next, captured.subarray(at), len - at, context);
+      previous = next;
     }
+    return out;
   }
 
   /** ip_demux_print: the upper-layer printer for protocol `protocol`. */
@@ -423,10 +520,20 @@ export class TcpdumpFormatter {
         return udp(bytes, length, context);
       case IpProtocol.Icmp:
         if (context.version === 4) return icmp(bytes, length);
+        return '[ICMP requires IPv4] (invalid)';
+      case IGMP:
+        if (context.version === 6) return '[IGMP requires IPv4] (invalid)';
         break;
       case IpProtocol.Icmpv6:
         if (context.version === 6) return icmp6(bytes, length);
-        break;
+        return '[ICMPv6 requires IPv6] (invalid)';
+      case IP_IN_IP:
+        // RFC 2003 / RFC 4213 tunnels: tcpdump prints the inner packet after the outer addresses.
+        return this.ip4(bytes, length);
+      case IPV6_IN_IP:
+        return this.ip6(bytes, length);
+      case ND:
+        return ` nd ${length}`;
       default:
         break;
     }
@@ -623,6 +730,14 @@ function icmp(message: Uint8Array, length: number): string {
       text =
         message.length < 8 ? null : `time stamp query id ${u16(message, 4)} seq ${u16(message, 6)}`;
       break;
+    case 14:
+      // RFC 792 timestamps: milliseconds since midnight UT.
+      text =
+        message.length < 20
+          ? null
+          : `time stamp reply id ${u16(message, 4)} seq ${u16(message, 6)}: org ${icmpTime(u32(message, 8))}` +
+            `, recv ${icmpTime(u32(message, 12))}, xmit ${icmpTime(u32(message, 16))}`;
+      break;
     case 18:
       text =
         message.length < 12
@@ -635,6 +750,14 @@ function icmp(message: Uint8Array, length: number): string {
   }
   if (text === null) return TRUNCATED_ICMP;
   return `ICMP ${text}, length ${length}`;
+}
+
+/** print-icmp.c's icmp_tstamp_print: milliseconds as H:MM:SS.mmm (hours are not wrapped). */
+function icmpTime(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  const minutes = Math.floor(seconds / 60);
+  const hours = Math.floor(minutes / 60);
+  return `${pad2(hours)}:${pad2(minutes % 60)}:${pad2(seconds % 60)}.${String(ms % 1000).padStart(3, '0')}`;
 }
 
 /** The redirect texts of print-icmp.c, by code. */
@@ -720,7 +843,7 @@ function icmp6(message: Uint8Array, length: number): string {
   const code = message[1]!;
   // The quoted packet starts 8 bytes in; its destination is 24 bytes into that.
   const quotedDst = (): string | null =>
-    message.length >= 48 ? formatIpv6Address(message.subarray(32, 48)) : null;
+    message.length >= 48 ? ipv6Text(message.subarray(32, 48)) : null;
   switch (type) {
     case 1: {
       out += `, ${ICMP6_UNREACH_NAMES[code] ?? `unknown unreach code (${code})`}`;
@@ -729,7 +852,10 @@ function icmp6(message: Uint8Array, length: number): string {
       if (code === 0 || code === 1 || code === 3) {
         out += ` ${dst}`;
       } else if (code === 2) {
-        out += ` ${dst}, source address ${formatIpv6Address(message.subarray(16, 32))}`;
+        out += ` ${dst}, source address ${ipv6Text(message.subarray(16, 32))}`;
+      } else if (ICMP6_UNREACH_NAMES[code] === undefined) {
+        // tcpdump hex-dumps the message on the next lines instead of its length.
+        return out;
       } else if (code === 4) {
         const upper = quotedUpperLayer(message.subarray(8));
         if (upper === null) return out + TRUNCATED_ICMP6;
@@ -745,11 +871,13 @@ function icmp6(message: Uint8Array, length: number): string {
       out += `, mtu ${u32(message, 4)}`;
       break;
     case 3: {
-      const dst = quotedDst();
-      if (dst === null) return out + TRUNCATED_ICMP6;
-      if (code === 0) out += ` for ${dst}`;
-      else if (code === 1) out += ' (reassembly)';
-      else out += `, unknown code (${code})`;
+      if (code === 0) {
+        const dst = quotedDst();
+        if (dst === null) return out + TRUNCATED_ICMP6;
+        out += ` for ${dst}`;
+      } else {
+        out += code === 1 ? ' (reassembly)' : `, unknown code (${code})`;
+      }
       break;
     }
     case 4: {
@@ -770,7 +898,7 @@ function icmp6(message: Uint8Array, length: number): string {
       if (message.length < 24) return out + TRUNCATED_ICMP6;
       if (type === 130 && length >= 28) {
         // print-icmp6.c's mldv2_query_print: the group and how many sources.
-        out += ` v2 [gaddr ${formatIpv6Address(message.subarray(8, 24))}`;
+        out += ` v2 [gaddr ${ipv6Text(message.subarray(8, 24))}`;
         const sources = message.length >= 28 ? u16(message, 26) : 0;
         if (sources > 0) {
           out +=
@@ -780,20 +908,41 @@ function icmp6(message: Uint8Array, length: number): string {
         break;
       }
       // print-icmp6.c's mld6_print, with no separator before it (tcpdump's quirk).
-      out += `max resp delay: ${u16(message, 4)} addr: ${formatIpv6Address(message.subarray(8, 24))}`;
+      out += `max resp delay: ${u16(message, 4)} addr: ${ipv6Text(message.subarray(8, 24))}`;
       break;
     case 135:
       if (message.length < 24) return out + TRUNCATED_ICMP6;
-      out += `, who has ${formatIpv6Address(message.subarray(8, 24))}`;
+      out += `, who has ${ipv6Text(message.subarray(8, 24))}`;
       break;
     case 136:
       if (message.length < 24) return out + TRUNCATED_ICMP6;
-      out += `, tgt is ${formatIpv6Address(message.subarray(8, 24))}`;
+      out += `, tgt is ${ipv6Text(message.subarray(8, 24))}`;
       break;
     case 137:
       if (message.length < 40) return out + TRUNCATED_ICMP6;
-      out += `, ${formatIpv6Address(message.subarray(24, 40))} to ${formatIpv6Address(message.subarray(8, 24))}`;
+      out += `, ${ipv6Text(message.subarray(24, 40))} to ${ipv6Text(message.subarray(8, 24))}`;
       break;
+    case 144:
+    case 146:
+      // Mobile IPv6 (RFC 6275 §6.5, 6.7): the identifier.
+      if (message.length < 6) return out + TRUNCATED_ICMP6;
+      out += `, id 0x${u16(message, 4).toString(16).padStart(4, '0')}`;
+      break;
+    case 155: {
+      // RFC 6550 RPL control messages, named by code (the high bit: secured).
+      if ((code & 0x80) !== 0) {
+        out += ', (SEC) [worktodo]';
+        break;
+      }
+      const names = [
+        'DODAG Information Solicitation',
+        'DODAG Information Object',
+        'Destination Advertisement Object',
+        'Destination Advertisement Object Ack',
+      ];
+      out += `, (CLR)${names[code] ?? `RPL message, unknown code ${code}`}`;
+      break;
+    }
     case 143:
       if (length < 8) return `${out} [invalid len ${length}]`;
       if (message.length < 8) return out + TRUNCATED_ICMP6;
@@ -859,11 +1008,15 @@ function arp(packet: Uint8Array, length: number): string {
   const ptype = u16(packet, ARP_PTYPE);
   const hln = packet[ARP_HLEN]!;
   const pln = packet[ARP_PLEN]!;
+  if (packet.length < 8 + 2 * hln + 2 * pln) return ' [|arp]';
   if ((ptype !== EtherType.Ipv4 && ptype !== 0x1000) || pln !== 4 || hln === 0) {
-    const hardware = htype === 1 ? 'Ethernet' : `Unknown Hardware (${htype})`;
-    return `ARP, ${hardware}, ${etherTypeName(ptype).replace(/^Unknown/, 'Unknown Protocol')} (len ${hln}/${pln}), length ${length}`;
+    const hardware = ARP_HARDWARE[htype] ?? `Unknown Hardware (${htype})`;
+    const protocol =
+      ptype === EtherType.Ipv4
+        ? 'IPv4'
+        : `Unknown Protocol (0x${ptype.toString(16).padStart(4, '0')})`;
+    return `ARP, ${hardware} (len ${hln}), ${protocol} (len ${pln}), length ${length}`;
   }
-  if (packet.length < 8 + 2 * hln + 8) return ' [|arp]';
   const sha = linkAddress(packet.subarray(8, 8 + hln));
   const spa = formatIpv4Address(readIpv4Address(packet, 8 + hln));
   const tha = packet.subarray(12 + hln, 12 + 2 * hln);
@@ -889,7 +1042,8 @@ function arp(packet: Uint8Array, length: number): string {
       text = `${linkAddress(tha)} at ${spa}`;
       break;
     default:
-      return `ARP, ${operationName}, length ${length}`;
+      // tcpdump names the operation, then hex-dumps the packet on the next lines.
+      return `ARP, ${operationName} `;
   }
   return `ARP, ${operationName} ${text}, length ${length}`;
 }
@@ -907,11 +1061,12 @@ function linkAddress(bytes: Uint8Array): string {
 }
 
 /**
- * print-rt6.c as tcpdump 4.99.3 has it: the routing header's length, type
- * and segments left, and the addresses of a type 0 or 2 header. Null when the
- * capture ends inside it.
+ * print-rt6.c as tcpdump 4.99.3 has it: the routing header's length, type and
+ * segments left, then the addresses of a type 0, 2 (RFC 6275) or 4 (segment
+ * routing, RFC 8754) header. `text` ends the line when `stop` (a type
+ * tcpdump does not know); null when the capture ends inside the header.
  */
-function routingHeader(bytes: Uint8Array, at: number): string | null {
+function routingHeader(bytes: Uint8Array, at: number): { text: string; stop: boolean } | null {
   if (bytes.length < at + 4) return null;
   const units = bytes[at + 1]!;
   const type = bytes[at + 2]!;
@@ -921,14 +1076,75 @@ function routingHeader(bytes: Uint8Array, at: number): string | null {
     if (bytes.length < at + 8) return null;
     const reserved = u32(bytes, at + 4);
     if (reserved !== 0) text += `, rsv=0x${reserved.toString(16)}`;
-    if (units % 2 === 1) return null;
-    for (let i = 0; i < units / 2; i++) {
-      const address = at + 8 + i * 16;
-      if (bytes.length < address + 16) return null;
-      text += `, [${i}]${formatIpv6Address(bytes.subarray(address, address + 16))}`;
+  } else if (type === 4) {
+    if (bytes.length < at + 8) return null;
+    text += `, last-entry=${bytes[at + 4]!}`;
+    if (bytes[at + 5] !== 0) text += `, flags=0x${bytes[at + 5]!.toString(16)}`;
+    text += `, tag=${u16(bytes, at + 6).toString(16)}`;
+  } else {
+    return { text: `${text} (unknown type) (invalid)`, stop: true };
+  }
+  // The addresses: 16 bytes for every two length units.
+  if (units % 2 === 1) return null;
+  for (let i = 0; i < units / 2; i++) {
+    const address = at + 8 + i * 16;
+    if (bytes.length < address + 16) return null;
+    text += `, [${i}]${ipv6Text(bytes.subarray(address, address + 16))}`;
+  }
+  return { text: `${text}) `, stop: false };
+}
+
+/**
+ * print-ip6opts.c's ip6_opt_process over the hop-by-hop options in
+ * `bytes[start..start+len)` (RFC 8200 §4.2 TLVs): what tcpdump finds wrong
+ * (null when nothing; an empty string when an option runs past the header),
+ * and the length a valid Jumbo Payload option gives (RFC 2675 §2: only with a
+ * zero payload length, and at least 65536), or -1.
+ */
+function hopByHopOptions(
+  bytes: Uint8Array,
+  start: number,
+  len: number,
+  payloadLength: number,
+): { problem: string | null; jumbo: number } {
+  let optionLength = 0;
+  let sawJumbo = false;
+  let jumbo = -1;
+  for (let i = 0; i < len; i += optionLength) {
+    const type = bytes[start + i]!;
+    if (type === 0) {
+      optionLength = 1;
+    } else {
+      if (i + 1 >= len) return { problem: '', jumbo };
+      optionLength = bytes[start + i + 1]! + 2;
+    }
+    if (i + optionLength > len) return { problem: '', jumbo };
+    const dataLength = bytes[start + i + 1]!;
+    switch (type) {
+      case 0x05:
+        // RFC 2711 router alert: exactly 2 bytes of value.
+        if (len - i < 4) return { problem: '(rtalert: trunc)', jumbo };
+        if (dataLength !== 2) return { problem: `(rtalert: invalid len ${dataLength})`, jumbo };
+        break;
+      case 0xc2: {
+        if (len - i < 6) return { problem: '(jumbo: trunc)', jumbo };
+        if (dataLength !== 4) return { problem: `(jumbo: invalid len ${dataLength})`, jumbo };
+        const value = u32(bytes, start + i + 2);
+        if (!sawJumbo && payloadLength === 0 && value >= 65536) jumbo = value;
+        sawJumbo = true;
+        break;
+      }
+      case 0xc9:
+        // RFC 6275 home address: at least a 16-byte address.
+        if (len - i < 18) return { problem: '(homeaddr: trunc)', jumbo };
+        if (dataLength < 16) return { problem: `(homeaddr: invalid len ${dataLength})`, jumbo };
+        break;
+      default:
+        if (type !== 0 && len - i < 2) return { problem: `(type ${type}: trunc)`, jumbo };
+        break;
     }
   }
-  return `${text}) `;
+  return { problem: null, jumbo };
 }
 
 /** TCP option kinds tcpdump names but wire/ lists as unknown: their text comes from {@link tcpdumpOptionWalk}. */
