@@ -580,7 +580,13 @@ export class Connection {
    */
   pollTransmit(now: Instant): TcpRepr | null {
     const seg = this.nextSegment(now);
-    if (seg !== null) this.noteSent(now, seg);
+    if (seg !== null) {
+      this.noteSent(now, seg);
+    } else {
+      // Nothing to send, perhaps because the window is closed: data written
+      // since the last segment arrived needs the persist timer (RFC 9293 §3.8.6.1).
+      this.updateTimers(now);
+    }
     return seg;
   }
 
