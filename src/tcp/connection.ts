@@ -682,14 +682,14 @@ export class Connection {
   }
 
   private onPersistTimeout(now: Instant): void {
-    if (!this.isSynchronized() || this.sndWnd > 0 || this.unsentBytes() === 0) return;
+    if (!this.isSynchronized() || this.unsentBytes() === 0 || this.hasOutstanding()) return;
     if (this.userTimeoutExpired(now)) {
       this.finish(now, TcpError.TimedOut, 'timer persist (user timeout)');
       return;
     }
-    // RFC 9293 §3.8.6.1: probe the zero window. Linux sends an ACK with an
-    // old sequence number (snd_una - 1), which the peer must answer with its
-    // current window; we do the same.
+    // RFC 9293 §3.8.6.1: probe the zero window (or the one too small to use).
+    // Linux sends an ACK with an old sequence number (snd_una - 1), which the
+    // peer must answer with its current window; we do the same.
     this.probeOwed = true;
     this.counters.zeroWindowProbes++;
     this.persistBackoff++;
@@ -1813,11 +1813,15 @@ export class Connection {
   /** Re-derives the persist and keepalive timers from the current state. */
   private updateTimers(now: Instant): void {
     if (!this.isSynchronized()) return;
-    // Persist: a zero window with data waiting and nothing in flight to elicit ACKs.
-    if (this.sndWnd === 0 && this.unsentBytes() > 0 && !this.hasOutstanding()) {
+    // Persist: data waiting and nothing in flight to elicit ACKs, because the
+    // window is zero (RFC 9293 §3.8.6.1) or too small for sender SWS avoidance
+    // to use (RFC 1122 §4.2.3.4): only our probe can learn of a window update
+    // that was lost.
+    if (this.unsentBytes() > 0 && !this.hasOutstanding()) {
       if (this.persistAt === NEVER) this.persistAt = later(now, this.persistInterval());
-    } else if (this.sndWnd > 0) {
+    } else {
       this.persistAt = NEVER;
+      if (this.hasOutstanding()) this.persistBackoff = 0;
     }
     if (this.config.keepAlive && this.keepAliveProbesOut === 0 && !this.hasOutstanding()) {
       this.keepAliveAt = later(this.lastReceiveAt, this.config.keepAliveIdle);
