@@ -698,6 +698,12 @@ export class Connection {
 
   private onKeepAliveTimeout(now: Instant): void {
     if (!this.config.keepAlive || !this.isSynchronized()) return;
+    if (this.hasOutstanding() || this.unsentBytes() > 0) {
+      // Not idle: the retransmission or persist timer is watching the peer
+      // (and has its own limits). Linux's tcp_keepalive_timer reschedules too.
+      this.keepAliveAt = later(now, this.config.keepAliveIdle);
+      return;
+    }
     if (this.keepAliveProbesOut >= this.config.keepAliveCount) {
       this.finish(now, TcpError.TimedOut, 'timer keepalive (no answer)');
       return;
