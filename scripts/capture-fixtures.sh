@@ -71,10 +71,15 @@ ns_add() {
 
 # veth NS1 IF1 NS2 IF2 [MTU]: a veth pair between two namespaces. One
 # segment per GSO packet, so the capture shows what goes on the wire rather
-# than the kernel's 64 KB super-segments.
+# than the kernel's 64 KB super-segments, and no checksum offload.
 veth() {
   ip link add "$2" netns "$TAG-$1" mtu "${5:-1500}" gso_max_segs 1 type veth \
     peer name "$4" netns "$TAG-$3" mtu "${5:-1500}" gso_max_segs 1
+  # Checksums computed by the kernel before the capture sees them, not left
+  # to an offload a veth never performs (there is no ethtool here: traffic.py
+  # makes the same ioctl).
+  traffic "$1" tx-csum-off "$2"
+  traffic "$3" tx-csum-off "$4"
 }
 
 mac() { nsx "$1" cat "/sys/class/net/$2/address"; }
