@@ -1,0 +1,95 @@
+/**
+ * Loads the TUN/TAP addon (native/tuntap.c) once, lazily. tcpts installs and
+ * works without it: only opening a device needs it, and then the error says
+ * in one sentence why it is missing and what to do.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The addon's device object (see the comment at the top of native/tuntap.c). */
+export interface NativeDevice {
+  /** The descriptor of the opened /dev/net/tun. */
+  readonly fd: number;
+  /** The interface name the kernel gave (a `%d` in the requested name filled in). */
+  readonly name: string;
+  /** Reads waiting packets back to back into `arena`; returns how many, their sizes in `lengths`. */
+  read(arena: Uint8Array, lengths: Int32Array, space: number): number;
+  /** Writes `count` packets laid back to back; returns how many were consumed, errno per packet in `errors`. */
+  write(arena: Uint8Array, lengths: Int32Array, count: number, errors: Int32Array): number;
+  /** Which readiness to be called back for: 1 readable, 2 writable, 0 none. */
+  poll(events: number): void;
+  /** Whether an active poll keeps the event loop alive. */
+  setRef(ref: boolean): void;
+  /** Stops polling and closes the descriptor. */
+  close(): void;
+}
+
+/** The addon's exports. */
+export interface NativeBinding {
+  Device: new (
+    name: string,
+    tap: boolean,
+    mtu: number,
+    up: boolean,
+    netns: string | null,
+    callback: (events: number) => void,
+  ) => NativeDevice;
+}
+
+/** Events the addon reports to the callback (negative: an errno from polling). */
+export const PollEvent = {
+  Readable: 1,
+  Writable: 2,
+} as const;
+
+// Both src/link/node/ and dist/link/node/ are three levels below the package root.
+const ADDON_URL = new URL('../../../native/build/Release/tuntap.node', import.meta.url);
+const REASON_URL = new URL('../../../native/build/not-built.txt', import.meta.url);
+
+let binding: NativeBinding | null = null;
+let failure: string | null = null;
+
+function load(): NativeBinding | null {
+  if (binding !== null || failure !== null) return binding;
+  if (process.platform !== 'linux') {
+    failure = `TUN/TAP devices are Linux-only, this is ${process.platform}`;
+    return null;
+  }
+  const path = fileURLToPath(ADDON_URL);
+  if (!existsSync(path)) {
+    // scripts/build-native.mjs leaves the reason it could not build here.
+    let reason = 'native/build/Release/tuntap.node does not exist';
+    try {
+      reason = readFileSync(fileURLToPath(REASON_URL), 'utf8').trim() || reason;
+    } catch {
+      // No reason recorded: the install script did not run (e.g. --ignore-scripts).
+    }
+    failure = reason;
+    return null;
+  }
+  try {
+    binding = createRequire(import.meta.url)(path) as NativeBinding;
+  } catch (error) {
+    failure = `loading it failed: ${error instanceof Error ? error.message : String(error)}`;
+  }
+  return binding;
+}
+
+/** Whether the addon is there, and if not, why not (for callers that want to skip rather than fail). */
+export function tuntapAvailability(): { available: true } | { available: false; reason: string } {
+  return load() !== null ? { available: true } : { available: false, reason: failure ?? '' };
+}
+
+/** The addon, or an Error (code `ERR_TUNTAP_NOT_BUILT`) saying why it is missing and how to build it. */
+export function requireAddon(): NativeBinding {
+  const b = load();
+  if (b !== null) return b;
+  throw Object.assign(
+    new Error(
+      `tcpts: the TUN/TAP addon is not built (${failure}); run \`npm rebuild tcpts\` ` +
+        '(or `node scripts/build-native.mjs` in a checkout) with a C compiler on Linux',
+    ),
+    { code: 'ERR_TUNTAP_NOT_BUILT' },
+  );
+}
