@@ -60,7 +60,9 @@ export const DECODE_USAGE = `Usage: tcpts decode [options] FILE.pcap
 Print each packet of a pcap capture on one line, as \`tcpdump -n -r FILE\`
 prints it (timestamps in UTC, as with TZ=UTC). Reads classic pcap files
 (either byte order, micro- or nanosecond timestamps) with Ethernet, raw IP,
-IPv4, IPv6 or Linux cooked (SLL) link types; not pcapng.
+IPv4, IPv6 or Linux cooked (SLL, SLL2) link types; not pcapng. Protocols
+tcpdump decodes but tcpts does not (DNS, OSPF, ...) print as their transport
+or as ip-proto-N; an SLL2 interface is shown by index (#3), not by name.
 
 Options:
   -S, --absolute   print absolute TCP sequence numbers (tcpdump -S)

@@ -15,9 +15,12 @@
  * Deliberately not reproduced (tcpdump has hundreds of dissectors): the
  * application protocols tcpdump recognises by port (DNS, NTP, HTTP, ...),
  * which print here as plain `UDP, length N` / TCP; IP protocols other than
- * TCP, UDP and ICMP/ICMPv6 (printed as `ip-proto-N length`); the hex dumps
- * tcpdump adds after unknown types; TCP options beyond those wire/ knows
- * (printed as `unknown-K 0x...`).
+ * TCP, UDP, ICMP/ICMPv6 and IP-in-IP (printed as `ip-proto-N length`); LLC
+ * frames and MPTCP options (marked "not decoded by tcpts"); the hex dumps
+ * tcpdump adds on the lines after unknown types; the interface name of a
+ * Linux cooked v2 capture (tcpdump looks the index up on the reading host;
+ * tcpts prints `#index`). Everything else is meant to match tcpdump 4.99.3
+ * byte for byte, and the tests in test/cli hold it to that.
  */
 import { seq } from '../base/index.js';
 import type { Instant } from '../base/index.js';
@@ -214,6 +217,15 @@ const ARP_HARDWARE: Readonly<Record<number, string>> = {
   32: 'InfiniBand',
 };
 
+/** print-sll.c's names of the Linux packet types (packet(7) PACKET_HOST, ...). */
+const SLL_DIRECTIONS: Readonly<Record<number, string>> = {
+  0: 'In',
+  1: 'B',
+  2: 'M',
+  3: 'P',
+  4: 'Out',
+};
+
 const ARP_OPERATIONS: Readonly<Record<number, string>> = {
   1: 'Request',
   2: 'Reply',
@@ -276,7 +288,12 @@ export class TcpdumpFormatter {
         const sll = v1 ? parseSll(data) : parseSll2(data);
         if (sll === null) return v1 ? '[|sll]' : '[|sll2]';
         const headerLength = data.length - sll.payload.length;
-        return this.network(sll.protocol, sll.payload, wire - headerLength);
+        const packet = this.network(sll.protocol, sll.payload, wire - headerLength);
+        if (v1) return packet;
+        // For v2 tcpdump adds the interface and direction, naming the
+        // interface from the reading host's own table; tcpts prints its index.
+        const direction = SLL_DIRECTIONS[sll.packetType] ?? '?';
+        return `${`#${sll.interfaceIndex}`.padEnd(5)} ${direction.padEnd(3)} ${packet}`;
       }
       default:
         return `link type ${String(record.linkType)} not supported`;
