@@ -168,6 +168,13 @@ suite('TIME-WAIT', () => {
     assert.equal(conn.pollTimeout(), later(at(t), seconds(60)));
   });
 
+  test('a FIN at RCV.NXT (inside the window) is acknowledged and restarts 2·MSL too', () => {
+    const { conn, now } = inState(TcpState.TimeWait);
+    const fin = segment({ seq: PEER + 2, ack: OURS + 2, flags: FIN | ACK });
+    expectSent(deliver(conn, at(now + 10), fin), { flags: '.', seq: OURS + 2, ack: PEER + 2 });
+    assert.equal(conn.pollTimeout(), later(at(now + 10), seconds(60)));
+  });
+
   test('a segment in the window is ignored; only a FIN is answered', () => {
     const { conn, now } = inState(TcpState.TimeWait);
     expectNothing(deliver(conn, at(now + 1), segment({ seq: PEER + 2, ack: OURS + 2 })));

@@ -540,6 +540,15 @@ suite('step 1: the four acceptability cases', () => {
     assert.equal(conn.stats().outOfOrderBytes, 0);
   });
 
+  test('trimming: a repeated SYN,ACK with data has its (old) SYN cut and its new data kept', () => {
+    const conn = established({ delayedAck: false });
+    const synAck = segment({ seq: PEER, ack: OURS + 1, flags: SYN | ACK, payload: pattern(10) });
+    expectSent(deliver(conn, at(20), synAck), { flags: '.', ack: PEER + 11 });
+    assert.equal(conn.state, TcpState.Established);
+    assert.deepEqual(read(conn), pattern(10));
+    assert.equal(conn.stats().challengeAcksSent, 0, 'no SYN left to challenge');
+  });
+
   test('trimming: text beyond the right edge is cut and its FIN ignored until it comes again', () => {
     const conn = established(small);
     const seg = segment({ seq: PEER + 1, ack: OURS + 1, flags: ACK | FIN, payload: pattern(2000) });
