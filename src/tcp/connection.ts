@@ -1829,7 +1829,12 @@ export class Connection {
       this.persistAt = NEVER;
       if (this.hasOutstanding()) this.persistBackoff = 0;
     }
-    if (this.config.keepAlive && this.keepAliveProbesOut === 0 && !this.hasOutstanding()) {
+    if (
+      this.config.keepAlive &&
+      this.keepAliveProbesOut === 0 &&
+      !this.hasOutstanding() &&
+      this.unsentBytes() === 0
+    ) {
       this.keepAliveAt = later(this.lastReceiveAt, this.config.keepAliveIdle);
       if (this.keepAliveAt < now) this.keepAliveAt = now;
     } else if (!this.config.keepAlive) {
