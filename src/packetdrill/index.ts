@@ -1,0 +1,18 @@
+/**
+ * packetdrill/: an interpreter for packetdrill scripts (the language Linux
+ * and FreeBSD TCP developers write conformance tests in) that runs them
+ * against a fresh tcpts stack on a virtual clock. A tool above the core: it
+ * uses the stack's public API and wire codecs, and no host APIs (the CLI
+ * entry reads the files).
+ */
+export { runScript, DEFAULT_ADDRESSES, type RunOptions, type ScriptResult } from './runner.js';
+export {
+  parseScript,
+  isParseError,
+  knownFailureOf,
+  type Script,
+  type ScriptEvent,
+  type ParseError,
+} from './script.js';
+export { PROFILES, type Profile } from './profiles.js';
+export { formatResult, summarize, exitStatus, type NamedResult } from './report.js';
