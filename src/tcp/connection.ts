@@ -1950,7 +1950,11 @@ export class Connection {
    * one and opens a new connection for the SYN.
    */
   acceptsNewSyn(seg: TcpRepr): boolean {
-    if (this.stateValue !== TcpState.TimeWait || (seg.flags & TcpFlags.SYN) === 0) return false;
+    if (
+      this.stateValue !== TcpState.TimeWait ||
+      (seg.flags & (TcpFlags.SYN | TcpFlags.ACK)) !== TcpFlags.SYN
+    )
+      return false;
     const ts = seg.options.timestamp;
     if (this.timestampsOn && ts !== null && this.tsRecentSet) {
       return ((ts.value - this.tsRecent) | 0) > 0;
