@@ -39,7 +39,7 @@ test('on a synchronized connection unreachable errors are soft: reported only if
   assert.equal(conn.handleIcmpError(at(21), 'refused', seq(OURS + 50), 0), true);
   assert.equal(conn.handleIcmpError(at(21), 'unreachable', seq(OURS + 1), 0), true);
   assert.equal(conn.state, TcpState.Established);
-  while (conn.state !== TcpState.Closed) {
+  while (!conn.isClosed) {
     const t = conn.pollTimeout();
     conn.handleTimeout(t);
     drain(conn, t);
