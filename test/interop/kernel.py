@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""The kernel's side of the interop tests, run inside the test's network
+namespace (`ip netns exec <ns> python3 kernel.py <command> ...`). Each
+command prints one JSON line with what it saw; a server prints "ready"
+first, once it listens.
+
+  ping ADDRESS COUNT SIZE       ICMP/ICMPv6 echo over a raw socket (root)
+  echo-client ADDRESS PORT BYTES SEED
+                                connect, send BYTES while reading the echo,
+                                half-close, read to EOF
+  server ADDRESS PORT BYTES SEED
+                                accept one connection, send BYTES while
+                                receiving until EOF, then close
+  connect ADDRESS PORT          connect once and report how it ended
+"""
+import hashlib
+import json
+import os
+import random
+import select
+import socket
+import struct
+import sys
+import threading
+import time
+
+CHUNK = 256 * 1024
+
+
+def family_of(address):
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+def payload(size, seed):
+    # Deterministic, incompressible bytes: what was sent can be regenerated.
+    return random.Random(seed).randbytes(size)
+
+
+def checksum(data):
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def ping(address, count, size):
+    v6 = ":" in address
+    if v6:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        request_type, reply_type = 128, 129
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        request_type, reply_type = 8, 0
+    ident = os.getpid() & 0xFFFF
+    replies = []
+    for seq in range(1, count + 1):
+        data = bytes((seq + i) & 0xFF for i in range(size))
+        header = struct.pack("!BBHHH", request_type, 0, 0, ident, seq)
+        # The kernel fills in the ICMPv6 checksum of a raw ICMPv6 socket
+        # (RFC 3542 §3.1); ICMPv4 is ours to compute.
+        csum = 0 if v6 else checksum(header + data)
+        packet = struct.pack("!BBHHH", request_type, 0, csum, ident, seq) + data
+        sent_at = time.monotonic()
+        sock.sendto(packet, (address, 0))
+        deadline = sent_at + 2.0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            ready, _, _ = select.select([sock], [], [], left)
+            if not ready:
+                break
+            raw, _ = sock.recvfrom(65535)
+            icmp = raw if v6 else raw[(raw[0] & 0x0F) * 4 :]
+            if len(icmp) < 8:
+                continue
+            kind, _, _, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
+            if kind == reply_type and rid == ident and rseq == seq:
+                replies.append(
+                    {
+                        "seq": seq,
+                        "ms": round((time.monotonic() - sent_at) * 1000, 3),
+                        "intact": icmp[8:] == data,
+                    }
+                )
+                break
+    print(json.dumps({"sent": count, "replies": replies}))
+
+
+def echo_client(address, port, size, seed):
+    data = payload(size, seed)
+    sock = socket.create_connection((address, port), timeout=30)
+    started = time.monotonic()
+    received = hashlib.sha256()
+    count = 0
+    errors = []
+
+    def sender():
+        try:
+            view = memoryview(data)
+            for offset in range(0, len(view), CHUNK):
+                sock.sendall(view[offset : offset + CHUNK])
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            errors.append(repr(error))
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    while True:
+        chunk = sock.recv(CHUNK)
+        if not chunk:
+            break
+        received.update(chunk)
+        count += len(chunk)
+    thread.join()
+    seconds = time.monotonic() - started
+    sock.close()
+    print(
+        json.dumps(
+            {
+                "sent": size,
+                "sentSha256": hashlib.sha256(data).hexdigest(),
+                "received": count,
+                "receivedSha256": received.hexdigest(),
+                "seconds": round(seconds, 3),
+                "errors": errors,
+            }
+        )
+    )
+
+
+def server(address, port, size, seed):
+    data = payload(size, seed)
+    listener = socket.socket(family_of(address), socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(1)
+    print("ready", flush=True)
+    listener.settimeout(30)
+    sock, peer = listener.accept()
+    sock.settimeout(30)
+    started = time.monotonic()
+    received = hashlib.sha256()
+    count = 0
+    errors = []
+
+    def sender():
+        try:
+            view = memoryview(data)
+            for offset in range(0, len(view), CHUNK):
+                sock.sendall(view[offset : offset + CHUNK])
+            sock.shutdown(socket.SHUT_WR)
+        except OSError as error:
+            errors.append(repr(error))
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    while True:
+        chunk = sock.recv(CHUNK)
+        if not chunk:
+            break
+        received.update(chunk)
+        count += len(chunk)
+    thread.join()
+    seconds = time.monotonic() - started
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    # struct tcp_info: tcpi_total_retrans is the u32 at offset 100 (Linux).
+    retrans = struct.unpack_from("I", info, 100)[0] if len(info) >= 104 else -1
+    sock.close()
+    listener.close()
+    print(
+        json.dumps(
+            {
+                "peer": peer[0],
+                "sent": size,
+                "sentSha256": hashlib.sha256(data).hexdigest(),
+                "received": count,
+                "receivedSha256": received.hexdigest(),
+                "seconds": round(seconds, 3),
+                "kernelRetransmits": retrans,
+                "errors": errors,
+            }
+        )
+    )
+
+
+def connect(address, port):
+    sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+    sock.settimeout(10)
+    started = time.monotonic()
+    try:
+        sock.connect((address, port))
+        outcome = "connected"
+    except ConnectionRefusedError:
+        outcome = "ECONNREFUSED"
+    except socket.timeout:
+        outcome = "ETIMEDOUT"
+    except OSError as error:
+        outcome = os.strerror(error.errno) if error.errno else repr(error)
+    print(json.dumps({"outcome": outcome, "ms": round((time.monotonic() - started) * 1000, 3)}))
+
+
+def main(argv):
+    command = argv[1]
+    if command == "ping":
+        ping(argv[2], int(argv[3]), int(argv[4]))
+    elif command == "echo-client":
+        echo_client(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif command == "server":
+        server(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif command == "connect":
+        connect(argv[2], int(argv[3]))
+    else:
+        raise SystemExit("unknown command " + command)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
