@@ -558,7 +558,10 @@ export class Socket extends Duplex implements TcpSocketOwner {
     // RFC 9293 §3.10.4: FIN after the queued data; we keep receiving.
     tcp.shutdown(this.driver.now());
     this.driver.kick();
-    cb();
+    // As Node's shutdown request, which completes on a later turn of the
+    // event loop: 'finish' (and the destroy after 'end' and 'finish') does
+    // not happen within the same turn as end().
+    setImmediate(cb);
   }
 
   // ===================================================================
@@ -587,7 +590,12 @@ export class Socket extends Duplex implements TcpSocketOwner {
     }
     this.updateRef();
     cb(error);
-    process.nextTick(emitClose, this, error !== null && error !== undefined);
+    // As Node: with a connection, 'close' follows when the handle has closed
+    // (libuv's close callbacks, after this turn's I/O); without one, on the
+    // next tick.
+    const hadError = error !== null && error !== undefined;
+    if (tcp !== null) setImmediate(emitClose, this, hadError);
+    else process.nextTick(emitClose, this, hadError);
   }
 
   /** Half-close then destroy once the FIN is queued (Node's `destroySoon`, used by `node:http`). */

@@ -172,13 +172,13 @@ export class RealDriver implements Driver {
 
   ref(): void {
     this.refCount++;
-    if (this.refCount === 1 && this.handle !== null) this.handle.ref();
+    if (this.refCount === 1 && this.handleKind === 'timeout') this.handle!.ref();
   }
 
   unref(): void {
     if (this.refCount === 0) throw new Error('RealDriver.unref: no reference is held');
     this.refCount--;
-    if (this.refCount === 0 && this.handle !== null) this.handle.unref();
+    if (this.refCount === 0 && this.handleKind === 'timeout') this.handle!.unref();
   }
 
   setTimer(at: Instant, callback: () => void): DriverTimer {
@@ -278,7 +278,11 @@ export class RealDriver implements Driver {
             this.fire,
             Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil((at - now) / 1000))),
           );
-    if (this.refCount === 0) handle.unref();
+    // Only a timeout is unref'd: an immediate is work due now (output to
+    // send, events to hand out), and Node runs an unref'd immediate only when
+    // something else wakes the event loop, so it could wait behind a
+    // far-away timer of another handle.
+    if (kind === 'timeout' && this.refCount === 0) handle.unref();
     this.handle = handle;
     this.handleKind = kind;
     this.handleAt = at;

@@ -153,12 +153,23 @@ export class VirtualLoop {
     const immediate = this.immediate;
     if (immediate === null) return;
     if (this.totalRefs === 1 && delta === 1) immediate.ref();
-    else if (this.totalRefs === 0) immediate.unref();
+    else if (this.totalRefs === 0 && !this.urgent) immediate.unref();
+  }
+
+  /**
+   * The next turn is ref'd while a handle holds the process, and also when
+   * the application has just been given something or changed something:
+   * Node runs an unref'd immediate only when something else wakes the event
+   * loop, and the application must get its reaction through. Only turns that
+   * merely advance virtual time with nothing held may let the process exit.
+   */
+  private get urgent(): boolean {
+    return this.kicked || this.dispatched;
   }
 
   private schedule(): void {
     const immediate = setImmediate(this.turn);
-    if (this.totalRefs === 0) immediate.unref();
+    if (this.totalRefs === 0 && !this.urgent) immediate.unref();
     this.immediate = immediate;
   }
 }
