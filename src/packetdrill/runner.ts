@@ -1039,10 +1039,7 @@ class Interpreter implements SocketHost {
     details: () => string[],
   ): void {
     const bad = (what: string): never =>
-      this.failAt(e.line, `bad outbound TCP options: ${what}`, [
-        ...details(),
-        `options: expected ${formatOptions(expected) || '(none)'} vs actual ${formatOptions(actual) || '(none)'}`,
-      ]);
+      this.failAt(e.line, `bad outbound TCP options: ${what}`, details());
     if (expected.length !== actual.length)
       bad(`expected ${expected.length} options, actual ${actual.length}`);
     for (let i = 0; i < expected.length; i++) {

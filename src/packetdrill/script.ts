@@ -432,6 +432,16 @@ class Parser {
 
   events(): ScriptEvent[] {
     const events: ScriptEvent[] = [];
+    // packetdrill's opt_init_command: a `command` before the first event runs at time 0.
+    const init = this.peek();
+    if (init.kind === 'shell') {
+      this.next();
+      events.push({
+        line: init.line,
+        time: { kind: 'absolute', start: 0 },
+        action: { type: 'shell', command: init.text },
+      });
+    }
     while (this.peek().kind !== 'eof') events.push(this.event());
     return events;
   }
