@@ -6,8 +6,8 @@
 // node-gyp comes with npm. It is given the headers of the running Node when
 // they are installed next to it (a distribution's node, or an official
 // tarball), so that the build needs no download.
-import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
@@ -50,6 +50,31 @@ function nodeHeaders() {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : null;
 }
 
+/** Whether `command` is an executable file on PATH (or a path to one). */
+function onPath(command) {
+  const dirs = command.includes('/') ? [''] : (process.env.PATH ?? '').split(delimiter);
+  for (const dir of dirs) {
+    try {
+      accessSync(dir === '' ? command : join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      // not here
+    }
+  }
+  return false;
+}
+
+// node-gyp's own errors for a missing tool are many lines long; say it in one.
+if (!process.env.PYTHON && !onPath('python3') && !onPath('python')) {
+  giveUp('no Python for node-gyp: install python3');
+}
+if (!onPath('make')) giveUp('no make: install make (Debian: build-essential)');
+if (process.env.CC !== undefined && !onPath(process.env.CC.split(' ')[0])) {
+  giveUp(`CC=${process.env.CC} is not an executable on PATH`);
+}
+if (!onPath('cc') && !onPath('gcc') && !onPath('clang')) {
+  giveUp('no C compiler: install gcc or clang (Debian: build-essential)');
+}
 const gyp = findNodeGyp();
 if (gyp === null) giveUp('node-gyp was not found next to npm');
 const args = [gyp, 'rebuild', '--directory', native, '--loglevel', 'error'];
@@ -59,7 +84,10 @@ rmSync(reasonFile, { force: true });
 const result = spawnSync(process.execPath, args, { encoding: 'utf8' });
 if (result.status === 0 && existsSync(built)) process.exit(0);
 
-// Keep the compiler's last words: they say which tool or header is missing.
-const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n');
-const last = output.filter((line) => /error|not found|missing/i.test(line)).slice(-1)[0];
-giveUp(last !== undefined ? `node-gyp failed: ${last.trim()}` : 'node-gyp failed');
+// Keep the line that says what went wrong: a compiler error, or node-gyp's
+// own "stack Error: ..." line (its other lines are the command and a trace).
+const lines = `${result.stdout ?? ''}${result.stderr ?? ''}`.split('\n').map((l) => l.trim());
+const compiler = lines.find((l) => /\berror:/.test(l) && !l.startsWith('gyp'));
+const gypError = lines.find((l) => /^gyp ERR! stack Error:/.test(l));
+const why = compiler ?? gypError?.replace(/^gyp ERR! stack /, '') ?? lines.filter(Boolean).pop();
+giveUp(why !== undefined ? `node-gyp failed: ${why}` : `node-gyp exited with ${result.status}`);
