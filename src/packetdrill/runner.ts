@@ -985,6 +985,12 @@ class Interpreter implements SocketHost {
     if (t.srcPort !== srcPort || t.dstPort !== dstPort)
       mismatch('ports', `${srcPort}>${dstPort}`, `${t.srcPort}>${t.dstPort}`);
     if (!t.checksumOk) this.failAt(e.line, 'bad outbound TCP checksum', details());
+    // The first outbound timestamp fixes the script <-> live TS val mapping
+    // (packetdrill's first_script_ts_val); set it before anything is shown.
+    const scriptTs = spec.options?.find((o) => o.kind === 'TS');
+    const liveTs = t.options.find((o) => o.kind === 'TS');
+    if (this.flow.firstTs === null && scriptTs?.kind === 'TS' && liveTs?.kind === 'TS')
+      this.flow.firstTs = { script: scriptTs.value, live: liveTs.value };
     const view = this.scriptView(t);
     const names: Array<[number, string]> = [
       [0x02, 'tcp_syn'],
