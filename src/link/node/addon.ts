@@ -27,6 +27,7 @@ export interface NativeDevice {
 
 /** The addon's exports. */
 export interface NativeBinding {
+  /** Opens /dev/net/tun as the named TUN (`tap` false) or TAP device, in `netns` if given; sets the MTU, brings it up if asked. */
   Device: new (
     name: string,
     tap: boolean,

@@ -75,7 +75,9 @@ const BATCH_BYTES = 256 * 1024;
  * which also removes the device from the kernel.
  */
 export class HostLink implements LinkEndpoint {
+  /** `ip` for a TUN device, `ethernet` for a TAP device. */
   readonly kind: LinkKind;
+  /** The largest IP packet; the device's MTU was set to it when it opened. */
   readonly mtu: number;
   /** The interface name the kernel gave the device. */
   readonly name: string;
@@ -248,6 +250,7 @@ export class HostLink implements LinkEndpoint {
     return NEVER;
   }
 
+  /** A snapshot of the counters: frames this link sent and received, and what it dropped. */
   stats(): LinkStats {
     return this.counters.snapshot();
   }
