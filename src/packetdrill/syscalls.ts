@@ -304,7 +304,10 @@ export class SocketLayer {
     const error = c.conn.closeError;
     if (error === null || error === TcpError.Aborted) return;
     const wasConnected = c.conn.transitions.some((t) => t.to === TcpState.Established);
-    f.pendingError = errnoFor(error, wasConnected ? 'connected' : 'connecting');
+    const last = c.conn.transitions[c.conn.transitions.length - 1];
+    // Linux's tcp_reset: a RST in CLOSE-WAIT is reported as EPIPE.
+    if (error === TcpError.Reset && last?.from === TcpState.CloseWait) f.pendingError = 'EPIPE';
+    else f.pendingError = errnoFor(error, wasConnected ? 'connected' : 'connecting');
   }
 
   private takeError(f: SocketFd): string | null {
