@@ -429,7 +429,13 @@ export interface InteropContext {
 export async function withHost<T>(
   kind: 'tun' | 'tap',
   body: (context: InteropContext) => Promise<T>,
-  options: { mtu?: number; tcp?: Partial<TcpConfig>; deadlineMs?: number } = {},
+  options: {
+    mtu?: number;
+    tcp?: Partial<TcpConfig>;
+    deadlineMs?: number;
+    /** Wraps the device for the stack (impair, pcapTap); the device still says when it is readable. */
+    wrap?: (link: HostLink) => LinkEndpoint;
+  } = {},
 ): Promise<T> {
   return withNetns(async (ns) => {
     const open = kind === 'tap' ? openTap : openTun;
@@ -441,15 +447,14 @@ export async function withHost<T>(
     const host = new TestHost(link, {
       addresses: [`${TCPTS_V4}/24`, `${TCPTS_V6}/64`],
       ...(options.tcp !== undefined ? { tcp: options.tcp } : {}),
-      ...(pcapFd >= 0
-        ? {
-            wrap: (device: HostLink) =>
-              pcapTap(device, {
-                epochMicros: Date.now() * 1000,
-                sink: (chunk) => writeSync(pcapFd, chunk),
-              }),
-          }
-        : {}),
+      wrap: (device: HostLink) => {
+        const inner = options.wrap !== undefined ? options.wrap(device) : device;
+        if (pcapFd < 0) return inner;
+        return pcapTap(inner, {
+          epochMicros: Date.now() * 1000,
+          sink: (chunk) => writeSync(pcapFd, chunk),
+        });
+      },
     });
     let timer: ReturnType<typeof setTimeout> | null = null;
     try {
