@@ -1933,7 +1933,7 @@ export class Connection {
         this.softError = TcpError.Unreachable;
         return true;
       case 'packet-too-big':
-        if (mss >= this.sendMss) return false;
+        if (mss >= Math.min(this.peerMss, this.config.mss, this.mtuMssLimit)) return false;
         this.setPathMss(now, mss);
         return true;
       default:
