@@ -485,12 +485,16 @@ class Interpreter implements SocketHost {
     return t;
   }
 
-  /** Runs timers up to `target` (stopping at the first packet when `untilPacket`). */
-  private advance(target: number, untilPacket: boolean): void {
+  /**
+   * Runs timers up to `target`, stopping early at the first queued packet
+   * (`until` 'packet') or when the blocked call has returned ('call').
+   */
+  private advance(target: number, until: 'packet' | 'call' | null): void {
     let guard = 0;
     for (;;) {
       if (this.needsDrain) this.drain();
-      if (untilPacket && this.queued() > 0) return;
+      if (until === 'packet' && this.queued() > 0) return;
+      if (until === 'call' && this.pending === null) return;
       const next = this.nextWakeup();
       if (next > target) break;
       if (++guard > 1_000_000)
@@ -528,7 +532,7 @@ class Interpreter implements SocketHost {
 
   private waitPending(): void {
     while (this.pending !== null)
-      this.advance(this.pending.end + this.pending.tolerance + 1, false);
+      this.advance(this.pending.end + this.pending.tolerance + 1, 'call');
   }
 
   private tolerance(interval: number): number {
@@ -590,7 +594,7 @@ class Interpreter implements SocketHost {
       this.last = { scriptTime: e.time.kind === 'any' ? actualTime : start, inbound: false };
       return;
     }
-    this.advance(start, false);
+    this.advance(start, null);
     this.checkUnexpected(start, tolerance, e.line);
     if (this.clock > start + tolerance) {
       this.failAt(
@@ -736,7 +740,7 @@ class Interpreter implements SocketHost {
 
   /** Waits for the next packet the stack sends, up to `deadline`. */
   private takePacket(deadline: number): Outbound | null {
-    this.advance(deadline, true);
+    this.advance(deadline, 'packet');
     if (this.queued() === 0) return null;
     return this.queue[this.queueHead++]!;
   }

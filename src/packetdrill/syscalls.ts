@@ -14,7 +14,7 @@
 import { millis, seconds, type Instant } from '../base/index.js';
 import { TcpError, TcpState, type TcpConfig, type TcpStats } from '../tcp/index.js';
 import type { Stack, TcpListener, TcpSocket } from '../stack/index.js';
-import { ERRNO, SYMBOLS, errnoName } from './constants.js';
+import { ERRNO, LINUX_CA_STATE, LINUX_TCP_STATE, SYMBOLS, errnoName } from './constants.js';
 import type { Expr } from './script.js';
 import { tcpInfoValue } from './tcpinfo.js';
 
@@ -224,7 +224,8 @@ export class SocketLayer {
       case 'ellipsis':
         return null;
       case 'word': {
-        const v = SYMBOLS[e.name] ?? ERRNO[e.name];
+        const v =
+          SYMBOLS[e.name] ?? ERRNO[e.name] ?? LINUX_TCP_STATE[e.name] ?? LINUX_CA_STATE[e.name];
         if (v === undefined) {
           if (
             /^(TCP|SO|IP|IPV6|MSG|O|F|SOCK|POLL|SIOC|FION)_/.test(e.name) ||
