@@ -32,7 +32,6 @@ import { ERRNO, STRERROR, errnoName } from './constants.js';
 import {
   buildInboundIcmp,
   buildInboundTcp,
-  formatOptions,
   formatTcp,
   icmpCodes,
   readPacket,
