@@ -331,10 +331,12 @@ describe('opening fails with a sentence that says what is missing', () => {
     'without root: EACCES or EPERM, saying to run as root or grant CAP_NET_ADMIN',
     { skip: skip ?? false },
     () => {
-      // A child that gives up root before it opens a device.
+      // A child that gives up root before it opens a device. It loads
+      // everything first, so that the checkout need not be readable by nobody.
       const code = [
+        "const { openTun, tuntapAvailability } = await import('./src/link/node/index.ts');",
+        'tuntapAvailability();',
         'process.setgid(65534); process.setuid(65534);',
-        "const { openTun } = await import('./src/link/node/index.ts');",
         'try { openTun(); console.log("opened"); }',
         'catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }',
       ].join('\n');
