@@ -50,7 +50,7 @@ function boundaryRules(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'native/build/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'native/build/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
