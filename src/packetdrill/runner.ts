@@ -99,6 +99,8 @@ export const DEFAULT_ADDRESSES = {
 
 /** The port the script's remote end uses when it opens connections to us (packetdrill picks an ephemeral one). */
 const REMOTE_EPHEMERAL_PORT = 48879;
+/** How far past its deadline a missing packet is looked for, to report when it did come. */
+const LATE_PACKET_HORIZON = 600_000_000;
 /** How far a `*` outbound line waits, at most. */
 const ANY_TIME_HORIZON = 3_600_000_000;
 const ACK = 0x10;
@@ -748,16 +750,22 @@ class Interpreter implements SocketHost {
     const spec = (e.action as { packet: TcpPacketSpec | IcmpPacketSpec }).packet;
     const any = e.time.kind === 'any';
     const deadline = any ? end : end + tolerance;
-    const first = this.takePacket(deadline);
+    let first = this.takePacket(deadline);
     const expectedText = this.expectedText(spec);
+    if (first === null && !any) {
+      // Too late already; look further ahead only to say when it did come
+      // (packetdrill sniffs until a packet arrives, then checks its time).
+      first = this.takePacket(deadline + LATE_PACKET_HORIZON);
+    }
     if (first === null) {
       const why =
         this.nextWakeup() === NEVER
           ? ' (nothing else will be sent: the stack has no timer armed)'
           : '';
+      this.clock = Math.min(this.clock, deadline);
       this.failAt(
         e.line,
-        `expected outbound packet ${any ? 'at any time' : `at ${seconds6(start)} s`} but none was sent by ${seconds6(this.clock)} s${why}`,
+        `expected outbound packet ${any ? 'at any time' : `at ${seconds6(start)} s`} but none was sent by ${seconds6(deadline)} s${why}`,
         [`script: ${any ? '*' : seconds6(start)} > ${expectedText}`],
       );
     }
@@ -1005,16 +1013,17 @@ class Interpreter implements SocketHost {
       [0x40, 'tcp_ece'],
       [0x80, 'tcp_cwr'],
     ];
-    for (const [bit, name] of names) {
-      if ((spec.flags & bit) !== (t.flags & bit))
-        mismatch(name, (spec.flags & bit) !== 0 ? 1 : 0, (t.flags & bit) !== 0 ? 1 : 0);
-    }
+    // The length first, as packetdrill's IP total length check comes first.
     if (t.payload.length !== spec.length)
       this.failAt(
         e.line,
         `live packet payload: expected ${spec.length} bytes vs actual ${t.payload.length} bytes`,
         details(),
       );
+    for (const [bit, name] of names) {
+      if ((spec.flags & bit) !== (t.flags & bit))
+        mismatch(name, (spec.flags & bit) !== 0 ? 1 : 0, (t.flags & bit) !== 0 ? 1 : 0);
+    }
     if (view.seq !== spec.seq) mismatch('tcp_seq', spec.seq, view.seq);
     if (view.ack !== spec.ack) mismatch('tcp_ack_seq', spec.ack, view.ack);
     if (spec.window >= 0 && view.window !== spec.window)
