@@ -5,8 +5,9 @@
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CommandIo } from './args.js';
 import { DECODE_USAGE, runDecode } from './decode.js';
+import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
+import { LADDER_USAGE, runLadder } from './ladder.js';
 
 /** One subcommand. */
 export interface Command {
@@ -15,8 +16,11 @@ export interface Command {
   /** The full text of `tcpts <command> --help`. */
   usage: string;
   /** Runs the command with the arguments after its name; returns the exit status. */
-  run(args: string[], io: CommandIo): number;
+  run(args: string[], io: ProgramIo): number;
 }
+
+/** Where the program writes; `progress` (a terminal, or nothing) takes progress bars. */
+export type ProgramIo = DemoCommandIo;
 
 /** Every subcommand, by name. */
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -24,6 +28,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'print a pcap capture one line per packet, like tcpdump -n -r',
     usage: DECODE_USAGE,
     run: runDecode,
+  },
+  demo: {
+    summary: 'TCP at work on a simulated network: a ladder diagram from real packets',
+    usage: DEMO_USAGE,
+    run: runDemoCommand,
+  },
+  ladder: {
+    summary: 'draw a TCP connection of a pcap capture as a ladder diagram',
+    usage: LADDER_USAGE,
+    run: runLadder,
   },
 };
 
@@ -48,7 +62,7 @@ export function programUsage(): string {
  * Runs the program with `argv` (the arguments after `tcpts`) and returns the
  * exit status: 0 success, 1 failure, 2 bad usage.
  */
-export function main(argv: string[], io: CommandIo): number {
+export function main(argv: string[], io: ProgramIo): number {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.err(programUsage());
@@ -87,9 +101,10 @@ if (isEntryPoint()) {
     if (error.code === 'EPIPE') process.exit(0);
     throw error;
   });
-  const io: CommandIo = {
+  const io: ProgramIo = {
     out: (text) => process.stdout.write(`${text}\n`),
     err: (text) => process.stderr.write(`${text}\n`),
+    progress: process.stderr,
   };
   process.exitCode = main(process.argv.slice(2), io);
 }
