@@ -1296,10 +1296,11 @@ export class Connection {
     if (this.caState === CaState.Disorder) cwndRoom += this.dupAcks * this.sendMss;
     if (unsent > 0) {
       const room = Math.min(windowRoom, cwndRoom);
-      let len = Math.min(unsent, this.sendMss, Math.max(room, 0));
+      const mssNow = this.currentMss();
+      let len = Math.min(unsent, mssNow, Math.max(room, 0));
       if (len <= 0) return null;
       const wouldEmpty = len === unsent;
-      if (len < this.sendMss) {
+      if (len < mssNow) {
         // RFC 1122 §4.2.3.4 sender SWS avoidance, with Nagle (RFC 896) deciding
         // when a small final segment may go: send it if nothing is in flight
         // (or no-delay), or if it is at least half the largest window seen.
@@ -1379,7 +1380,7 @@ export class Connection {
     const dataEnd = seqAdd(this.ringSeq, this.sendRing.length);
     const start = this.rtxNext;
     let len = Math.min(
-      this.sendMss,
+      this.currentMss(),
       Math.max(seqDiff(dataEnd, start), 0),
       Math.max(seqDiff(this.sndNxt, start), 0),
     );
@@ -1501,6 +1502,22 @@ export class Connection {
       options: noTcpOptions(),
       payload: EMPTY_PAYLOAD,
     };
+  }
+
+  /**
+   * Payload bytes that fit in the next segment: the send MSS less the SACK
+   * option it will carry. The MSS already leaves room for timestamps; SACK
+   * blocks come and go, so like Linux's tcp_current_mss we shrink per segment
+   * rather than exceed the path MTU.
+   */
+  private currentMss(): number {
+    if (!this.sackOn) return this.sendMss;
+    const max = this.timestampsOn ? 3 : 4;
+    let blocks = this.dsack !== null ? 1 : 0;
+    if (this.receive.outOfOrderBytes > 0) blocks += this.receive.sackRanges(max).length;
+    if (blocks === 0) return this.sendMss;
+    // RFC 2018 §3: 2 NOPs + kind + length, then 8 bytes per block.
+    return Math.max(this.sendMss - (4 + 8 * Math.min(blocks, max)), 1);
   }
 
   private sackBlocks(): SackBlock[] {
