@@ -716,11 +716,17 @@ export class SocketLayer {
           return this.host.skip(
             `${option} on a listening socket after listen(): set it before listen()`,
           );
+        // Linux's floors: TCP_MIN_MSS-ish for TCP_MAXSEG (88), and about 2 KiB
+        // and 4.5 KiB for the buffers (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF). tcpts
+        // does not double the value the way Linux's SO_RCVBUF does.
         if (option === 'TCP_MAXSEG') {
           if (v < 88 || v > 65495) return fail('EINVAL');
           o.maxSegment = v;
-        } else if (option === 'SO_RCVBUF') o.receiveBuffer = Math.max(v, 2048);
-        else o.sendBuffer = Math.max(v, 4608);
+        } else if (option === 'SO_RCVBUF') {
+          o.receiveBuffer = Math.max(v, 2048);
+        } else {
+          o.sendBuffer = Math.max(v, 4608);
+        }
         return OK;
       }
       default:

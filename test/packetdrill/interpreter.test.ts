@@ -78,6 +78,30 @@ test('wrong options fail: kind, order and value are checked exactly; <...> skips
   assert.equal(unchecked.status, 'pass', unchecked.message);
 });
 
+test('ECN marks and the TOS byte are checked on outbound lines that give them', () => {
+  failed(
+    runScript(script().replace('> S. 0:0(0)', '> [ect0] S. 0:0(0)')),
+    5,
+    /ip_ecn: expected 0x2 vs actual 0x0/,
+  );
+  failed(
+    runScript(script().replace('> S. 0:0(0)', '> [ect01] S. 0:0(0)')),
+    5,
+    /ip_ecn: expected 0x1 or 0x2 vs actual 0x0/,
+  );
+  failed(
+    runScript(script().replace('> S. 0:0(0)', '> (tos 0x10) S. 0:0(0)')),
+    5,
+    /tos: expected 0x10 vs actual 0x0/,
+  );
+  assert.equal(runScript(script().replace('> S. 0:0(0)', '> [noecn] S. 0:0(0)')).status, 'pass');
+  failed(
+    runScript(script().replace('< S 0:0(0)', '< [ect01] S 0:0(0)')),
+    4,
+    /\[ect01\] can only be used with outbound/,
+  );
+});
+
 test('a packet at the wrong time fails with a timing error and the tolerance', () => {
   const r = runScript(script().replace('+0    > S. 0:0(0)', '+.1   > S. 0:0(0)'));
   failed(
