@@ -25,7 +25,6 @@ import { main } from '../../src/cli/main.js';
 import { LinkType, readPcap } from '../../src/link/index.js';
 import {
   IpProtocol,
-  TcpFlags,
   formatIpv4Address,
   formatIpv6Address,
   formatTcpFlags,
@@ -684,7 +683,7 @@ test('progress: a bar on a terminal, redrawn at most every 100 ms and erased at 
     written[0],
     '\r[########......................]  25%  250 kB of 1.0 MB delivered  virtual 1.000 s\u001b[K',
   );
-  assert.match(written[1]!, /^\r\[#{15}\.{15}\]  50%/);
+  assert.match(written[1]!, /^\r\[#{15}\.{15}\] {2}50%/);
   assert.equal(written[2], '\r\u001b[K');
   assert.equal(
     progressBarFor({ isTTY: false, write: () => true }, { unit: 'x', total: 1, clock: () => 0 }),
