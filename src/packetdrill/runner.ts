@@ -18,7 +18,7 @@
  * relative to the stack's ISN. An inbound TS ecr is rewritten to the live TS
  * val the stack sent for the script TS val it names.
  */
-import { NEVER, SeededRng, type Instant } from '../base/index.js';
+import { NEVER, SeededRng, seqAdd, type Instant } from '../base/index.js';
 import { Stack, type TcpSocket } from '../stack/index.js';
 import { TcpState, type TcpConfig } from '../tcp/index.js';
 import {
@@ -296,6 +296,8 @@ class Interpreter implements SocketHost {
   private readonly ends: Endpoints;
   private readonly sockets: SocketLayer;
   private stackValue: Stack | null = null;
+  /** The TCP defaults the stack was created with. */
+  private tcpInStack: TcpConfig | null = null;
   private ifIndex = 0;
   private clock = 0;
   private readonly queue: Outbound[] = [];
@@ -417,17 +419,11 @@ class Interpreter implements SocketHost {
         const v = overrides[key];
         if (v !== undefined && v !== this.tcpInStack![key]) {
           this.skip(
-            `${key} set on a second listener: Stack.listen takes no per-listener TcpConfig, so only the first socket's buffer and MSS options reach passive connections`,
+            `${key} on a listener opened after the stack was created: Stack.listen takes no per-listener TcpConfig, so buffer and MSS options reach passive connections only through the stack's defaults`,
           );
         }
       }
     }
-    return this.stackValue;
-  }
-
-  private tcpInStack: TcpConfig | null = null;
-
-  existingStack(): Stack | null {
     return this.stackValue;
   }
 
@@ -663,8 +659,8 @@ class Interpreter implements SocketHost {
         options.push({
           kind: 'sack',
           blocks: o.blocks.map((b): SackBlock => ({
-            left: ((b.left + offset) >>> 0) as SackBlock['left'],
-            right: ((b.right + offset) >>> 0) as SackBlock['right'],
+            left: seqAdd(b.left, offset),
+            right: seqAdd(b.right, offset),
           })),
         });
       } else if (o.kind === 'TS' && hasAck) {

@@ -39,8 +39,6 @@ export interface SocketHost {
   now(): number;
   /** The stack, created on first use with the TCP defaults merged with `overrides`. */
   stack(overrides: Partial<TcpConfig> | null): Stack;
-  /** The stack if it exists. */
-  existingStack(): Stack | null;
   /** The TCP defaults in force (profile plus sysctls). */
   tcpDefaults(): TcpConfig;
   readonly family: 4 | 6;
