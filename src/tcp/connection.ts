@@ -504,7 +504,8 @@ export class Connection {
         // RFC 9293 §3.10.5 just deletes the TCB, as Linux's tcp_need_reset).
         break;
     }
-    this.finish(now, TcpError.Aborted, 'call abort');
+    // RFC 9293 §3.10.5: in TIME-WAIT both sides have closed, the abort answers "ok".
+    this.finish(now, this.stateValue === TcpState.TimeWait ? null : TcpError.Aborted, 'call abort');
   }
 
   /** Turns Nagle's algorithm off or on (TCP_NODELAY). */
