@@ -746,12 +746,14 @@ class Interpreter implements SocketHost {
     const spec = (e.action as { packet: TcpPacketSpec | IcmpPacketSpec }).packet;
     const any = e.time.kind === 'any';
     const deadline = any ? end : end + tolerance;
-    let first = this.takePacket(deadline);
     const expectedText = this.expectedText(spec);
+    let first = this.takePacket(deadline);
+    let late = false;
     if (first === null && !any) {
       // Too late already; look further ahead only to say when it did come
       // (packetdrill sniffs until a packet arrives, then checks its time).
       first = this.takePacket(deadline + LATE_PACKET_HORIZON);
+      late = first !== null;
     }
     if (first === null) {
       const why =
@@ -765,25 +767,26 @@ class Interpreter implements SocketHost {
         [`script: ${any ? '*' : seconds6(start)} > ${expectedText}`],
       );
     }
-    let packet = readPacket(first.bytes);
     const time = first.time;
-    if (spec.kind === 'icmp') {
-      this.compareIcmp(e, spec, packet, time, expectedText);
-      this.verbose?.(`${seconds6(time)} > ${this.describe(packet)}`);
-    } else {
-      if (packet.tcp !== null && (spec.flags & SYN) !== 0 && (packet.tcp.flags & SYN) !== 0)
-        this.mapIsn(spec, packet.tcp);
-      if (
-        this.settings.coalesce &&
-        packet.tcp !== null &&
-        packet.tcp.payload.length > 0 &&
-        packet.tcp.payload.length < spec.length
-      ) {
-        const merged = this.coalesce(e, spec, packet, deadline, expectedText, time);
-        packet = merged;
+    let packet: WirePacket;
+    if (late) {
+      try {
+        packet = this.matchPacket(e, spec, first, deadline + LATE_PACKET_HORIZON, expectedText);
+      } catch (error) {
+        // A later packet that is not this one: the expected one is missing.
+        if (!(error instanceof Stop)) throw error;
+        this.clock = deadline;
+        return this.failAt(
+          e.line,
+          `expected outbound packet at ${seconds6(start)} s but none was sent by ${seconds6(deadline)} s`,
+          [
+            `script: ${seconds6(start)} > ${expectedText}`,
+            `next:   ${seconds6(time)} > ${this.describe(readPacket(first.bytes))}`,
+          ],
+        );
       }
-      this.compareTcp(e, spec, packet, time, expectedText);
-      this.verbose?.(`${seconds6(time)} > ${this.describe(packet)}`);
+    } else {
+      packet = this.matchPacket(e, spec, first, deadline, expectedText);
     }
     if (!any && (time < start - tolerance || time > end + tolerance)) {
       const when =
@@ -800,6 +803,35 @@ class Interpreter implements SocketHost {
       );
     }
     return time;
+  }
+
+  /** Compares the packet taken (and, coalescing, the ones after it) with the line; fails on a difference. */
+  private matchPacket(
+    e: ScriptEvent,
+    spec: TcpPacketSpec | IcmpPacketSpec,
+    first: Outbound,
+    deadline: number,
+    expectedText: string,
+  ): WirePacket {
+    let packet = readPacket(first.bytes);
+    const time = first.time;
+    if (spec.kind === 'icmp') {
+      this.compareIcmp(e, spec, packet, time, expectedText);
+    } else {
+      if (packet.tcp !== null && (spec.flags & SYN) !== 0 && (packet.tcp.flags & SYN) !== 0)
+        this.mapIsn(spec, packet.tcp);
+      if (
+        this.settings.coalesce &&
+        packet.tcp !== null &&
+        packet.tcp.payload.length > 0 &&
+        packet.tcp.payload.length < spec.length
+      ) {
+        packet = this.coalesce(e, spec, packet, deadline, expectedText, time);
+      }
+      this.compareTcp(e, spec, packet, time, expectedText);
+    }
+    this.verbose?.(`${seconds6(time)} > ${this.describe(packet)}`);
+    return packet;
   }
 
   /** packetdrill lets a run of equal-size segments match one larger expected segment. */

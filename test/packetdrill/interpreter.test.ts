@@ -115,6 +115,17 @@ test('a missing packet fails once its time plus tolerance has passed', () => {
   const r = runScript(script('+0 > P. 1:101(100) ack 1 win 8192'));
   failed(r, 8, /expected outbound packet at 0\.100000 s but none was sent by 0\.104000 s/);
   assert.match(r.message, /no timer armed/);
+  // When something else comes later, the failure says what and when.
+  const other = runScript(
+    script(
+      '+0 write(4, ..., 2920) = 2920',
+      '+0 > . 1:1461(1460) ack 1 win 8192',
+      '+0 > P. 1461:2921(1460) ack 1 win 8192',
+      '+.05 > F. 2921:2921(0) ack 1 win 8192',
+    ),
+  );
+  failed(other, 11, /expected outbound packet at 0\.150000 s but none was sent by 0\.156250 s$/);
+  assert.match(other.details[1]!, /^next: {3}0\.400000 > \. 1:1461\(1460\) ack 1 win 8192/);
 });
 
 test('an extra packet fails at the next event after it, or at the end of the script', () => {
