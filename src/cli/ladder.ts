@@ -168,6 +168,8 @@ export interface CaptureLadder {
   chosen: number;
   /** Capture records that are not TCP (ARP, UDP, ICMP ...), left out. */
   otherRecords: number;
+  /** Null when the whole file was read; else what is wrong with its tail (the packets before it are drawn). */
+  fileError: string | null;
 }
 
 /** Options of {@link ladderFromCapture}. */
@@ -262,7 +264,11 @@ export function ladderFromCapture(
     return `no connection ${chosen}: the capture holds ${lists.length} TCP connection(s)`;
   }
   const diagram = diagramOfSegments(lists[chosen - 1]!, options.absolute ?? false);
-  return { diagram, connections, chosen, otherRecords: other };
+  const fileError =
+    file.error === null
+      ? null
+      : `${FILE_ERRORS[file.error]} (${file.error}) after ${file.records.length} packet(s)`;
+  return { diagram, connections, chosen, otherRecords: other, fileError };
 }
 
 /** How far ahead to look for the ACK that answers a segment. */
@@ -461,8 +467,8 @@ Options:
                       ${ELIDE_HEAD} and the last ${ELIDE_TAIL} otherwise)
   -h, --help          show this help
 
-Exit status: 0 on success, 1 for an unreadable file or one without TCP, 2
-for bad usage.`;
+Exit status: 0 on success, 1 for an unreadable file, one without TCP or a
+damaged one (the packets before the damage are drawn), 2 for bad usage.`;
 
 /** Reads a positive integer option; a one-line error otherwise. */
 export function positiveInteger(command: string, name: string, value: string): number | string {
@@ -520,11 +526,14 @@ export function runLadder(args: string[], io: CommandIo): number {
     io.err(`tcpts ladder: ${path}: ${result}`);
     return 1;
   }
+  // A damaged tail is reported, and what came before it is drawn (exit 1, as decode).
+  const status = result.fileError === null ? 0 : 1;
+  if (result.fileError !== null) io.err(`tcpts ladder: ${path}: ${result.fileError}`);
   if (v.list === true) {
     for (const c of result.connections) {
       io.out(`${String(c.number).padStart(3)}  ${c.client} > ${c.server}  ${c.packets} packet(s)`);
     }
-    return 0;
+    return status;
   }
   const layout: LayoutOptions = v.all === true ? {} : { head: ELIDE_HEAD, tail: ELIDE_TAIL };
   if (typeof v.svg === 'string') {
@@ -552,7 +561,7 @@ export function runLadder(args: string[], io: CommandIo): number {
         2,
       ),
     );
-    return 0;
+    return status;
   }
   const c = result.connections[result.chosen - 1]!;
   io.out(
@@ -560,7 +569,7 @@ export function runLadder(args: string[], io: CommandIo): number {
   );
   io.out('');
   io.out(renderLadderText(result.diagram, layout).join('\n'));
-  return 0;
+  return status;
 }
 
 /** A file-system error in a few words. */
