@@ -1225,7 +1225,8 @@ export class Stack implements SocketHost {
     }
     const key = tupleKey(src, seg.srcPort, dst, seg.dstPort);
     const socket = this.connections.get(key);
-    if (socket !== undefined) {
+    // A connection that reached CLOSED in this batch waits to be reaped: it owns nothing any more.
+    if (socket !== undefined && socket.conn.state !== TcpState.Closed) {
       if (socket.conn.state === TcpState.TimeWait && socket.conn.acceptsNewSyn(seg)) {
         // RFC 9293 §3.6.1 / RFC 6191: a new SYN may end TIME-WAIT early.
         socket.conn.abort(now);
