@@ -2,12 +2,15 @@
 /**
  * The `tcpts` command: a subcommand dispatcher with `--help` for the program
  * and for each command. Bad usage prints one line to stderr and exits 2.
+ * Most commands run synchronously ({@link main}); one that reads files as it
+ * goes (packetdrill) returns a promise, and {@link runProgram} awaits either.
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
+import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 
 /** One subcommand. */
 export interface Command {
@@ -15,8 +18,8 @@ export interface Command {
   summary: string;
   /** The full text of `tcpts <command> --help`. */
   usage: string;
-  /** Runs the command with the arguments after its name; returns the exit status. */
-  run(args: string[], io: ProgramIo): number;
+  /** Runs the command with the arguments after its name; returns the exit status, or a promise of it. */
+  run(args: string[], io: ProgramIo): number | Promise<number>;
 }
 
 /** Where the program writes; `progress` (a terminal, or nothing) takes progress bars. */
@@ -39,13 +42,25 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     usage: LADDER_USAGE,
     run: runLadder,
   },
+  packetdrill: {
+    summary: 'run packetdrill scripts against a tcpts stack in virtual time',
+    usage: PACKETDRILL_USAGE,
+    run: runPacketdrillCommand,
+  },
 };
+
+/** Command names longer than this get a line of their own in `tcpts --help`, their summary below. */
+const NAME_COLUMN = 8;
 
 /** `tcpts --help`. */
 export function programUsage(): string {
   const names = Object.keys(COMMANDS);
-  const width = Math.max(...names.map((name) => name.length));
-  const list = names.map((name) => `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`);
+  const width = Math.max(...names.filter((n) => n.length <= NAME_COLUMN).map((n) => n.length));
+  const list = names.map((name) =>
+    name.length <= NAME_COLUMN
+      ? `  ${name.padEnd(width)}  ${COMMANDS[name]!.summary}`
+      : `  ${name}\n  ${' '.repeat(width)}  ${COMMANDS[name]!.summary}`,
+  );
   return [
     'Usage: tcpts <command> [options]',
     '',
@@ -60,9 +75,25 @@ export function programUsage(): string {
 
 /**
  * Runs the program with `argv` (the arguments after `tcpts`) and returns the
- * exit status: 0 success, 1 failure, 2 bad usage.
+ * exit status: 0 success, 1 failure, 2 bad usage. For a command that runs
+ * asynchronously this throws: use {@link runProgram}, which takes every command.
  */
 export function main(argv: string[], io: ProgramIo): number {
+  const status = dispatch(argv, io);
+  if (typeof status !== 'number') {
+    throw new TypeError(
+      `tcpts ${argv[0]} runs asynchronously: call runProgram() instead of main()`,
+    );
+  }
+  return status;
+}
+
+/** Runs the program with `argv` and resolves to the exit status, whatever the command. */
+export async function runProgram(argv: string[], io: ProgramIo): Promise<number> {
+  return dispatch(argv, io);
+}
+
+function dispatch(argv: string[], io: ProgramIo): number | Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.err(programUsage());
@@ -106,5 +137,5 @@ if (isEntryPoint()) {
     err: (text) => process.stderr.write(`${text}\n`),
     progress: process.stderr,
   };
-  process.exitCode = main(process.argv.slice(2), io);
+  process.exitCode = await runProgram(process.argv.slice(2), io);
 }

@@ -16,7 +16,7 @@ import {
   type LadderDiagram,
   type LadderPacket,
 } from '../../src/cli/ladder-model.js';
-import { main } from '../../src/cli/main.js';
+import { main, runProgram } from '../../src/cli/main.js';
 import { LinkType, PcapWriter, readPcap, type PcapRecord } from '../../src/link/index.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -438,8 +438,24 @@ test('tcpts ladder: --help, --json, --svg, and one-line errors', () => {
   }
 });
 
-test('tcpts --help lists demo and ladder', () => {
-  const help = run(['--help']);
-  assert.match(help.out.join('\n'), /\n {2}demo {4}TCP at work on a simulated network/);
-  assert.match(help.out.join('\n'), /\n {2}ladder {2}draw a TCP connection of a pcap capture/);
+test('tcpts --help lists demo, ladder and packetdrill; runProgram awaits an asynchronous command', async () => {
+  const help = run(['--help']).out.join('\n');
+  assert.match(help, /\n {2}demo {4}TCP at work on a simulated network/);
+  assert.match(help, /\n {2}ladder {2}draw a TCP connection of a pcap capture/);
+  assert.match(help, /\n {2}packetdrill\n {10}run packetdrill scripts/);
+  const out: string[] = [];
+  const status = await runProgram(['packetdrill', '--help'], {
+    out: (t) => out.push(t),
+    err: (t) => out.push(t),
+  });
+  assert.equal(status, 0);
+  assert.match(out.join('\n'), /^Usage: tcpts packetdrill/);
+  assert.equal(
+    await runProgram(['ladder', '--help'], { out: () => undefined, err: () => undefined }),
+    0,
+  );
+  assert.throws(
+    () => main(['packetdrill', '--help'], { out: () => undefined, err: () => undefined }),
+    /tcpts packetdrill runs asynchronously: call runProgram\(\) instead of main\(\)/,
+  );
 });
