@@ -90,6 +90,8 @@ export interface DemoOptions {
   loss?: number;
   /** One-way delay in milliseconds. Default 10. */
   delayMs?: number;
+  /** Link bandwidth each way in Mbit/s; 0 (the default) for none, so that frames sent together arrive together. */
+  rateMbps?: number;
   /** Bytes the client sends in `transfer` (default 100000) and tries to send in `reset` (default 20000). */
   bytes?: number;
   /** IPv6 (fd00::1, fd00::2) instead of IPv4. */
@@ -111,6 +113,9 @@ export const DEMO_DEFAULTS = {
   transferBytes: 100_000,
   resetBytes: 20_000,
 } as const;
+
+/** The queue in front of a rate-limited link: large, so that a rate alone loses nothing. */
+const RATE_QUEUE_BYTES = 16 << 20;
 
 /** Largest `--bytes`: both ends' captures are kept in memory. */
 export const MAX_DEMO_BYTES = 256 * 1024 * 1024;
@@ -175,6 +180,7 @@ export interface DemoResult {
     seed: number;
     loss: number;
     delayMs: number;
+    rateMbps: number;
     bytes: number;
     ipv6: boolean;
     absolute: boolean;
@@ -568,8 +574,6 @@ interface Scene {
   caption: string[];
   client: App;
   server: App;
-  /** The bytes the client means to send when the scenario checks them, or null. */
-  expected: Uint8Array | null;
   /** Whether the server read exactly what it should have. */
   intact: () => boolean | null;
   /** For scenarios where the server initiates too: its initial state. */
@@ -603,11 +607,10 @@ function listenWith(ctx: SceneContext, app: App): TcpListener {
   return listener;
 }
 
-function connectWith(ctx: SceneContext, app: App, options: { localPort?: number } = {}): TcpSocket {
+function connectWith(ctx: SceneContext, app: App): TcpSocket {
   const socket = ctx.client.stack.connect(ctx.net.now, {
     host: ctx.serverAddress,
     port: SERVER_PORT,
-    ...(options.localPort !== undefined ? { localPort: options.localPort } : {}),
   });
   app.socket = socket;
   wire(ctx.client, app);
@@ -631,8 +634,12 @@ function sceneHandshake(ctx: SceneContext): Scene {
   const client = new App();
   const server = new App();
   listenWith(ctx, server);
+  let replied = false;
   server.onData = (_chunk, now) => {
-    if (server.read >= REQUEST.length) server.send(now, REPLY);
+    if (!replied && server.read >= REQUEST.length) {
+      replied = true;
+      server.send(now, REPLY);
+    }
   };
   server.onPeerClosed = (now) => server.finish(now);
   client.onConnected = (now) => client.send(now, REQUEST);
@@ -652,7 +659,6 @@ function sceneHandshake(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Listen,
   };
@@ -679,13 +685,13 @@ function sceneTransfer(ctx: SceneContext): Scene {
     caption: [
       `The client sends ${formatBytes(ctx.bytes)} and closes; the server checks every byte and closes too.`,
       'Watch the sender start with ten segments (the initial congestion window, RFC 6928) and',
-      'send more as ACKs come back (slow start), and the receiver acknowledge every other',
-      'segment (delayed ACKs). With --loss, lost segments are sent again: after duplicate ACKs',
-      '(fast retransmit, with SACK saying what arrived), or after a retransmission timeout.',
+      'send more each round trip as ACKs come back (slow start). The link has no bandwidth',
+      'limit unless --rate sets one, so segments sent together arrive together and are',
+      'acknowledged together. With --loss, lost segments are sent again: after duplicate ACKs',
+      '(fast retransmit, SACK saying what arrived), or after a retransmission timeout.',
     ],
     client,
     server,
-    expected: data,
     intact,
     serverInitial: TcpState.Listen,
   };
@@ -724,7 +730,6 @@ function sceneHalfClose(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Listen,
   };
@@ -834,7 +839,6 @@ function sceneOldDuplicateSyn(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Listen,
   };
@@ -866,7 +870,6 @@ function sceneSimultaneousOpen(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Closed,
   };
@@ -876,24 +879,18 @@ function sceneSimultaneousClose(ctx: SceneContext): Scene {
   const client = new App();
   const server = new App();
   listenWith(ctx, server);
-  let established = 0;
-  const both = (now: Instant): void => {
-    established++;
-    if (established < 2) return;
-    // Both applications close at the same instant, a little later.
+  // Once the request has arrived (so both ends are ESTABLISHED), both
+  // applications close at the same instant, a little later.
+  let scheduled = false;
+  server.onData = (_chunk, now) => {
+    if (scheduled || server.read < REQUEST.length) return;
+    scheduled = true;
     ctx.net.schedule(later(now, micros(Math.max(1000, ctx.delayUs))), (t) => {
       client.finish(t);
       server.finish(t);
     });
   };
-  client.onConnected = both;
-  server.onData = (_chunk, now) => {
-    if (server.read >= REQUEST.length) both(now);
-  };
-  client.onConnected = (now) => {
-    client.send(now, REQUEST);
-    both(now);
-  };
+  client.onConnected = (now) => client.send(now, REQUEST);
   connectWith(ctx, client);
   return {
     caption: [
@@ -904,7 +901,6 @@ function sceneSimultaneousClose(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Listen,
   };
@@ -937,7 +933,6 @@ function sceneReset(ctx: SceneContext): Scene {
     ],
     client,
     server,
-    expected: null,
     intact: () => null,
     serverInitial: TcpState.Listen,
   };
@@ -1023,6 +1018,7 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
         ? DEMO_DEFAULTS.transferBytes
         : 0);
   const ipv6 = options.ipv6 ?? false;
+  const rateMbps = options.rateMbps ?? 0;
   const absolute = options.absolute ?? scenario === 'old-duplicate-syn';
   const clock = options.clock ?? (() => performance.now());
   if (!SCENES[scenario])
@@ -1032,6 +1028,7 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   if (!(loss >= 0 && loss < 1))
     throw new RangeError(`runDemo: loss must be in [0, 1), got ${loss}`);
   if (!(delayMs >= 0)) throw new RangeError(`runDemo: delayMs must be >= 0, got ${delayMs}`);
+  if (!(rateMbps >= 0)) throw new RangeError(`runDemo: rateMbps must be >= 0, got ${rateMbps}`);
   if (!Number.isInteger(bytes) || bytes < 0 || bytes > MAX_DEMO_BYTES) {
     throw new RangeError(
       `runDemo: bytes must be a whole number up to ${MAX_DEMO_BYTES}, got ${bytes}`,
@@ -1046,7 +1043,14 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const clientAddress = ipv6 ? 'fd00::1' : '10.0.0.1';
   const serverAddress = ipv6 ? 'fd00::2' : '10.0.0.2';
   const [ea, eb] = memoryPair({ kind: 'ip', mtu: 1500 });
-  const oneWay = { loss, delay: micros(delayUs) };
+  // With a rate, frames are serialised one after another on the link, and
+  // its queue is big enough that nothing is lost unless --loss says so.
+  const oneWay = {
+    loss,
+    delay: micros(delayUs),
+    rate: rateMbps * 1e6,
+    queueBytes: RATE_QUEUE_BYTES,
+  };
   let clientSide: LinkEndpoint = impair(ea, { rng: net.rng(), outgoing: oneWay });
   const serverSide: LinkEndpoint = impair(eb, { rng: net.rng(), outgoing: oneWay });
   if (scenario === 'old-duplicate-syn') clientSide = new SlowFirstSyn(clientSide, 4 * delayUs);
@@ -1230,12 +1234,13 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const flags: string[] = [`--scenario ${scenario}`];
   if (loss !== 0) flags.push(`--loss ${loss}`);
   if (delayMs !== DEMO_DEFAULTS.delayMs) flags.push(`--delay ${delayMs}`);
+  if (rateMbps !== 0) flags.push(`--rate ${rateMbps}`);
   if (options.bytes !== undefined) flags.push(`--bytes ${bytes}`);
   if (ipv6) flags.push('--ipv6');
   flags.push(`--seed ${seed}`);
   return {
     scenario,
-    options: { seed, loss, delayMs, bytes, ipv6, absolute },
+    options: { seed, loss, delayMs, rateMbps, bytes, ipv6, absolute },
     caption: scene.caption,
     diagram,
     clientPcap: clientTap.bytes(),
@@ -1301,6 +1306,7 @@ export function demoLines(result: DemoResult, options: DemoTextOptions = {}): st
   const conditions = [
     `one-way delay ${o.delayMs} ms`,
     o.loss > 0 ? `${(o.loss * 100).toFixed(1).replace(/\.0$/, '')}% loss each way` : 'no loss',
+    ...(o.rateMbps > 0 ? [`${o.rateMbps} Mbit/s`] : []),
     o.ipv6 ? 'IPv6' : 'IPv4',
     `seed ${o.seed}`,
   ];
@@ -1367,6 +1373,8 @@ Options:
   -s, --scenario NAME  one of the scenarios above (default handshake)
       --loss F         lose this fraction of packets each way (0.05 is 5%)
       --delay MS       one-way delay in milliseconds (default 10)
+      --rate MBIT      link bandwidth each way in Mbit/s (default: none, so
+                       packets sent together arrive together)
       --bytes N        bytes for transfer and reset; k and M suffixes (1000s)
       --seed S         seed for everything random; the same seed repeats a run
                        exactly (default 1)
@@ -1405,6 +1413,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     scenario: { type: 'string', short: 's' },
     loss: { type: 'string' },
     delay: { type: 'string' },
+    rate: { type: 'string' },
     bytes: { type: 'string' },
     seed: { type: 'string' },
     ipv6: { type: 'boolean' },
@@ -1447,6 +1456,13 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     if (delay === null || delay > 60_000)
       return fail(`--delay takes milliseconds from 0 to 60000, got '${v.delay}'`);
     options.delayMs = delay;
+  }
+  if (typeof v.rate === 'string') {
+    const rate = parseNumber(v.rate);
+    if (rate === null || rate <= 0 || rate > 100_000) {
+      return fail(`--rate takes Mbit/s, more than 0 and at most 100000, got '${v.rate}'`);
+    }
+    options.rateMbps = rate;
   }
   if (typeof v.bytes === 'string') {
     const scenario = options.scenario ?? DEMO_DEFAULTS.scenario;

@@ -151,7 +151,18 @@ function checkAgainstCaptures(result: DemoResult): void {
     if (p.sentAt !== null && p.arrivedAt !== null) {
       // The current SYN of old-duplicate-syn is slow on purpose: four delays more.
       const slow = result.scenario === 'old-duplicate-syn' && p.number === 1 ? 5 : 1;
-      assert.equal(p.arrivedAt - p.sentAt, slow * result.options.delayMs * 1000, 'one-way delay');
+      const delay = slow * result.options.delayMs * 1000;
+      if (result.options.rateMbps === 0) {
+        assert.equal(p.arrivedAt - p.sentAt, delay, 'one-way delay');
+      } else {
+        // Plus serialisation at the link's rate, and any wait in its queue.
+        const ipBytes = p.length + 52;
+        const serialise = (ipBytes * 8) / result.options.rateMbps;
+        assert.ok(
+          p.arrivedAt - p.sentAt >= delay + Math.floor(serialise),
+          'one-way delay and serialisation',
+        );
+      }
     }
     // The label shows what the packet carries.
     assert.ok(
@@ -466,6 +477,28 @@ test('demo transfer with loss: every byte arrives intact, losses and retransmiss
   assert.ok(!all.some((l) => l.includes('packets not shown')));
 });
 
+test('demo transfer over a 10 Mbit/s link: segments arrive spaced out, the receiver acknowledges as they come', () => {
+  const result = runDemo({ scenario: 'transfer', rateMbps: 10, bytes: 50_000, clock: FIXED_CLOCK });
+  checkAgainstCaptures(result);
+  checkStates(result);
+  assert.equal(result.summary.intact, true);
+  assert.equal(result.summary.lost, 0, 'the queue in front of the link is big enough');
+  const data = result.diagram.packets.filter((p) => p.from === Side.Client && p.length === 1448);
+  const arrivals = data.slice(0, 10).map((p) => p.arrivedAt!);
+  for (let i = 1; i < arrivals.length; i++) {
+    assert.ok(
+      arrivals[i]! - arrivals[i - 1]! >= 1200,
+      'a 1500-byte packet takes 1.2 ms at 10 Mbit/s',
+    );
+  }
+  const acksInFirstFlight = result.diagram.packets.filter(
+    (p) => p.from === Side.Server && p.sentAt! < arrivals[9]! + 1,
+  ).length;
+  assert.ok(acksInFirstFlight >= 5, 'ACKs go out while the first flight is still arriving');
+  assert.match(demoLines(result)[0]!, /10 Mbit\/s/);
+  assert.equal(result.rerun, 'tcpts demo --scenario transfer --rate 10 --bytes 50000 --seed 1');
+});
+
 test('demo over IPv6', () => {
   const result = runDemo({ ipv6: true, clock: FIXED_CLOCK });
   assert.equal(result.diagram.client.address, 'fd00::1');
@@ -534,6 +567,7 @@ test('--json: packets, transitions, summary', () => {
     seed: 1,
     loss: 0,
     delayMs: 10,
+    rateMbps: 0,
     bytes: 0,
     ipv6: false,
     absolute: false,
@@ -642,6 +676,7 @@ test('tcpts demo --help and bad flags: one line on stderr, exit 2', () => {
     [['--loss', '1.5'], /^tcpts demo: --loss takes a fraction from 0 to below 1/],
     [['--loss', 'lots'], /--loss takes a fraction/],
     [['--delay', '-3'], /^tcpts demo: bad value for option '--delay'/],
+    [['--rate', '0'], /^tcpts demo: --rate takes Mbit\/s, more than 0/],
     [['--delay', 'soon'], /^tcpts demo: --delay takes milliseconds from 0 to 60000, got 'soon'/],
     [['--bytes', '1000'], /^tcpts demo: --bytes is for --scenario transfer or reset/],
     [['-s', 'transfer', '--bytes', '0'], /--bytes takes a whole number/],
