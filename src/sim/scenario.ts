@@ -101,6 +101,8 @@ export interface HostPlan {
   router: boolean;
   /** TCP options of this host's stack. */
   tcp: Partial<TcpConfig>;
+  /** Half-open connections per listener before SYN cookies (StackOptions.maxSynBacklog). */
+  maxSynBacklog: number;
 }
 
 /** A scheduled cut of a link and its healing, in microseconds of virtual time. */
@@ -151,7 +153,8 @@ export type WorkloadPlan =
       family: Family;
       port: number;
       start: number;
-      rounds: Array<{ request: number; response: number }>;
+      /** Each round: the client sends a request after `think` µs idle, the server answers. */
+      rounds: Array<{ request: number; response: number; think: number }>;
     }
   | {
       kind: 'many-short';
@@ -159,6 +162,12 @@ export type WorkloadPlan =
       port: number;
       start: number;
       concurrency: number;
+      /**
+       * Every connection from this one client port (0: ephemeral ports),
+       * one at a time, the server closing first: each new SYN meets the
+       * server's TIME-WAIT of the one before (RFC 9293 §3.6.1, RFC 6191).
+       */
+      clientPort: number;
       connections: Array<{ request: number; response: number; closer: Closer }>;
     }
   | {
@@ -229,7 +238,17 @@ export interface ScenarioPlan {
   seed: number;
   hosts: HostPlan[];
   links: LinkPlan[];
+  /** A router's interface MTU drops mid-run (path MTU discovery on live connections), or null. */
+  mtuDrop: MtuDropPlan | null;
   workloads: WorkloadPlan[];
+}
+
+/** At `at` µs, the router `host` lowers the MTU of its interface on `link` to `mtu`. */
+export interface MtuDropPlan {
+  host: string;
+  link: string;
+  at: number;
+  mtu: number;
 }
 
 /** Options of {@link runScenario} and {@link runPlan}. */
@@ -282,6 +301,8 @@ export interface ScenarioResult {
     bytesDelivered: number;
     datagramsEchoed: number;
     tcpSegmentsOnWire: number;
+    /** Connections accepted that no client opened (old handshake ACKs meeting a valid SYN cookie). */
+    strays: number;
   };
 }
 
@@ -315,13 +336,6 @@ export const KNOWN_ISSUES: Readonly<Record<string, KnownIssue>> = {
       'learned from an ARP packet whose sender MAC was damaged on the way is used for ever, so the ' +
       'neighbour is unreachable until it sends ARP again (Linux re-probes a STALE entry in use: ' +
       'DELAY, then PROBE, then a new resolution)',
-    taints: true,
-  },
-  oversize: {
-    issue:
-      'tcp: a data segment carrying SACK blocks is MSS bytes of payload plus the SACK option, so ' +
-      'it exceeds the MTU and the link refuses it (Linux tcp_current_mss shrinks the MSS by the ' +
-      'SACK option length); retransmissions carry the blocks too and the connection times out',
     taints: true,
   },
 };
@@ -455,25 +469,37 @@ function planWorkload(
       };
     }
     case 'request-response': {
-      const rounds: Array<{ request: number; response: number }> = [];
+      const rounds: Array<{ request: number; response: number; think: number }> = [];
       const n = between(rng, 1, 10);
+      // Think times up to past the RTO and the delayed-ACK timer: idle restarts of the window.
+      const thinks = chance(rng, 0.5);
       for (let i = 0; i < n; i++)
         rounds.push({
           request: pick(rng, [1, 50, 500, 3000]),
           response: pick(rng, [0, 1, 100, 2000, 20_000, 100_000]),
+          think: thinks ? pick(rng, [0, 10_000, 200_000, 3_000_000]) : 0,
         });
       return { kind, family, port, start, rounds };
     }
     case 'many-short': {
       const connections: Array<{ request: number; response: number; closer: Closer }> = [];
       const n = between(rng, 3, 30);
+      const reuse = chance(rng, 0.25);
       for (let i = 0; i < n; i++)
         connections.push({
           request: between(rng, 1, 2000),
           response: between(rng, 0, 5000),
-          closer: chance(rng, 0.5) ? 'client' : 'server',
+          closer: reuse || chance(rng, 0.5) ? 'server' : 'client',
         });
-      return { kind, family, port, start, concurrency: pick(rng, [1, 4, 30]), connections };
+      return {
+        kind,
+        family,
+        port,
+        start,
+        concurrency: reuse ? 1 : pick(rng, [1, 4, 30]),
+        clientPort: reuse ? 30_000 + port : 0,
+        connections,
+      };
     }
     case 'half-close':
       return {
@@ -579,6 +605,8 @@ export function planScenario(seed: number): ScenarioPlan {
     name,
     router: name.startsWith('r'),
     tcp: name.startsWith('r') ? {} : randomTcp(rng),
+    // Sometimes a tiny SYN queue, so that bursts of connections go through SYN cookies.
+    maxSynBacklog: name.startsWith('r') ? 1024 : pick(rng, [1024, 1024, 1024, 2, 1]),
   }));
   // IPv6 needs 1280 on every link (RFC 8200 §5); IPv4 may go down to 576 (RFC 791).
   const mtus =
@@ -609,6 +637,25 @@ export function planScenario(seed: number): ScenarioPlan {
       duration: between(rng, 200_000, 20_000_000),
     };
   }
+  let mtuDrop: MtuDropPlan | null = null;
+  if (routers > 0 && chance(rng, 0.2)) {
+    // A router's side of one of its links: the next packets too big for it draw ICMP.
+    const router = pick(
+      rng,
+      hosts.filter((h) => h.router),
+    ).name;
+    const link = pick(
+      rng,
+      links.filter((l) => l.left === router || l.right === router),
+    );
+    const floor = familyChoice === 4 ? 576 : 1280;
+    mtuDrop = {
+      host: router,
+      link: link.name,
+      at: between(rng, 100_000, 5_000_000),
+      mtu: Math.max(floor, Math.min(link.mtu - 8, pick(rng, [576, 1006, 1280, 1400]))),
+    };
+  }
   const workloads: WorkloadPlan[] = [];
   const count = pick(rng, [1, 1, 2, 2, 3]);
   for (let i = 0; i < count; i++) {
@@ -616,7 +663,7 @@ export function planScenario(seed: number): ScenarioPlan {
     const family: Family = familyChoice === 0 ? (chance(rng, 0.5) ? 4 : 6) : familyChoice;
     workloads.push(planWorkload(rng, kind, family, 1000 + i));
   }
-  return { seed, hosts, links, workloads };
+  return { seed, hosts, links, mtuDrop, workloads };
 }
 
 // =====================================================================
@@ -731,8 +778,11 @@ class TcpWireLedger {
     if (payload > 0) this.checkSackSize(frame, tcp, dataOffset, tcpLength + (tcp - off), payload);
     if ((flags & 0x04) !== 0) return; // RST: carries no data of ours
     if ((flags & 0x02) !== 0) {
+      // A SYN after data on this 4-tuple opens a new connection even with the
+      // same ISS (on a zero-delay link one can live and die within one tick
+      // of the 4 µs ISN clock); before any data it may be a retransmission.
       const flow = this.flows.get(key);
-      if (flow === undefined || flow.iss !== seqNumber)
+      if (flow === undefined || flow.iss !== seqNumber || flow.highest > 0)
         this.flows.set(key, { iss: seqNumber, highest: 0 });
     }
     if (payload <= 0) return;
@@ -861,7 +911,14 @@ class WireObserver implements LinkEndpoint {
 // Applications: a peer runs a script on one TCP socket
 // =====================================================================
 
-type Expect = 'clean' | 'aborted' | 'reset' | 'any';
+/**
+ * How a connection end may finish: cleanly; `aborted` (it called abort());
+ * `reset` (its peer did); `any` failure a client of a listener that stopped
+ * accepting may meet (refused, reset, timed out) or a clean close; `stray`,
+ * an accepted connection nobody opened (see {@link TcpWorkload.stray}),
+ * which may end in any way as long as it ends.
+ */
+type Expect = 'clean' | 'aborted' | 'reset' | 'any' | 'stray';
 
 class Barrier {
   readonly size: number;
@@ -887,6 +944,7 @@ type Step =
   | { op: 'shutdown' }
   | { op: 'close' }
   | { op: 'waitPeerClose' }
+  | { op: 'sleep'; duration: number }
   | { op: 'barrier'; barrier: Barrier };
 
 function sumOf(steps: Step[], op: 'send' | 'recv'): number {
@@ -914,6 +972,8 @@ class Peer {
   expect: Expect;
   pc = 0;
   private entered = false;
+  /** A sleep step's timer has fired. */
+  private awake = false;
   private sendTarget = 0;
   private recvTarget = 0;
   written = 0;
@@ -934,6 +994,8 @@ class Peer {
   abortTarget: Peer | null = null;
   abortVictim: Peer | null = null;
   onFinished: ((peer: Peer, now: Instant) => void) | null = null;
+  /** Called once the connection is CLOSED. */
+  onClosed: ((peer: Peer, now: Instant) => void) | null = null;
 
   constructor(
     run: Run,
@@ -993,6 +1055,7 @@ class Peer {
         this.closed = true;
         this.closeError = ev.error;
         this.run.log(now, `${this.label} closed (${ev.error ?? 'ok'})`);
+        if (this.onClosed !== null) this.onClosed(this, now);
         break;
       case 'state':
         if (this.run.tracing)
@@ -1122,6 +1185,14 @@ class Peer {
         case 'barrier':
           step.barrier.arrive(this, now);
           break;
+        case 'sleep':
+          this.awake = step.duration === 0;
+          if (!this.awake)
+            this.run.net.schedule(later(now, step.duration as Duration), (at) => {
+              this.awake = true;
+              this.pump(at);
+            });
+          break;
         case 'waitPeerClose':
           break;
       }
@@ -1140,6 +1211,9 @@ class Peer {
         break;
       case 'barrier':
         complete = step.barrier.released;
+        break;
+      case 'sleep':
+        complete = this.awake;
         break;
       case 'shutdown':
       case 'close':
@@ -1197,6 +1271,8 @@ class Peer {
           return;
         if (error !== this.expect)
           run.fail('outcome', `${where}: ended with '${error ?? 'ok'}', expected '${this.expect}'`);
+        return;
+      case 'stray':
         return;
       case 'any':
         if (error === null) {
@@ -1383,6 +1459,34 @@ abstract class TcpWorkload implements Workload {
     return listener;
   }
 
+  /**
+   * An accepted connection that no client opened now: an old duplicate of a
+   * handshake's last ACK (seq ISN+1, ack cookie+1) that arrives after its
+   * connection closed still carries a valid SYN cookie for up to 128 s and
+   * builds a new connection (RFC 4987 §3.6 limits; Linux only checks cookies
+   * while the SYN queue recently overflowed, but the same duplicate would
+   * pass then). The application closes it; whatever it received must be a
+   * prefix of the stream the old connection carried (`recvKey`).
+   */
+  protected stray(s: TcpSocket, now: Instant, recvKey: number, recvLength: number): void {
+    this.run.strays++;
+    this.run.log(
+      now,
+      `${this.name}: accepted a stray connection from ${s.remoteAddress.text}:${s.remotePort}`,
+    );
+    const peer = new Peer(
+      this.run,
+      `${this.name} stray from ${s.remotePort}`,
+      this.ends.b,
+      s,
+      { sendKey: 0, recvKey },
+      [{ op: 'close' }],
+      { expect: 'stray', recvLength },
+    );
+    this.peers.push(peer);
+    peer.start(now);
+  }
+
   protected connect(from: SimHost, to: string, port: number, localPort?: number): TcpSocket {
     return from.stack.connect(this.run.net.now, {
       host: to,
@@ -1433,8 +1537,7 @@ class PairWorkload extends TcpWorkload {
   start(now: Instant): void {
     this.listen(this.port, 16, (s, at) => {
       if (this.server !== null) {
-        this.run.fail('events', `${this.name}: a second connection accepted`);
-        s.abort(at);
+        this.stray(s, at, this.keys.c2s, sumOf(this.clientScript, 'send'));
         return;
       }
       this.server = new Peer(
@@ -1537,6 +1640,8 @@ class ManyShort extends TcpWorkload {
   private readonly plan: Extract<WorkloadPlan, { kind: 'many-short' }>;
   private nextIndex = 0;
   private readonly pending = new Map<string, { index: number; client: Peer }>();
+  /** Connections already accepted, by the client's address and port: which one (for strays). */
+  private readonly served = new Map<string, number>();
   private readonly keys: number[] = [];
 
   constructor(
@@ -1562,7 +1667,20 @@ class ManyShort extends TcpWorkload {
     const s2c = this.run.nextKey();
     this.keys[index * 2] = c2s;
     this.keys[index * 2 + 1] = s2c;
-    const socket = this.connect(this.ends.a, this.ends.bAddress, this.plan.port);
+    const reuse = this.plan.clientPort > 0;
+    let socket: TcpSocket;
+    try {
+      socket = this.connect(
+        this.ends.a,
+        this.ends.bAddress,
+        this.plan.port,
+        reuse ? this.plan.clientPort : undefined,
+      );
+    } catch (e) {
+      this.run.fail('outcome', `${this.name} #${index}: connect failed: ${String(e)}`);
+      this.nextIndex = this.plan.connections.length;
+      return;
+    }
     const script: Step[] =
       c.closer === 'client'
         ? [
@@ -1587,7 +1705,10 @@ class ManyShort extends TcpWorkload {
     );
     this.peers.push(client);
     this.pending.set(`${socket.localAddress.text}|${socket.localPort}`, { index, client });
-    client.onFinished = (_p, at) => this.startNext(at);
+    // With one client port, the next connection waits for this one to be
+    // CLOSED (the tuple is in use until then), not just for its script.
+    if (reuse) client.onClosed = (_p, at) => this.startNext(at);
+    else client.onFinished = (_p, at) => this.startNext(at);
     void now;
   }
 
@@ -1595,14 +1716,22 @@ class ManyShort extends TcpWorkload {
     const key = `${s.remoteAddress.text}|${s.remotePort}`;
     const entry = this.pending.get(key);
     if (entry === undefined) {
-      this.run.fail(
-        'events',
-        `${this.name}: accepted a connection from ${key} that no client opened`,
+      const old = this.served.get(key);
+      if (old === undefined)
+        this.run.fail(
+          'events',
+          `${this.name}: accepted a connection from ${key} no client ever opened`,
+        );
+      this.stray(
+        s,
+        now,
+        old === undefined ? 0 : this.keys[old * 2]!,
+        old === undefined ? 0 : this.plan.connections[old]!.request,
       );
-      s.abort(now);
       return;
     }
     this.pending.delete(key);
+    this.served.set(key, entry.index);
     const c = this.plan.connections[entry.index]!;
     const script: Step[] =
       c.closer === 'client'
@@ -1637,7 +1766,7 @@ class ManyShort extends TcpWorkload {
 
 class Backlog extends TcpWorkload {
   private readonly plan: Extract<WorkloadPlan, { kind: 'backlog' }>;
-  private readonly clients = new Map<string, { index: number; client: Peer }>();
+  private readonly clients = new Map<string, { index: number; client: Peer; served: boolean }>();
   private readonly keys: number[] = [];
   private accepted = 0;
   private started = 0;
@@ -1702,21 +1831,33 @@ class Backlog extends TcpWorkload {
       { expect: 'any' },
     );
     this.peers.push(client);
-    this.clients.set(`${socket.localAddress.text}|${socket.localPort}`, { index, client });
+    this.clients.set(`${socket.localAddress.text}|${socket.localPort}`, {
+      index,
+      client,
+      served: false,
+    });
     this.started++;
   }
 
   private serve(s: TcpSocket, now: Instant): void {
     const key = `${s.remoteAddress.text}|${s.remotePort}`;
     const entry = this.clients.get(key);
-    if (entry === undefined) {
-      this.run.fail(
-        'events',
-        `${this.name}: accepted a connection from ${key} that no client opened`,
+    if (entry === undefined || entry.served) {
+      if (entry === undefined)
+        this.run.fail(
+          'events',
+          `${this.name}: accepted a connection from ${key} no client ever opened`,
+        );
+      const index = entry?.index ?? -1;
+      this.stray(
+        s,
+        now,
+        index < 0 ? 0 : this.keys[index * 2]!,
+        index < 0 ? 0 : this.plan.clients[index]!.request,
       );
-      s.abort(now);
       return;
     }
+    entry.served = true;
     const c = this.plan.clients[entry.index]!;
     entry.client.expect = 'clean';
     const server = new Peer(
@@ -1925,6 +2066,8 @@ class Run {
   readonly workloads: Workload[] = [];
   private readonly keyRng: SeededRng;
   private oversize = 0;
+  /** Connections accepted that no client opened (see TcpWorkload.stray). */
+  strays = 0;
 
   constructor(plan: ScenarioPlan, options: ScenarioOptions) {
     this.plan = plan;
@@ -1964,7 +2107,11 @@ class Run {
     let pathMtu = 65535;
     for (const l of plan.links) pathMtu = Math.min(pathMtu, l.mtu);
     for (const h of plan.hosts) {
-      const host = this.net.addHost(h.name, { tcp: h.tcp, forwarding: h.router });
+      const host = this.net.addHost(h.name, {
+        tcp: h.tcp,
+        forwarding: h.router,
+        maxSynBacklog: h.maxSynBacklog,
+      });
       this.hosts.set(h.name, host);
       if (!h.router) this.ledgers.set(host, new TcpWireLedger(pathMtu));
       this.appOf(host);
@@ -2022,6 +2169,17 @@ class Run {
         });
       }
     });
+    const drop = plan.mtuDrop;
+    if (drop !== null) {
+      const host = this.hosts.get(drop.host)!;
+      const index = plan.links
+        .filter((l) => l.left === drop.host || l.right === drop.host)
+        .findIndex((l) => l.name === drop.link);
+      this.net.schedule(drop.at as Instant, (now) => {
+        this.log(now, `${drop.host} lowers its MTU on ${drop.link} to ${drop.mtu}`);
+        host.stack.setMtu(index, drop.mtu);
+      });
+    }
     // Routes: a and b point at their router; each router at the next one for the far subnets.
     const n = plan.links.length;
     const names = plan.hosts.map((h) => h.name);
@@ -2092,6 +2250,7 @@ class Run {
         const client: Step[] = [];
         const server: Step[] = [];
         for (const r of w.rounds) {
+          if (r.think > 0) client.push({ op: 'sleep', duration: r.think });
           client.push({ op: 'send', bytes: r.request }, { op: 'recv', bytes: r.response });
           server.push({ op: 'recv', bytes: r.request }, { op: 'send', bytes: r.response });
         }
@@ -2413,9 +2572,12 @@ function formatWorkload(w: WorkloadPlan): string {
         (w.clientCloses ? ', a ends with close()' : '')
       );
     case 'request-response':
-      return `request-response v${w.family} ${at}: ${w.rounds.map((r) => `${r.request}/${r.response}`).join(' ')}`;
+      return `request-response v${w.family} ${at}: ${w.rounds.map((r) => `${r.think > 0 ? `(${r.think / 1000} ms) ` : ''}${r.request}/${r.response}`).join(' ')}`;
     case 'many-short':
-      return `many-short v${w.family} ${at}: ${w.connections.length} connections, ${w.concurrency} at once`;
+      return (
+        `many-short v${w.family} ${at}: ${w.connections.length} connections, ${w.concurrency} at once` +
+        (w.clientPort > 0 ? `, all from port ${w.clientPort}` : '')
+      );
     case 'half-close':
       return `half-close v${w.family} ${at}: a->b ${w.clientBytes} B then FIN; b->a ${w.serverBefore} B before, ${w.serverAfter} B after`;
     case 'simultaneous-open':
@@ -2444,16 +2606,46 @@ export function describePlan(plan: ScenarioPlan): string[] {
     lines.push(`  ${l.left}->${l.right}: ${formatImpairment(l.leftToRight)}`);
     lines.push(`  ${l.right}->${l.left}: ${formatImpairment(l.rightToLeft)}`);
   }
-  for (const h of plan.hosts) if (!h.router) lines.push(`${h.name}: ${formatTcp(h.tcp)}`);
+  const drop = plan.mtuDrop;
+  if (drop !== null)
+    lines.push(
+      `${drop.host} lowers its MTU on ${drop.link} to ${drop.mtu} at ${(drop.at / 1e6).toFixed(3)} s`,
+    );
+  for (const h of plan.hosts)
+    if (!h.router)
+      lines.push(
+        `${h.name}: ${formatTcp(h.tcp)}` +
+          (h.maxSynBacklog < 1024 ? `, SYN backlog ${h.maxSynBacklog}` : ''),
+      );
   for (const w of plan.workloads) lines.push(formatWorkload(w));
   return lines;
+}
+
+/**
+ * Fills in what plans saved by an earlier generator lack, with the value
+ * that reproduces what they did then: a saved failing plan keeps working
+ * as a regression test after the generator grows.
+ */
+function withDefaults(saved: ScenarioPlan): ScenarioPlan {
+  return {
+    ...saved,
+    hosts: saved.hosts.map((h) => ({ ...h, maxSynBacklog: h.maxSynBacklog ?? 1024 })),
+    mtuDrop: saved.mtuDrop ?? null,
+    workloads: saved.workloads.map((w) => {
+      if (w.kind === 'many-short') return { ...w, clientPort: w.clientPort ?? 0 };
+      if (w.kind === 'request-response')
+        return { ...w, rounds: w.rounds.map((r) => ({ ...r, think: r.think ?? 0 })) };
+      return w;
+    }),
+  };
 }
 
 /**
  * Runs a plan and checks every invariant (see the module comment). Never
  * throws: an exception inside the run is itself a failure ('exception').
  */
-export function runPlan(plan: ScenarioPlan, options: ScenarioOptions = {}): ScenarioResult {
+export function runPlan(saved: ScenarioPlan, options: ScenarioOptions = {}): ScenarioResult {
+  const plan = withDefaults(saved);
   const limit = options.timeLimit ?? seconds(3 * 3600);
   let run: Run | null = null;
   const early: ScenarioFailure[] = [];
@@ -2523,6 +2715,7 @@ export function runPlan(plan: ScenarioPlan, options: ScenarioOptions = {}): Scen
       bytesDelivered,
       datagramsEchoed,
       tcpSegmentsOnWire,
+      strays: run?.strays ?? 0,
     },
   };
 }
