@@ -1,18 +1,24 @@
 // Runs one deterministic simulation scenario and checks its invariants.
 //
-//   npm run sim -- --seed 1234 [--pcap DIR] [--verbose]
+//   npm run sim -- --seed 1234 [--pcap DIR] [--verbose] [--strict]
+//   npm run sim -- --plan FILE.json [...]
 //
 // Prints what the seed chose (topology, impairments, TCP options, workloads)
 // and what happened. On an invariant failure it prints the failures, writes a
-// pcap of every link (to DIR, or tmp/sim/seed-N) and exits with status 1.
-// With --pcap the captures are written whether or not the scenario passes.
+// pcap of every link and the plan as plan.json (to DIR, or tmp/sim/seed-N)
+// and exits with status 1. With --pcap the captures are written whether or
+// not the scenario passes. --plan runs a saved plan (a plan.json, or one of
+// the REGRESSIONS of test/sim/dst.test.ts); --strict counts known issues too.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import {
   describePlan,
+  planScenario,
   reproduceCommand,
-  runScenario,
+  runPlan,
+  type ScenarioPlan,
   type ScenarioResult,
 } from '../src/sim/index.js';
 
@@ -20,6 +26,9 @@ import {
 export function writeCaptures(result: ScenarioResult, dir: string): string[] {
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
+  const planFile = join(dir, 'plan.json');
+  writeFileSync(planFile, `${JSON.stringify(result.plan, null, 2)}\n`);
+  files.push(planFile);
   for (const c of result.captures) {
     const file = join(dir, `${c.name}.pcap`);
     writeFileSync(file, c.bytes);
@@ -37,24 +46,38 @@ function main(): number {
   const { values } = parseArgs({
     options: {
       seed: { type: 'string' },
+      plan: { type: 'string' },
       pcap: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      strict: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
-  if (values.help || values.seed === undefined) {
-    console.error('usage: npm run sim -- --seed N [--pcap DIR] [--verbose]');
+  if (values.help || (values.seed === undefined) === (values.plan === undefined)) {
+    console.error(
+      'usage: npm run sim -- --seed N | --plan FILE.json [--pcap DIR] [--verbose] [--strict]',
+    );
     return values.help ? 0 : 2;
   }
-  const seed = Number(values.seed);
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    console.error(`--seed must be an integer from 0 to 4294967295, got '${values.seed}'`);
-    return 2;
+  let plan: ScenarioPlan;
+  if (values.plan !== undefined) {
+    plan = JSON.parse(readFileSync(values.plan, 'utf8')) as ScenarioPlan;
+  } else {
+    const n = Number(values.seed);
+    if (!Number.isSafeInteger(n) || n < 0 || n > 0xffffffff) {
+      console.error(`--seed must be an integer from 0 to 4294967295, got '${values.seed}'`);
+      return 2;
+    }
+    plan = planScenario(n);
   }
+  const seed = plan.seed;
+  const again =
+    values.plan !== undefined ? `npm run sim -- --plan ${values.plan}` : reproduceCommand(seed);
   const started = performance.now();
-  const result = runScenario(seed, {
+  const result = runPlan(plan, {
     capture: values.pcap !== undefined,
+    strict: values.strict,
     trace: values.verbose ? (line) => console.log(`  ${line}`) : null,
   });
   const wall = performance.now() - started;
@@ -70,7 +93,7 @@ function main(): number {
   let captures = result;
   if (!result.ok && values.pcap === undefined) {
     // Same seed, same run: capture it this time (the tap changes nothing).
-    captures = runScenario(seed, { capture: true });
+    captures = runPlan(plan, { capture: true });
   }
   if (values.pcap !== undefined || !result.ok) {
     const dir = values.pcap ?? defaultCaptureDir(seed);
@@ -82,7 +105,7 @@ function main(): number {
     return 0;
   }
   for (const f of result.failures) console.log(`FAIL [${f.check}] ${f.message}`);
-  console.log(`FAIL seed ${seed}: reproduce with ${reproduceCommand(seed)}`);
+  console.log(`FAIL seed ${seed}: reproduce with ${again}`);
   return 1;
 }
 
