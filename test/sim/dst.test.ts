@@ -378,3 +378,57 @@ test(
     );
   },
 );
+
+/** a - r1 - b, clean links, the middle one narrower; b echoes 1400-byte datagrams. */
+function narrowHopUdpPlan(family: 4 | 6): ScenarioPlan {
+  const link = (name: string, left: string, right: string, mtu: number) => ({
+    name,
+    kind: 'ip' as const,
+    mtu,
+    left,
+    right,
+    leftToRight: {},
+    rightToLeft: {},
+    cut: null,
+  });
+  return {
+    seed: 43,
+    hosts: [
+      { name: 'a', router: false, tcp: {}, maxSynBacklog: 1024 },
+      { name: 'r1', router: true, tcp: {}, maxSynBacklog: 1024 },
+      { name: 'b', router: false, tcp: {}, maxSynBacklog: 1024 },
+    ],
+    links: [link('link1', 'a', 'r1', 1500), link('link2', 'r1', 'b', 1280)],
+    mtuDrop: null,
+    workloads: [
+      {
+        kind: 'udp-echo',
+        family,
+        port: 1000,
+        start: 0,
+        bursts: [
+          { after: 0, sizes: [1400] },
+          { after: 1_000_000, sizes: [1400, 1400] },
+          { after: 2_000_000, sizes: [1400, 1400] },
+        ],
+      },
+    ],
+  };
+}
+
+test(
+  'UDP datagrams under the first hop MTU but over a narrower one arrive on a clean path',
+  {
+    todo:
+      'reported: IPv4 forwarding drops a DF-clear packet too big for the next hop instead of ' +
+      'fragmenting it (RFC 1812 §5.2.6), silently; over IPv6 the sender ignores packet-too-big for ' +
+      'UDP (no per-destination path MTU, RFC 8201 §4) and keeps sending 1448-byte packets',
+  },
+  () => {
+    for (const family of [4, 6] as const) {
+      const result = runPlan(narrowHopUdpPlan(family), { strict: true });
+      assert.ok(result.ok, result.failures.map((f) => f.message).join('\n'));
+      assert.equal(result.totals.datagramsEchoed, 5, `IPv${family}: datagrams echoed`);
+    }
+  },
+);
