@@ -956,9 +956,20 @@ function hex(bytes: Uint8Array): string {
   return text;
 }
 
+/** Bytes of a frame that identify it: the IP and TCP headers, options included (checksums cover the rest). */
+const KEY_BYTES = 120;
+
+/**
+ * A big transfer keeps only the headers at the server's end: they are all
+ * the pairing of frames needs, and the client's end (what --pcap saves) is
+ * kept whole.
+ */
+const SERVER_SNAPLEN_ABOVE = 16 * 1024 * 1024;
+const HEADERS_SNAPLEN = 128;
+
 /** A key under which a frame seen at both ends of the link matches: its first bytes and its length. */
 function frameKey(s: CapturedSegment): string {
-  return `${s.ip.length}:${hex(s.ip.subarray(0, 120))}`;
+  return `${s.length}:${hex(s.ip.subarray(0, KEY_BYTES))}`;
 }
 
 function segmentsOf(pcap: Uint8Array): CapturedSegment[] {
@@ -1055,7 +1066,10 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const serverSide: LinkEndpoint = impair(eb, { rng: net.rng(), outgoing: oneWay });
   if (scenario === 'old-duplicate-syn') clientSide = new SlowFirstSyn(clientSide, 4 * delayUs);
   const clientTap = pcapTap(clientSide);
-  const serverTap = pcapTap(serverSide);
+  const serverTap = pcapTap(
+    serverSide,
+    bytes > SERVER_SNAPLEN_ABOVE ? { snaplen: HEADERS_SNAPLEN } : {},
+  );
   const recorder = new StateRecorder({ client: clientHost, server: serverHost });
   net.attach(clientHost, new ProbeEndpoint(clientTap, Side.Client, recorder), {
     addresses: [ipv6 ? 'fd00::1/64' : '10.0.0.1/24'],
@@ -1255,6 +1269,7 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
 
 /** Packets a long demo shows at the start and at the end. */
 export const DEMO_HEAD = 30;
+/** See {@link DEMO_HEAD}. */
 export const DEMO_TAIL = 15;
 
 function ms(us: number): string {
@@ -1497,7 +1512,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
         })
       : null;
   if (bar !== null)
-    options.progress = (done, _total, us) => bar.update(done, `virtual ${formatDuration(us)}`);
+    options.progress = (done, _total, us) => bar.update(done, `virtual ${(us / 1e6).toFixed(2)} s`);
   const result = runDemo(options);
   bar?.finish();
   const layout: LayoutOptions = v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {};

@@ -443,6 +443,7 @@ function diagramOfSegments(segments: readonly CapturedSegment[], absolute: boole
 
 /** Packets shown at the start and at the end of a long diagram. */
 export const ELIDE_HEAD = 40;
+/** See {@link ELIDE_HEAD}. */
 export const ELIDE_TAIL = 20;
 
 /** `tcpts ladder --help`. */

@@ -23,7 +23,7 @@ export interface ProgressOptions {
   intervalMs?: number;
 }
 
-const BAR_WIDTH = 30;
+const BAR_WIDTH = 20;
 
 /** "12.3 MB", "456 kB", "789 B": decimal units, as the bar prints counts of bytes. */
 export function formatBytes(n: number): string {
@@ -75,7 +75,9 @@ export class ProgressBar {
     const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
     let text = `${bar} ${percent}  ${formatBytes(done)} of ${formatBytes(total)} ${this.options.unit}`;
     if (detail !== '') text += `  ${detail}`;
-    const columns = this.stream.columns ?? 80;
+    // A terminal of unknown size (0 columns, as under script(1)) is taken as 80 wide.
+    const columns =
+      this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 80;
     return text.length >= columns ? text.slice(0, columns - 1) : text;
   }
 }
