@@ -142,7 +142,9 @@ test('the SVG of the handshake demo: well-formed, one arrow and one label per pa
   // Options in angle brackets are escaped in the labels.
   assert.ok(svg.includes(xmlEscape(result.diagram.packets[0]!.label)));
   assert.match(svg, /SYN seq 0 win 64240 &lt;mss 1460,sackOK,TS val \d+ ecr 0,wscale 10&gt;/);
-  const states = [...svg.matchAll(/<text class="state"[^>]*>([A-Z0-9-]+)<\/text>/g)].map((m) => m[1]);
+  const states = [...svg.matchAll(/<text class="state"[^>]*>([A-Z0-9-]+)<\/text>/g)].map(
+    (m) => m[1],
+  );
   for (const s of [
     'CLOSED',
     'LISTEN',
