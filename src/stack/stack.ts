@@ -188,6 +188,7 @@ const LINUX_EPHEMERAL_LOW = 32768;
 const LINUX_EPHEMERAL_HIGH = 60999;
 const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
 const EMPTY = new Uint8Array(0);
+const MAX_PATH_MTU_ENTRIES = 4096;
 /** SYN cookies are valid for two of these periods. */
 const SYN_COOKIE_PERIOD = 64_000_000;
 /** MSS values a cookie can encode in 3 bits (common path MTUs; as Linux's msstab idea). */
@@ -227,6 +228,8 @@ export class Stack implements SocketHost {
   private readonly deadlines = new DeadlineHeap();
   private readonly drops: DropCounts = {};
   private nextSocketId = 1;
+  /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201). */
+  private readonly pathMtus = new Map<string, number>();
   private synCookiesSent = 0;
   private synCookiesAccepted = 0;
   private ipv4Identification = 1;
@@ -838,7 +841,8 @@ export class Stack implements SocketHost {
     dontFragment: boolean,
   ): void {
     const ipHeader = dst.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    if (ipHeader + body.length <= route.iface.mtu) {
+    const mtu = this.pathMtuTo(route, dst);
+    if (ipHeader + body.length <= mtu) {
       const buffer = new Uint8Array(HEADROOM + ipHeader + body.length);
       buffer.set(body, HEADROOM + ipHeader);
       this.emitIpInPlace(now, route, dst, protocol, buffer, body.length, dontFragment);
@@ -848,7 +852,27 @@ export class Stack implements SocketHost {
       countDrop(this.drops, StackDropReason.MtuExceeded);
       return;
     }
-    this.fragmentAndSend(now, route, dst, protocol, body);
+    this.fragmentAndSend(now, route, dst, protocol, body, mtu);
+  }
+
+  /** The MTU to `dst`: the interface's, lowered by what ICMP told us of the path (RFC 1191, RFC 8201). */
+  private pathMtuTo(route: RouteResult, dst: IpAddr): number {
+    const learned = this.pathMtus.get(dst.text);
+    return learned !== undefined && learned < route.iface.mtu ? learned : route.iface.mtu;
+  }
+
+  /** Remembers a smaller path MTU for a destination (bounded: the oldest entries go first). */
+  private learnPathMtu(dst: IpAddr, mtu: number): void {
+    const floor = dst.family === 4 ? 576 : IPV6_MIN_MTU;
+    const value = Math.max(mtu, floor);
+    const before = this.pathMtus.get(dst.text);
+    if (before !== undefined && before <= value) return;
+    this.pathMtus.delete(dst.text);
+    this.pathMtus.set(dst.text, value);
+    if (this.pathMtus.size > MAX_PATH_MTU_ENTRIES) {
+      const oldest = this.pathMtus.keys().next().value;
+      if (oldest !== undefined) this.pathMtus.delete(oldest);
+    }
   }
 
   /** RFC 791 §2.3 / RFC 8200 §4.5: split a datagram into fragments that fit the MTU. */
@@ -858,12 +882,13 @@ export class Stack implements SocketHost {
     dst: IpAddr,
     protocol: number,
     body: Uint8Array,
+    mtu: number,
   ): void {
     const id = this.ipv4Identification++ & 0xffff;
     const id6 = this.rng.nextU32();
     const header =
       dst.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH + IPV6_FRAGMENT_HEADER_LENGTH;
-    const chunk = Math.floor((route.iface.mtu - header) / 8) * 8;
+    const chunk = Math.floor((mtu - header) / 8) * 8;
     for (let offset = 0; offset < body.length; offset += chunk) {
       const part = body.subarray(offset, Math.min(offset + chunk, body.length));
       const more = offset + chunk < body.length;
@@ -1711,6 +1736,8 @@ export class Stack implements SocketHost {
       this.drop(iface, StackDropReason.IcmpBadQuote);
       return;
     }
+    // RFC 8201 §4 / RFC 1191 §6.3: the path MTU belongs to the destination, for every protocol.
+    if (kind === 'packet-too-big' && mtu > 0) this.learnPathMtu(quote.dst, mtu);
     if (quote.protocol !== IpProtocol.Tcp) return;
     const socket = this.connections.get(
       tupleKey(quote.dst, quote.dstPort, quote.src, quote.srcPort),
@@ -1841,6 +1868,11 @@ export class Stack implements SocketHost {
       family === 4
         ? (packet[2]! << 8) | packet[3]!
         : IPV6_HEADER_LENGTH + ((packet[4]! << 8) | packet[5]!);
+    if (length > route.iface.mtu && family === 4 && !dontFragment) {
+      // RFC 1812 §5.2.6: a router fragments an IPv4 datagram that may be fragmented.
+      this.forwardFragments(now, route, dst, packet, ttl - 1);
+      return;
+    }
     if (length > route.iface.mtu) {
       this.drop(iface, StackDropReason.MtuExceeded);
       // RFC 1191 §4: fragmentation needed with the next-hop MTU; RFC 4443 §3.2 packet too big.
@@ -1879,6 +1911,38 @@ export class Stack implements SocketHost {
       out[7] = ttl - 1;
     }
     this.transmitIp(now, route, dst, buffer);
+  }
+
+  /** Splits a forwarded IPv4 datagram (itself perhaps a fragment) to fit the next hop (RFC 791 §3.2). */
+  private forwardFragments(
+    now: Instant,
+    route: RouteResult,
+    dst: IpAddr,
+    packet: Uint8Array,
+    ttl: number,
+  ): void {
+    const ip = parseIpv4(packet);
+    if (isDropReason(ip)) return;
+    const chunk = Math.floor((route.iface.mtu - IPV4_HEADER_LENGTH) / 8) * 8;
+    const body = ip.payload;
+    for (let offset = 0; offset < body.length; offset += chunk) {
+      const part = body.subarray(offset, Math.min(offset + chunk, body.length));
+      const last = offset + chunk >= body.length;
+      const buffer = new Uint8Array(HEADROOM + IPV4_HEADER_LENGTH + part.length);
+      const out = buffer.subarray(HEADROOM);
+      out.set(part, IPV4_HEADER_LENGTH);
+      emitIpv4(
+        {
+          ...ip,
+          ttl,
+          moreFragments: ip.moreFragments || !last,
+          fragmentOffset: ip.fragmentOffset + offset,
+          payload: out.subarray(IPV4_HEADER_LENGTH),
+        },
+        out,
+      );
+      this.transmitIp(now, route, dst, buffer);
+    }
   }
 
   /** Sends an ICMP error about `packet` to `to`, rate limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */
@@ -2036,7 +2100,10 @@ export class Stack implements SocketHost {
       ...this.tcpDefaults,
       ...overrides,
       // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
-      mss: Math.min(overrides?.mss ?? this.tcpDefaults.mss, iface.mtu - ipHeader - 20),
+      mss: Math.min(
+        overrides?.mss ?? this.tcpDefaults.mss,
+        Math.min(iface.mtu, this.pathMtus.get(remote.text) ?? iface.mtu) - ipHeader - 20,
+      ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
     });
   }
