@@ -7,8 +7,9 @@ import { constants as osConstants } from 'node:os';
 import type { Socket } from '../../src/net/index.js';
 import { A4, A6, B4, B6, collect, errorOf, listening, realPair } from './helpers.js';
 
-test('echo: connect then ready, data both ways, addresses, counters, readyState', async () => {
+test('echo: connect then ready, data both ways, addresses, counters, readyState', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.pipe(s));
   const port = await listening(server, 7000);
   assert.equal(port, 7000);
@@ -48,11 +49,11 @@ test('echo: connect then ready, data both ways, addresses, counters, readyState'
   assert.equal(c.destroyed, true);
   server.close();
   await once(server, 'close');
-  p.close();
 });
 
-test('IPv6: a connection between fd00::1 and fd00::2', async () => {
+test('IPv6: a connection between fd00::1 and fd00::2', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   let serverSide: Socket | null = null;
   const server = p.netB.createServer((s) => {
     serverSide = s;
@@ -67,11 +68,11 @@ test('IPv6: a connection between fd00::1 and fd00::2', async () => {
   assert.ok(serverSide !== null);
   assert.equal((serverSide as Socket).localAddress, B6);
   server.close();
-  p.close();
 });
 
-test('allowHalfOpen false (default): the peer ending ends this side too, both close without error', async () => {
+test('allowHalfOpen false (default): the peer ending ends this side too, both close without error', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const events: string[] = [];
   const server = p.netB.createServer((s) => {
     s.resume();
@@ -93,11 +94,11 @@ test('allowHalfOpen false (default): the peer ending ends this side too, both cl
     'the FIN came back after end',
   );
   server.close();
-  p.close();
 });
 
-test('allowHalfOpen true: a real half-close — the server writes after the client has sent its FIN', async () => {
+test('allowHalfOpen true: a real half-close — the server writes after the client has sent its FIN', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer({ allowHalfOpen: true }, (s) => {
     const chunks: Buffer[] = [];
     s.on('data', (d: Buffer) => chunks.push(d));
@@ -117,11 +118,11 @@ test('allowHalfOpen true: a real half-close — the server writes after the clie
   assert.equal((await reply).toString(), 'reply to question');
   await once(c, 'close');
   server.close();
-  p.close();
 });
 
-test('end after end: the second end() is harmless and finish comes once', async () => {
+test('end after end: the second end() is harmless and finish comes once', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   const port = await listening(server);
   const c = p.netA.connect(port, B4);
@@ -137,11 +138,11 @@ test('end after end: the second end() is harmless and finish comes once', async 
   assert.equal(finishes, 1);
   assert.deepEqual(errors, []);
   server.close();
-  p.close();
 });
 
-test('write after end(): ERR_STREAM_WRITE_AFTER_END, to the callback and as an error event', async () => {
+test('write after end(): ERR_STREAM_WRITE_AFTER_END, to the callback and as an error event', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   const port = await listening(server);
   const c = p.netA.connect(port, B4);
@@ -160,11 +161,11 @@ test('write after end(): ERR_STREAM_WRITE_AFTER_END, to the callback and as an e
   );
   await once(c, 'close');
   server.close();
-  p.close();
 });
 
-test('write after the peer ended (allowHalfOpen false): EPIPE, "ended by the other party"', async () => {
+test('write after the peer ended (allowHalfOpen false): EPIPE, "ended by the other party"', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.end());
   const port = await listening(server);
   const c = p.netA.connect(port, B4);
@@ -185,11 +186,11 @@ test('write after the peer ended (allowHalfOpen false): EPIPE, "ended by the oth
   const [hadError] = await once(c, 'close');
   assert.equal(hadError, true);
   server.close();
-  p.close();
 });
 
-test('destroy during connect: no connect, no error, close(false), and the server sees nothing', async () => {
+test('destroy during connect: no connect, no error, close(false), and the server sees nothing', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   let connections = 0;
   const server = p.netB.createServer(() => connections++);
   const port = await listening(server);
@@ -207,11 +208,11 @@ test('destroy during connect: no connect, no error, close(false), and the server
   assert.equal(p.a.stack.tcpSockets().length, 0, 'no SYN left: the connection was never opened');
   assert.equal(p.a.refs, 0, 'the destroyed socket released its reference');
   server.close();
-  p.close();
 });
 
-test('destroy right after the SYN went out: the half-open attempt is dropped quietly', async () => {
+test('destroy right after the SYN went out: the half-open attempt is dropped quietly', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   const port = await listening(server);
   const c = p.netA.connect(port, B4);
@@ -224,11 +225,11 @@ test('destroy right after the SYN went out: the half-open attempt is dropped qui
   assert.equal(hadError, false);
   assert.deepEqual(errors, []);
   server.close();
-  p.close();
 });
 
-test('ECONNREFUSED on a closed port, Node-shaped, then close(true)', async () => {
+test('ECONNREFUSED on a closed port, Node-shaped, then close(true)', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const c = p.netA.connect(9, B4);
   const error = await errorOf(c);
   assert.equal(error.code, 'ECONNREFUSED');
@@ -240,22 +241,22 @@ test('ECONNREFUSED on a closed port, Node-shaped, then close(true)', async () =>
   const [hadError] = await once(c, 'close');
   assert.equal(hadError, true);
   assert.equal(p.a.refs, 0, 'a failed socket holds no reference');
-  p.close();
 });
 
-test('ECONNREFUSED once the server has closed (the port is closed again)', async () => {
+test('ECONNREFUSED once the server has closed (the port is closed again)', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer();
   const port = await listening(server);
   server.close();
   await once(server, 'close');
   const error = await errorOf(p.netA.connect(port, B4));
   assert.equal(error.code, 'ECONNREFUSED');
-  p.close();
 });
 
-test('EADDRINUSE on a second listen on the same port, as an error event', async () => {
+test('EADDRINUSE on a second listen on the same port, as an error event', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const first = p.netB.createServer();
   const port = await listening(first, 8080);
   const second = p.netB.createServer();
@@ -273,11 +274,11 @@ test('EADDRINUSE on a second listen on the same port, as an error event', async 
   third.listen(port, B4);
   assert.equal((await errorOf(third)).code, 'EADDRINUSE');
   first.close();
-  p.close();
 });
 
-test('listen forms: (port, host, backlog, cb), (options, cb), port 0, and listen twice throws', async () => {
+test('listen forms: (port, host, backlog, cb), (options, cb), port 0, and listen twice throws', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const s1 = p.netB.createServer();
   await new Promise<void>((resolve) => s1.listen(5001, B4, 16, resolve));
   assert.deepEqual(s1.address(), { address: B4, family: 'IPv4', port: 5001 });
@@ -292,11 +293,11 @@ test('listen forms: (port, host, backlog, cb), (options, cb), port 0, and listen
   assert.ok(port > 0);
   assert.throws(() => p.netB.createServer().listen(70000), { code: 'ERR_SOCKET_BAD_PORT' });
   for (const s of [s1, s2, s3]) s.close();
-  p.close();
 });
 
-test('resetAndDestroy sends RST: the peer gets ECONNRESET from read', async () => {
+test('resetAndDestroy sends RST: the peer gets ECONNRESET from read', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const serverError = new Promise<Error & Record<string, unknown>>((resolve) => {
     const server = p.netB.createServer((s) => {
       s.on('error', resolve);
@@ -315,11 +316,11 @@ test('resetAndDestroy sends RST: the peer gets ECONNRESET from read', async () =
   assert.equal(error.errno, -osConstants.errno.ECONNRESET);
   assert.equal(error.syscall, 'read');
   assert.equal(error.message, 'read ECONNRESET');
-  p.close();
 });
 
-test('server.close waits for open connections; getConnections counts them', async () => {
+test('server.close waits for open connections; getConnections counts them', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const accepted: Socket[] = [];
   const server = p.netB.createServer((s) => {
     accepted.push(s);
@@ -353,19 +354,19 @@ test('server.close waits for open connections; getConnections counts them', asyn
   c2.end();
   await once(server, 'close');
   assert.equal(closed, true);
-  p.close();
 });
 
-test('server.close when not listening: the callback gets ERR_SERVER_NOT_RUNNING', async () => {
+test('server.close when not listening: the callback gets ERR_SERVER_NOT_RUNNING', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer();
   const error = await new Promise<Error | undefined>((resolve) => server.close(resolve));
   assert.equal((error as (Error & { code?: string }) | undefined)?.code, 'ERR_SERVER_NOT_RUNNING');
-  p.close();
 });
 
-test('maxConnections: connections beyond it are closed and reported as drop', async () => {
+test('maxConnections: connections beyond it are closed and reported as drop', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   server.maxConnections = 1;
   const port = await listening(server);
@@ -383,11 +384,11 @@ test('maxConnections: connections beyond it are closed and reported as drop', as
   c2.destroy();
   server.close();
   await once(server, 'close');
-  p.close();
 });
 
-test('setTimeout emits timeout after idleness without closing; activity postpones it; 0 turns it off', async () => {
+test('setTimeout emits timeout after idleness without closing; activity postpones it; 0 turns it off', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.pipe(s));
   const port = await listening(server);
   const c = p.netA.connect(port, B4);
@@ -416,11 +417,11 @@ test('setTimeout emits timeout after idleness without closing; activity postpone
   c.end();
   await once(c, 'close');
   server.close();
-  p.close();
 });
 
-test('setNoDelay and setKeepAlive reach the connection and return the socket', async () => {
+test('setNoDelay and setKeepAlive reach the connection and return the socket', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   const port = await listening(server);
   const c = p.netA.connect({ port, host: B4, noDelay: true });
@@ -436,11 +437,11 @@ test('setNoDelay and setKeepAlive reach the connection and return the socket', a
   assert.equal(conn.config.keepAlive, false);
   c.destroy();
   server.close();
-  p.close();
 });
 
-test('references: a listening server and an open socket hold one each; unref releases it', async () => {
+test('references: a listening server and an open socket hold one each; unref releases it', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.resume());
   const port = await listening(server);
   assert.equal(p.b.refs, 1);
@@ -462,11 +463,11 @@ test('references: a listening server and an open socket hold one each; unref rel
   assert.equal(p.a.refs, 0, 'closed socket and acknowledged FIN: nothing holds the process');
   server.close();
   assert.equal(p.b.refs, 0);
-  p.close();
 });
 
-test('host names: localhost resolves without a lookup, others need one (ENOTFOUND), lookup is used and reported', async () => {
+test('host names: localhost resolves without a lookup, others need one (ENOTFOUND), lookup is used and reported', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.end('hi'));
   const port = await listening(server);
   const unknown = p.netA.connect(port, 'server.example');
@@ -489,20 +490,20 @@ test('host names: localhost resolves without a lookup, others need one (ENOTFOUN
   assert.equal(host, 'server.example');
   assert.equal((await collect(c)).toString(), 'hi');
   server.close();
-  p.close();
 });
 
-test('ENETUNREACH when the stack has no route to the address', async () => {
+test('ENETUNREACH when the stack has no route to the address', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const error = await errorOf(p.netA.connect(80, '192.0.2.1'));
   assert.equal(error.code, 'ENETUNREACH');
   assert.equal(error.syscall, 'connect');
   assert.equal(error.message, 'connect ENETUNREACH 192.0.2.1:80');
-  p.close();
 });
 
-test('new Socket() then connect(), the Socket class of the module, and IPC paths refused', async () => {
+test('new Socket() then connect(), the Socket class of the module, and IPC paths refused', async (t) => {
   const p = realPair();
+  t.after(() => p.close());
   const server = p.netB.createServer((s) => s.end('x'));
   const port = await listening(server);
   const s = new p.netA.Socket();
@@ -514,5 +515,4 @@ test('new Socket() then connect(), the Socket class of the module, and IPC paths
   assert.throws(() => new p.netA.Socket().connect({ port: 0, path: '/tmp/x.sock' }), TypeError);
   assert.throws(() => p.netB.createServer().listen({ path: '/tmp/x.sock' }), TypeError);
   server.close();
-  p.close();
 });
