@@ -1,0 +1,222 @@
+/**
+ * Where the bench's stacks run: two tcpts hosts joined in memory, a tcpts
+ * host on a TUN device facing the kernel in a namespace, and two kernel
+ * namespaces joined by a veth pair. All tcpts hosts run on the real-clock
+ * driver of src/runtime, the one applications get.
+ */
+import { fileURLToPath } from 'node:url';
+import { millis, type Instant } from '../../src/base/index.js';
+import { impair, memoryPair, type LinkEndpoint } from '../../src/link/index.js';
+import { openTun, type HostLink } from '../../src/link/node/index.js';
+import { RealDriver, joinDrivers } from '../../src/runtime/index.js';
+import { Netns } from '../../test/interop/netns.js';
+
+/** Addresses of the in-memory pair: the client is a, the server b. */
+export const MEM_A = '10.0.0.1';
+export const MEM_B = '10.0.0.2';
+/** Addresses on the TUN device: the kernel's end and tcpts' (as the interop tests). */
+export const TUN_KERNEL = '10.99.0.1';
+export const TUN_TCPTS = '10.99.0.2';
+/** Addresses of the veth pair between two kernel namespaces. */
+export const VETH_A = '10.98.0.1';
+export const VETH_B = '10.98.0.2';
+
+/** Random loss and a fixed delay each way (row 7). */
+export interface PathImpairment {
+  loss: number;
+  /** One-way delay in ms. */
+  delayMs: number;
+  seed: number;
+}
+
+/** Two tcpts stacks on real-clock drivers joined by an in-memory link of bare IP packets. */
+export interface MemoryHosts {
+  a: RealDriver;
+  b: RealDriver;
+  /** Stops both drivers. */
+  close(): void;
+}
+
+/**
+ * Two stacks joined by `memoryPair` (kind `ip`, as a TUN device: no ARP).
+ * With an impairment, a's end is wrapped by `impair()`, which then acts on
+ * both directions. The drivers hold a reference each, so the process lives
+ * until {@link MemoryHosts.close}.
+ */
+export function memoryHosts(mtu: number, path: PathImpairment | null = null): MemoryHosts {
+  const a = new RealDriver();
+  const b = new RealDriver();
+  const [ea, eb] = memoryPair({ kind: 'ip', mtu });
+  const first: LinkEndpoint =
+    path === null
+      ? ea
+      : impair(ea, { seed: path.seed, loss: path.loss, delay: millis(path.delayMs) });
+  joinDrivers(a, b, {
+    pair: [first, eb],
+    a: { addresses: [`${MEM_A}/24`] },
+    b: { addresses: [`${MEM_B}/24`] },
+  });
+  a.ref();
+  b.ref();
+  return {
+    a,
+    b,
+    close() {
+      a.unref();
+      b.unref();
+      a.close();
+      b.close();
+    },
+  };
+}
+
+/** A tcpts host on a TUN device inside a namespace; the kernel's end of the device is in the namespace. */
+export interface TunHost {
+  ns: Netns;
+  link: HostLink;
+  driver: RealDriver;
+  /** Stops the driver, closes the device, deletes the namespace (and what runs in it). */
+  close(): void;
+}
+
+/** Makes a namespace with a TUN device (kernel 10.99.0.1/24, tcpts 10.99.0.2/24) and a driver on it. */
+export function tunHost(mtu: number, path: PathImpairment | null = null): TunHost {
+  const ns = new Netns();
+  let link: HostLink | null = null;
+  try {
+    link = openTun({ name: 'tun%d', netns: ns.path, mtu });
+    ns.ip(['addr', 'add', `${TUN_KERNEL}/24`, 'dev', link.name]);
+    const device = link;
+    const driver = new RealDriver();
+    const endpoint: LinkEndpoint =
+      path === null
+        ? device
+        : impair(device, { seed: path.seed, loss: path.loss, delay: millis(path.delayMs) });
+    driver.attach(endpoint, { name: device.name, addresses: [`${TUN_TCPTS}/24`] });
+    device.onReadable(() => driver.wake());
+    driver.ref();
+    return {
+      ns,
+      link: device,
+      driver,
+      close() {
+        driver.unref();
+        driver.close();
+        device.onReadable(null);
+        device.close();
+        ns.delete();
+      },
+    };
+  } catch (error) {
+    link?.close();
+    ns.delete();
+    throw error;
+  }
+}
+
+/** Two kernel namespaces joined by a veth pair at one MTU. */
+export interface VethPair {
+  a: Netns;
+  b: Netns;
+  close(): void;
+}
+
+/** Namespaces a (10.98.0.1) and b (10.98.0.2) joined by a veth pair with this MTU. */
+export function vethPair(mtu: number): VethPair {
+  const a = new Netns();
+  const b = new Netns();
+  try {
+    a.ip([
+      'link',
+      'add',
+      'va',
+      'mtu',
+      String(mtu),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'vb',
+      'netns',
+      b.name,
+    ]);
+    b.ip(['link', 'set', 'vb', 'mtu', String(mtu)]);
+    a.ip(['addr', 'add', `${VETH_A}/24`, 'dev', 'va']);
+    b.ip(['addr', 'add', `${VETH_B}/24`, 'dev', 'vb']);
+    a.ip(['link', 'set', 'va', 'up']);
+    b.ip(['link', 'set', 'vb', 'up']);
+  } catch (error) {
+    a.delete();
+    b.delete();
+    throw error;
+  }
+  return {
+    a,
+    b,
+    close() {
+      a.delete();
+      b.delete();
+    },
+  };
+}
+
+const KERNEL_PY = fileURLToPath(new URL('../kernel.py', import.meta.url));
+
+/** A bench/kernel.py command running in a namespace. */
+export interface KernelCommand {
+  /** Resolves when it printed "ready" (servers). */
+  ready: Promise<void>;
+  /** Its JSON line when it exits 0; rejects with its stderr otherwise. */
+  result: Promise<Record<string, number>>;
+  /** Kills it (servers that run until killed). */
+  kill(): void;
+}
+
+/** Runs `python3 bench/kernel.py <args>` in `ns`, killed after `timeoutMs`. */
+export function kernel(ns: Netns, args: (string | number)[], timeoutMs = 120_000): KernelCommand {
+  const child = ns.spawn('python3', [KERNEL_PY, ...args.map(String)]);
+  let stdout = '';
+  let stderr = '';
+  let markReady: () => void = () => {};
+  let failReady: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (text: string) => {
+    stdout += text;
+    if (/^ready$/m.test(stdout)) markReady();
+  });
+  child.stderr!.on('data', (text: string) => (stderr += text));
+  const result = new Promise<Record<string, number>>((resolve, reject) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const lines = stdout.trim().split('\n');
+      const last = lines[lines.length - 1] ?? '';
+      if (code === 0 && last.startsWith('{')) {
+        resolve(JSON.parse(last) as Record<string, number>);
+      } else {
+        const why = signal !== null ? `killed by ${signal}` : `exit ${code}`;
+        const error = new Error(`kernel.py ${args.join(' ')}: ${why}\n${stderr.trim()}`);
+        failReady(error);
+        reject(error);
+      }
+    });
+  });
+  ready.catch(() => {});
+  result.catch(() => {});
+  return { ready, result, kill: () => child.kill('SIGKILL') };
+}
+
+/** Waits `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The driver's clock, for API calls made outside its events. */
+export function nowOf(driver: RealDriver): Instant {
+  return driver.now();
+}
