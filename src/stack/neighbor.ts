@@ -13,13 +13,19 @@
  *   §7.3.3; the caller sends ICMP destination unreachable for them).
  * - REACHABLE: resolved within the last `reachableTime`.
  * - STALE: older than `reachableTime`. Following RFC 4861 §7.3.3 a stale entry
- *   is still used, so `lookup` keeps answering with its MAC. Where RFC 4861
- *   (and Linux) would move to DELAY and PROBE with unicast solicitations, we
- *   skip the probing: a stale entry is refreshed by the next update the
- *   caller records (any ARP packet from the neighbour, an NA, or an NS that
- *   carries its link-layer address). The cost is that a neighbour which
- *   changes its MAC without announcing it stays unreachable until it speaks
- *   again or the entry is evicted.
+ *   is still used, so `lookup` keeps answering with its MAC.
+ * - DELAY: a stale entry was used; if nothing confirms it within
+ *   `delayFirstProbe` (RFC 4861 DELAY_FIRST_PROBE_TIME, 5 s) it moves to
+ * - PROBE: unicast solicitations to the cached MAC every `retransmitInterval`,
+ *   at most `maxUnicastProbes` (RFC 4861 MAX_UNICAST_SOLICIT 3; Linux
+ *   ucast_solicit 3); no answer removes the entry, so the next packet starts a
+ *   new (broadcast) resolution. This is what recovers from a cached MAC that
+ *   is wrong — a neighbour that changed its card, or an ARP reply damaged on
+ *   the way (found by the simulator, seed 4199).
+ *
+ * Confirmation comes only from ARP/NDP (an update), not from upper layers
+ * (Linux also takes TCP's forward progress as a hint, dst_confirm), so a busy
+ * entry is probed once per reachable period; the probes are unicast and cheap.
  *
  * RFC 4861 §6.3.2 randomises ReachableTime between 0.5 and 1.5 times the base
  * (Linux does too); here it is exactly `reachableTime`, which keeps the cache
@@ -48,6 +54,10 @@ export interface NeighborConfig {
    * §10 MAX_MULTICAST_SOLICIT 3; Linux mcast_solicit 3). At least 1.
    */
   maxProbes: number;
+  /** RFC 4861 DELAY_FIRST_PROBE_TIME (5 s): grace before a used stale entry is probed. */
+  delayFirstProbe?: Duration;
+  /** RFC 4861 MAX_UNICAST_SOLICIT (3; Linux ucast_solicit): unicast probes before the entry is dropped. */
+  maxUnicastProbes?: number;
   /**
    * Packets held per unresolved neighbour; the oldest is dropped beyond it,
    * like Linux's arp_queue. Linux bounds it in bytes (unres_qlen_bytes); we
@@ -85,6 +95,10 @@ export const NeighborState = {
   Reachable: 'reachable',
   /** Not confirmed recently; still used (RFC 4861 §7.3.3). */
   Stale: 'stale',
+  /** Stale and used: waiting `delayFirstProbe` for a confirmation before probing. */
+  Delay: 'delay',
+  /** Unicast solicitations out to the cached MAC; still used meanwhile. */
+  Probe: 'probe',
 } as const;
 
 /** One of the values of {@link NeighborState}. */
@@ -124,6 +138,8 @@ class Entry {
 export class NeighborCache {
   private readonly config: NeighborConfig;
   private readonly table: Map<string, Entry>;
+  private readonly delayFirstProbe: Duration;
+  private readonly maxUnicastProbes: number;
   /** Earliest deadline of any entry, valid unless `deadlineDirty`. */
   private nextDeadline: Instant;
   /** Set when the entry holding `nextDeadline` moved or went; `pollTimeout` then rescans. */
@@ -137,6 +153,8 @@ export class NeighborCache {
     checkCount(config.maxQueuePerNeighbor, 'maxQueuePerNeighbor', 0);
     checkCount(config.maxEntries, 'maxEntries', 1);
     this.config = { ...config };
+    this.delayFirstProbe = config.delayFirstProbe ?? (5_000_000 as Duration);
+    this.maxUnicastProbes = config.maxUnicastProbes ?? 3;
     this.table = new Map();
     this.nextDeadline = NEVER;
     this.deadlineDirty = false;
@@ -156,6 +174,11 @@ export class NeighborCache {
     const e = this.table.get(key);
     if (e === undefined || e.mac === null) return null;
     if (e.state === NeighborState.Reachable && now >= e.deadline) this.makeStale(e);
+    if (e.state === NeighborState.Stale) {
+      // RFC 4861 §7.3.3: using a stale entry starts the DELAY timer.
+      e.state = NeighborState.Delay;
+      this.setDeadline(e, later(now, this.delayFirstProbe));
+    }
     return e.mac;
   }
 
@@ -242,8 +265,10 @@ export class NeighborCache {
   handleTimeout(now: Instant): {
     solicit: string[];
     failed: Array<{ key: string; packets: QueuedPacket[] }>;
+    probe: Array<{ key: string; mac: MacAddress }>;
   } {
     const solicit: string[] = [];
+    const probe: Array<{ key: string; mac: MacAddress }> = [];
     const failed: Array<{ key: string; packets: QueuedPacket[] }> = [];
     let next = NEVER;
     // Deleting the current entry while iterating a Map is well defined.
@@ -264,13 +289,28 @@ export class NeighborCache {
           }
         } else if (e.state === NeighborState.Reachable) {
           this.makeStale(e);
+        } else if (e.state === NeighborState.Delay || e.state === NeighborState.Probe) {
+          if (e.state === NeighborState.Delay) {
+            e.state = NeighborState.Probe;
+            e.probes = 0;
+          }
+          if (e.probes < this.maxUnicastProbes && e.mac !== null) {
+            // RFC 4861 §7.3.3: unicast solicitations to the cached address.
+            e.probes++;
+            e.deadline = later(now, this.config.retransmitInterval);
+            probe.push({ key: e.key, mac: e.mac });
+          } else {
+            // No answer: forget it; the next packet resolves afresh by broadcast.
+            this.table.delete(e.key);
+            continue;
+          }
         }
       }
       if (e.deadline < next) next = e.deadline;
     }
     this.nextDeadline = next;
     this.deadlineDirty = false;
-    return { solicit, failed };
+    return { solicit, failed, probe };
   }
 
   /** Every entry, for diagnostics (an `ip neigh`-like listing). MACs are copies. */
@@ -323,7 +363,7 @@ export class NeighborCache {
     for (const e of this.table.values()) {
       if (e.state === NeighborState.Stale) {
         if (stale === null || e.updatedAt < stale.updatedAt) stale = e;
-      } else if (e.state === NeighborState.Reachable) {
+      } else if (e.state !== NeighborState.Incomplete) {
         if (reachable === null || e.updatedAt < reachable.updatedAt) reachable = e;
       }
     }

@@ -604,8 +604,9 @@ export class Stack implements SocketHost {
       this.dirty.add(socket);
     }
     if (this.neighbors.pollTimeout() <= now) {
-      const { solicit, failed } = this.neighbors.handleTimeout(now);
+      const { solicit, failed, probe } = this.neighbors.handleTimeout(now);
       for (const key of solicit) this.solicitKey(now, key);
+      for (const p of probe) this.solicitKey(now, p.key, p.mac);
       for (const f of failed) {
         for (let i = 0; i < f.packets.length; i++)
           countDrop(this.drops, StackDropReason.NeighborUnresolved);
@@ -1045,7 +1046,7 @@ export class Stack implements SocketHost {
   }
 
   /** ARP request (RFC 826) or neighbour solicitation (RFC 4861 §7.2.2) for `target`. */
-  private solicit(now: Instant, iface: Interface, target: IpAddr): void {
+  private solicit(now: Instant, iface: Interface, target: IpAddr, unicastMac?: MacAddress): void {
     if (target.family === 4) {
       const source = this.sourceFor(iface, 4, target);
       const buffer = new Uint8Array(HEADROOM + 28);
@@ -1059,11 +1060,41 @@ export class Stack implements SocketHost {
         },
         buffer.subarray(HEADROOM),
       );
-      this.queueEthernet(iface, MAC_BROADCAST, EtherType.Arp, buffer);
+      // RFC 4861-style unicast probes are ARP requests sent to the cached MAC (as Linux's arp_solicit).
+      this.queueEthernet(iface, unicastMac?.slice() ?? MAC_BROADCAST, EtherType.Arp, buffer);
       return;
     }
     const source = this.sourceFor(iface, 6, target);
     if (source === null) return;
+    if (unicastMac !== undefined) {
+      // RFC 4861 §7.2.2: a NUD probe is an NS sent to the target's own address and MAC.
+      const probeNs: Icmpv6Repr = {
+        type: Icmpv6Type.NeighborSolicitation,
+        target: target.v6,
+        sourceLinkLayer: iface.mac,
+      };
+      const probeBody = new Uint8Array(icmpv6Length(probeNs));
+      emitIcmpv6(probeNs, source.v6, target.v6, probeBody);
+      const probeBuffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + probeBody.length);
+      probeBuffer.set(probeBody, HEADROOM + IPV6_HEADER_LENGTH);
+      emitIpv6(
+        {
+          src: source.v6,
+          dst: target.v6,
+          hopLimit: NDP_HOP_LIMIT,
+          dscp: 0,
+          ecn: 0,
+          flowLabel: 0,
+          protocol: IpProtocol.Icmpv6,
+          headerLength: IPV6_HEADER_LENGTH,
+          fragment: null,
+          payload: probeBuffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
+        },
+        probeBuffer.subarray(HEADROOM),
+      );
+      this.queueEthernet(iface, unicastMac.slice(), EtherType.Ipv6, probeBuffer);
+      return;
+    }
     const group = IpAddr.fromV6(ipv6SolicitedNode(target.v6, new Uint8Array(16)));
     const ns: Icmpv6Repr = {
       type: Icmpv6Type.NeighborSolicitation,
@@ -1076,11 +1107,11 @@ export class Stack implements SocketHost {
     this.sendIpPayload(now, route, group, IpProtocol.Icmpv6, body, true);
   }
 
-  private solicitKey(now: Instant, key: string): void {
+  private solicitKey(now: Instant, key: string, unicastMac?: MacAddress): void {
     const slash = key.indexOf('/');
     const iface = this.interfaces[Number(key.slice(0, slash))];
     const target = IpAddr.parse(key.slice(slash + 1));
-    if (iface !== undefined && target !== null) this.solicit(now, iface, target);
+    if (iface !== undefined && target !== null) this.solicit(now, iface, target, unicastMac);
   }
 
   /** Resolution failed: tell the sources, as a router or host would (ICMP host unreachable, RFC 1812/4443). */

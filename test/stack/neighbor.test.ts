@@ -58,7 +58,7 @@ test('update hands back the waiting packets in order and the MAC is copied', () 
   assert.deepEqual(c.update(at(T0 + 700), KEY, MAC), [], 'nothing waits any more');
   assert.equal(c.pollTimeout(), T0 + 700 + seconds(30), 'now only the reachability deadline');
   // No retransmission is pending: a timer run at the old retransmit time does nothing.
-  assert.deepEqual(c.handleTimeout(at(T0 + seconds(1))), { solicit: [], failed: [] });
+  assert.deepEqual(c.handleTimeout(at(T0 + seconds(1))), { solicit: [], failed: [], probe: [] });
 });
 
 test('resolution retransmits until maxProbes solicitations, then fails with the packets', () => {
@@ -72,7 +72,7 @@ test('resolution retransmits until maxProbes solicitations, then fails with the 
     const t = c.pollTimeout();
     assert.notEqual(t, NEVER);
     // An early call does nothing.
-    assert.deepEqual(c.handleTimeout(at(t - 1)), { solicit: [], failed: [] });
+    assert.deepEqual(c.handleTimeout(at(t - 1)), { solicit: [], failed: [], probe: [] });
     fires.push(t);
     const r = c.handleTimeout(t);
     solicitations += r.solicit.length;
@@ -101,7 +101,7 @@ test('a late timer call solicits once, not a burst', () => {
   const c = new NeighborCache(CONFIG);
   c.enqueue(T0, KEY, pkt(1));
   const r = c.handleTimeout(at(T0 + seconds(10)));
-  assert.deepEqual(r, { solicit: [KEY], failed: [] });
+  assert.deepEqual(r, { solicit: [KEY], failed: [], probe: [] });
   assert.equal(c.pollTimeout(), T0 + seconds(11));
 });
 
@@ -129,10 +129,11 @@ test('reachable becomes stale after reachableTime and is still used', () => {
   c.update(T0, KEY, MAC);
   assert.equal(c.pollTimeout(), T0 + seconds(30));
   assert.equal(c.entries()[0]!.state, 'reachable');
-  assert.deepEqual(c.handleTimeout(at(T0 + seconds(30))), { solicit: [], failed: [] });
+  assert.deepEqual(c.handleTimeout(at(T0 + seconds(30))), { solicit: [], failed: [], probe: [] });
   assert.equal(c.entries()[0]!.state, 'stale');
   assert.equal(c.pollTimeout(), NEVER, 'a stale entry arms no timer');
   assert.deepEqual(c.lookup(at(T0 + seconds(3600)), KEY), MAC, 'RFC 4861 §7.3.3: stale is usable');
+  assert.equal(c.entries()[0]!.state, 'delay', 'using a stale entry starts DELAY');
   // The next update refreshes it.
   c.update(at(T0 + seconds(3600)), KEY, MAC);
   assert.equal(c.entries()[0]!.state, 'reachable');
@@ -143,8 +144,34 @@ test('lookup notices staleness without a timer run', () => {
   const c = new NeighborCache(CONFIG);
   c.update(T0, KEY, MAC);
   assert.deepEqual(c.lookup(at(T0 + seconds(31)), KEY), MAC);
-  assert.equal(c.entries()[0]!.state, 'stale');
-  assert.equal(c.pollTimeout(), NEVER);
+  assert.equal(c.entries()[0]!.state, 'delay', 'stale, and used at once: DELAY');
+  assert.equal(c.pollTimeout(), T0 + seconds(36), 'RFC 4861 DELAY_FIRST_PROBE_TIME is 5 s');
+});
+
+test('a used stale entry is probed by unicast, and dropped when the probes go unanswered', () => {
+  // RFC 4861 §7.3.3: STALE -> (used) DELAY -> PROBE with MAX_UNICAST_SOLICIT probes -> gone.
+  // This is what recovers from a wrong cached MAC (simulator seed 4199: a damaged ARP reply).
+  const c = new NeighborCache(CONFIG);
+  c.update(T0, KEY, MAC);
+  c.lookup(at(T0 + seconds(31)), KEY);
+  const first = c.handleTimeout(at(T0 + seconds(36)));
+  assert.deepEqual(first.probe, [{ key: KEY, mac: MAC }]);
+  assert.equal(c.entries()[0]!.state, 'probe');
+  assert.equal(c.handleTimeout(at(T0 + seconds(37))).probe.length, 1);
+  assert.equal(c.handleTimeout(at(T0 + seconds(38))).probe.length, 1);
+  assert.deepEqual(c.handleTimeout(at(T0 + seconds(39))), { solicit: [], failed: [], probe: [] });
+  assert.equal(c.size, 0, 'three unanswered probes: forgotten');
+  assert.equal(c.lookup(at(T0 + seconds(40)), KEY), null, 'the next packet resolves afresh');
+});
+
+test('an answer to a probe makes the entry reachable again', () => {
+  const c = new NeighborCache(CONFIG);
+  c.update(T0, KEY, MAC);
+  c.lookup(at(T0 + seconds(31)), KEY);
+  c.handleTimeout(at(T0 + seconds(36)));
+  c.update(at(T0 + seconds(36.5)), KEY, MAC);
+  assert.equal(c.entries()[0]!.state, 'reachable');
+  assert.equal(c.pollTimeout(), T0 + seconds(66.5));
 });
 
 test('an update with a new MAC replaces the old one', () => {
