@@ -1,7 +1,7 @@
 import {
   NEVER,
-  RangeSet,
   ByteRing,
+  RangeSet,
   assertNever,
   earliest,
   elapsed,
@@ -9,6 +9,7 @@ import {
   millis,
   micros,
   minDuration,
+  seconds,
   seqAdd,
   seqDiff,
   seqGe,
@@ -21,8 +22,17 @@ import {
 } from '../base/index.js';
 import { TcpFlags, noTcpOptions, type SackBlock, type TcpRepr } from '../wire/index.js';
 import { validateTcpConfig, windowScaleFor, type TcpConfig } from './config.js';
-import { congestionControls, type CongestionControl } from './congestion/index.js';
+import {
+  INFINITE_SSTHRESH,
+  congestionControls,
+  type CongestionControl,
+} from './congestion/index.js';
 import { ReceiveBuffer } from './receive.js';
+import { TcpRecorder, TcpSampleKind } from './recorder.js';
+import { AckSample } from './recovery/sample.js';
+import { Prr } from './recovery/prr.js';
+import { Rack } from './recovery/rack.js';
+import { SegmentFlag, SentSegments } from './recovery/scoreboard.js';
 import { RttEstimator } from './rtt.js';
 import {
   TcpDropReason,
@@ -62,8 +72,27 @@ export class TcpApiError extends Error {
 }
 
 /** Loss-recovery phase, named as Linux's tcp_ca_state. */
-const CaState = { Open: 'open', Disorder: 'disorder', Recovery: 'recovery', Loss: 'loss' } as const;
+const CaState = {
+  Open: 'open',
+  Disorder: 'disorder',
+  /** Reducing the window after an ECN echo (RFC 3168 §6.1.2) or a loss a probe repaired. */
+  Cwr: 'cwr',
+  Recovery: 'recovery',
+  Loss: 'loss',
+} as const;
 type CaState = (typeof CaState)[keyof typeof CaState];
+
+/** What the loss-detection timer is for (Linux's ICSK_TIME_REO_TIMEOUT and ICSK_TIME_LOSS_PROBE share one slot). */
+const LossTimer = { None: 0, Reorder: 1, Probe: 2 } as const;
+type LossTimer = (typeof LossTimer)[keyof typeof LossTimer];
+
+/** A tail loss probe waiting to go (RFC 8985 §7.3). */
+const Probe = { None: 0, NewData: 1, Retransmit: 2 } as const;
+type Probe = (typeof Probe)[keyof typeof Probe];
+
+/** IP ECN codepoints (RFC 3168 §5). */
+const ECN_ECT0 = 2;
+const ECN_CE = 3;
 
 /** Bytes of TCP option space the timestamps option takes in every segment (RFC 7323 §3.2: 10 + 2 NOPs). */
 const TIMESTAMP_OPTION_SPACE = 12;
@@ -73,6 +102,19 @@ const MAX_WINDOW_FIELD = 0xffff;
 const PAWS_IDLE_LIMIT = millis(24 * 24 * 3600 * 1000);
 /** RFC 5681 §3.2: the dupack count that triggers fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+/** Linux net.ipv4.tcp_max_reordering: the most segments the reordering estimate may reach. */
+const MAX_REORDERING = 300;
+/** RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a one-segment flight must allow. */
+const WORST_CASE_DELAYED_ACK = millis(200);
+/** Linux TCP_TIMEOUT_MIN: slack added to a probe timeout with more than one segment in flight. */
+const PTO_SLACK = millis(2);
+/** RFC 8985 §7.2: the probe timeout without an RTT sample. */
+const PTO_WITHOUT_RTT = seconds(1);
+/** Linux net.ipv4.tcp_pacing_ss_ratio (200 %) and tcp_pacing_ca_ratio (120 %). */
+const PACING_SS_RATIO = 2;
+const PACING_CA_RATIO = 1.2;
+/** Header bytes per segment counted when pacing (IPv4 + TCP with timestamps). */
+const PACING_HEADER_BYTES = 52;
 
 function emptyStats(): Mutable<
   Omit<
@@ -97,6 +139,15 @@ function emptyStats(): Mutable<
     | 'timestamps'
     | 'sackPermitted'
     | 'sackedBytes'
+    | 'lostBytes'
+    | 'retransmittedOutBytes'
+    | 'reordering'
+    | 'reorderWindow'
+    | 'deliveredBytes'
+    | 'deliveryRate'
+    | 'pacingRate'
+    | 'ecn'
+    | 'receiveBufferLimit'
     | 'unackedSegments'
     | 'outOfOrderBytes'
     | 'outOfOrderSegments'
@@ -118,6 +169,14 @@ function emptyStats(): Mutable<
     fastRetransmits: 0,
     dupAcksReceived: 0,
     lostSegments: 0,
+    reorderingSeen: 0,
+    dsacksReceived: 0,
+    spuriousRecoveries: 0,
+    spuriousRtos: 0,
+    lossProbes: 0,
+    lossProbeRecoveries: 0,
+    ceReceived: 0,
+    ecnReductions: 0,
     challengeAcksSent: 0,
     zeroWindowProbes: 0,
     keepAliveProbes: 0,
@@ -213,15 +272,90 @@ export class Connection {
   private readonly cc: CongestionControl;
   private caState: CaState = CaState.Open;
   private dupAcks = 0;
-  /** RFC 6582 "recover": sndNxt when recovery or loss began. */
+  /** RFC 6582 "recover" (Linux high_seq): SND.NXT when recovery, loss or CWR began. */
   private recoverSeq: SeqNum;
   private recoverValid = false;
-  /** Next sequence number to retransmit while in recovery or loss. */
-  private rtxNext: SeqNum;
-  /** One retransmission is owed now (fast retransmit or NewReno partial ACK), regardless of cwnd. */
+  /** NewReno without SACK: one retransmission is owed now (fast retransmit or partial ACK), regardless of cwnd. */
   private rtxOwed = false;
-  /** Peer's SACK blocks as stream offsets above the cumulative ACK. */
-  private readonly sacked = new RangeSet();
+  /** What was sent and is not cumulatively acknowledged, per segment: the scoreboard (RFC 6675) and RACK's times. */
+  private readonly board = new SentSegments();
+  /** What the ACK being processed delivered. */
+  private readonly ackSample = new AckSample();
+  private readonly rack = new Rack();
+  private readonly prr = new Prr();
+  // The switches of TcpConfig, resolved once (a missing one is its Linux default).
+  private readonly useRack: boolean;
+  private readonly useTlp: boolean;
+  private readonly usePrr: boolean;
+  private readonly useFrto: boolean;
+  private readonly useUndo: boolean;
+  private readonly pacing: boolean;
+  private readonly ecnMode: number;
+  private readonly autotune: boolean;
+  /** Segments the reordering seen spans (Linux tp->reordering): RFC 6675's DupThresh when RACK is off. */
+  private reordering = DUPACK_THRESHOLD;
+  /** RACK's reordering timer or TLP's probe timeout, whichever is armed (one slot, as Linux). */
+  private lossTimerAt: Instant = NEVER;
+  private lossTimerKind: LossTimer = LossTimer.None;
+  /** A tail loss probe is due (the timer fired; pollTransmit sends it). */
+  private probeDue: Probe = Probe.None;
+  /** FlightSize when the outstanding probe was sent (the loss it repairs is judged against it). */
+  private probeFlight = 0;
+  /** The current D-SACK covered the outstanding probe (RFC 8985 §7.4.2). */
+  private probeDsacked = false;
+  /** F-RTO (RFC 5682) is watching the current timeout. */
+  private frto = false;
+  /** F-RTO step 2.b: send new data rather than retransmit on this ACK. */
+  private frtoNewData = false;
+  /** RFC 6675 RescueRxt (offset) for this recovery episode, or -1. */
+  private rescueRxt = -1;
+  /** Linux undo_marker: SND.UNA (offset) when the current reduction began, or -1 when there is nothing to undo. */
+  private undoMarker = -1;
+  /** Linux undo_retrans: bytes retransmitted since then and not shown spurious by D-SACK; -1 before any. */
+  private undoRetrans = -1;
+  /** Our TSval on the first retransmission of the episode (Eifel, RFC 3522), or -1. */
+  private retransStampTs = -1;
+  /** RFC 9406 windowEnd: a round ends when the cumulative ACK passes it. */
+  private roundEnd: SeqNum;
+  // Delivery rate (draft-cheng-iccrg-delivery-rate-estimation).
+  private deliveredTotal = 0;
+  private deliveredAt = 0;
+  private firstSentAt = 0;
+  /** Delivered count below which samples are application-limited, or 0. */
+  private appLimitedUntil = 0;
+  private deliveryRate = 0;
+  /** Pacing: the earliest time the next data segment may leave. */
+  private paceNextAt = 0;
+  /** Pacing held a segment back: the timer table has a pacing deadline. */
+  private paceBlocked = false;
+  // ECN (RFC 3168).
+  private ecnOn = false;
+  /** Our SYN asked for ECN (an ECN-setup SYN, not retransmitted). */
+  private ecnRequested = false;
+  /** Receiver: a CE mark arrived and the sender has not yet answered with CWR: echo ECE. */
+  private ecnDemandCwr = false;
+  /** Sender: the window was reduced; the next new data segment carries CWR. */
+  private ecnQueueCwr = false;
+  /** The segment pollTransmit returned last is ECN-capable (ECT(0)). */
+  private lastEct = false;
+  // Receive-buffer autotuning (Linux tcp_rcv_space_adjust).
+  private rcvSpace = 0;
+  private rcvSpaceCopied = 0;
+  private rcvSpaceAt = -1;
+  private copiedTotal = 0;
+  /** The receiver's RTT estimate (µs) from timestamps on arriving data, or 0. */
+  private rcvRtt = 0;
+  /** The time of the last input (segment or timer), for work done in read(). */
+  private lastInputAt = 0 as Instant;
+  private readonly recorderRef: TcpRecorder | null;
+  /** The ECN codepoint of the segment being processed. */
+  private arrivingEcn = 0;
+  /** The RTT estimator's sample from the ACK being processed, or -1. */
+  private lastRttSample = -1 as Duration;
+  /** Retransmitted ranges cumulatively acknowledged since the undo marker (D-SACKs below SND.UNA are checked against it). */
+  private readonly retransAcked = new RangeSet();
+  /** SACK blocks of one ACK as sorted offset pairs. */
+  private readonly sackScratch = new Float64Array(8);
   /** RTT timing of one segment when timestamps are off (Karn's rule applies). */
   private rttTiming = false;
   private rttSeq = 0 as SeqNum;
@@ -258,7 +392,7 @@ export class Connection {
     this.sndWl2 = iss;
     this.ringSeq = seqAdd(iss, 1);
     this.recoverSeq = iss;
-    this.rtxNext = iss;
+    this.roundEnd = iss;
     this.sendRing = new ByteRing(config.sendBufferSize);
     this.receive = new ReceiveBuffer(config.receiveBufferSize);
     this.timestampOffset = timestampOffset >>> 0;
@@ -278,7 +412,22 @@ export class Connection {
         `unknown congestion control '${config.congestionControl}'; known: ${Object.keys(congestionControls).join(', ')}`,
       );
     }
-    this.cc = factory({ mss: this.sendMss, initialWindowSegments: config.initialCwndSegments });
+    this.useRack = config.rack ?? true;
+    this.useTlp = config.tlp ?? true;
+    this.usePrr = config.prr ?? true;
+    this.useFrto = config.frto ?? true;
+    this.useUndo = config.undo ?? true;
+    this.pacing = config.pacing ?? false;
+    this.ecnMode = config.ecn ?? 2;
+    this.autotune = config.receiveBufferAutotuning ?? true;
+    const samples = config.recordSamples ?? 0;
+    this.recorderRef = samples > 0 ? new TcpRecorder(samples) : null;
+    this.cc = factory({
+      mss: this.sendMss,
+      initialWindowSegments: config.initialCwndSegments,
+      hystart: config.hystart ?? true,
+      paced: this.pacing,
+    });
   }
 
   /** Active open: sends a SYN (RFC 9293 §3.10.1 OPEN call, active). */
@@ -354,7 +503,21 @@ export class Connection {
 
   /** Heap bytes of buffer storage currently allocated (for memory accounting). */
   get bufferBytes(): number {
-    return this.sendRing.allocated + this.receive.allocated;
+    return this.sendRing.allocated + this.receive.allocated + this.board.allocated;
+  }
+
+  /** The sample recorder when `config.recordSamples` > 0 (for plots), else null. */
+  get recorder(): TcpRecorder | null {
+    return this.recorderRef;
+  }
+
+  /**
+   * The IP ECN codepoint for the segment `pollTransmit` returned last: ECT(0)
+   * (2) for new data on an ECN connection (RFC 3168 §6.1.5: not for
+   * retransmissions, pure ACKs or probes), else Not-ECT (0).
+   */
+  get transmitEcn(): number {
+    return this.lastEct ? ECN_ECT0 : 0;
   }
 
   /** A snapshot in the spirit of Linux TCP_INFO. */
@@ -381,8 +544,17 @@ export class Connection {
       receiveWindowScale: this.rcvWscale,
       timestamps: this.timestampsOn,
       sackPermitted: this.sackOn,
-      sackedBytes: this.sacked.size,
-      unackedSegments: Math.ceil(this.bytesInFlight() / Math.max(this.sendMss, 1)),
+      sackedBytes: this.board.sackedBytes,
+      lostBytes: this.board.lostBytes,
+      retransmittedOutBytes: this.board.retransBytes,
+      reordering: this.reordering,
+      reorderWindow: micros(this.currentReorderWindow()),
+      deliveredBytes: this.deliveredTotal,
+      deliveryRate: Math.round(this.deliveryRate),
+      pacingRate: this.pacing ? Math.round(this.pacingRate()) : -1,
+      ecn: this.ecnOn,
+      receiveBufferLimit: this.receive.limit,
+      unackedSegments: Math.ceil(this.bytesOutstanding() / Math.max(this.sendMss, 1)),
       outOfOrderBytes: this.receive.outOfOrderBytes,
       outOfOrderSegments: this.receive.outOfOrderSegments,
       sendBuffered: this.sendRing.length,
@@ -423,6 +595,8 @@ export class Connection {
     const n = this.receive.read(dst);
     if (n > 0) {
       this.readableSignalled = false;
+      this.copiedTotal += n;
+      if (this.autotune) this.adjustReceiveSpace();
       this.maybeWindowUpdate(before);
       if (this.receive.readable === 0) this.receive.release();
     }
@@ -538,11 +712,16 @@ export class Connection {
     const before = this.sendMss;
     this.recomputeSendMss();
     if (this.sendMss < before && seqLt(this.sndUna, this.sndNxt) && this.isSynchronized()) {
-      // RFC 1191 §6.5: retransmit at once, without treating it as congestion.
-      this.rtxNext = this.sndUna;
+      // RFC 1191 §6.5: retransmit at once, without treating it as congestion
+      // (what is outstanding goes again in segments of the new size).
+      this.board.markAllLost();
       this.recoverSeq = this.sndNxt;
-      if (this.caState === CaState.Open || this.caState === CaState.Disorder)
+      this.recoverValid = true;
+      if (this.caState !== CaState.Recovery && this.caState !== CaState.Loss) {
         this.caState = CaState.Loss;
+        this.frto = false;
+        this.undoMarker = -1;
+      }
       this.rtxOwed = true;
       this.rttTiming = false;
       this.updateTimers(now);
@@ -571,6 +750,8 @@ export class Connection {
     t = earliest(t, this.persistAt);
     t = earliest(t, this.keepAliveAt);
     t = earliest(t, this.timeWaitAt);
+    t = earliest(t, this.lossTimerAt);
+    if (this.paceBlocked) t = earliest(t, this.paceNextAt as Instant);
     return earliest(t, this.finWait2At);
   }
 
@@ -580,6 +761,7 @@ export class Connection {
    * is a copy).
    */
   pollTransmit(now: Instant): TcpRepr | null {
+    this.lastEct = false;
     const seg = this.nextSegment(now);
     if (seg !== null) {
       this.noteSent(now, seg);
@@ -597,6 +779,7 @@ export class Connection {
 
   /** Runs every timer whose deadline has passed. Harmless when early or repeated. */
   handleTimeout(now: Instant): void {
+    this.lastInputAt = now;
     if (this.timeWaitAt <= now) {
       this.timeWaitAt = NEVER;
       this.finish(now, null, 'timer 2MSL');
@@ -611,11 +794,20 @@ export class Connection {
         return;
       }
     }
+    if (this.lossTimerAt <= now) {
+      // Before the RTO: a probe due at the same time rearms the RTO (RFC 8985 §7.3).
+      const kind = this.lossTimerKind;
+      this.lossTimerAt = NEVER;
+      this.lossTimerKind = LossTimer.None;
+      if (kind === LossTimer.Reorder) this.onReorderTimeout(now);
+      else if (kind === LossTimer.Probe) this.onProbeTimeout(now);
+    }
     if (this.retransmitAt <= now) {
       this.retransmitAt = NEVER;
       this.onRetransmitTimeout(now);
       if (this.stateValue === TcpState.Closed) return;
     }
+    if (this.paceBlocked && this.paceNextAt <= now) this.paceBlocked = false;
     if (this.persistAt <= now) {
       this.persistAt = NEVER;
       this.onPersistTimeout(now);
@@ -664,22 +856,47 @@ export class Connection {
       this.finish(now, TcpError.TimedOut, 'timer retransmit (retries exhausted)');
       return;
     }
+    const expired = this.rtt.rto;
+    // F-RTO (RFC 5682) watches a timeout that opens a new episode, and
+    // repeated ones (Linux: new_recovery || icsk_retransmits).
+    const fresh = this.caState !== CaState.Recovery && this.caState !== CaState.Loss;
+    this.frto = this.useFrto && (fresh || this.rtt.backoffs > 0);
+    this.frtoNewData = false;
+    const reducing = this.caState === CaState.Recovery || this.caState === CaState.Cwr;
+    if (!reducing && (this.caState !== CaState.Loss || this.consecutiveRtos === 0)) {
+      // A new episode (Linux tcp_enter_loss): what a later undo restores.
+      this.initUndo();
+    }
     this.consecutiveRtos++;
     this.counters.retransmitTimeouts++;
-    this.cc.onRetransmitTimeout(now, this.bytesInFlight());
+    // In fast recovery or CWR ssthresh was already reduced for this window;
+    // Linux keeps it and only collapses cwnd (tcp_enter_loss).
+    const ssthresh = this.cc.ssthresh;
+    this.cc.onRetransmitTimeout(now, this.bytesOutstanding());
+    if (reducing) this.cc.ssthresh = ssthresh;
     this.rtt.backoff();
     // RFC 2018 §8 / RFC 6675 §5.1: after an RTO the SACK scoreboard is not
     // trusted (the receiver may renege), so everything is resent in order.
-    this.sacked.clear();
+    this.board.clearSacks();
+    this.board.markAllLost();
+    if (this.caState === CaState.Recovery) this.rack.onRecoveryExit();
     this.caState = CaState.Loss;
     this.recoverSeq = this.sndNxt;
     this.recoverValid = true;
-    this.rtxNext = this.sndUna;
-    this.rtxOwed = true;
+    this.rtxOwed = false;
     this.dupAcks = 0;
     this.rttTiming = false;
+    this.rescueRxt = -1;
+    this.rack.resetProbe();
+    this.probeDue = Probe.None;
+    this.cancelLossTimer();
+    if (this.ecnOn) this.ecnQueueCwr = true;
     this.counters.lostSegments += Math.ceil(this.bytesOutstanding() / this.sendMss);
     this.retransmitAt = later(now, this.rtt.rto);
+    if (this.recorderRef !== null) {
+      this.recorderRef.record(now, TcpSampleKind.Timeout, expired, 0);
+      this.recordWindow(now);
+    }
   }
 
   private onPersistTimeout(now: Instant): void {
@@ -722,10 +939,14 @@ export class Connection {
 
   /**
    * Processes one arriving segment. Never throws on bad input: a segment
-   * the state does not accept is dropped and counted by reason.
+   * the state does not accept is dropped and counted by reason. `ecn` is the
+   * IP header's ECN codepoint (RFC 3168 §5; 3 is Congestion Experienced),
+   * 0 when the caller does not know it.
    */
-  handleSegment(now: Instant, seg: TcpRepr): void {
+  handleSegment(now: Instant, seg: TcpRepr, ecn = 0): void {
     this.counters.segmentsReceived++;
+    this.lastInputAt = now;
+    this.arrivingEcn = ecn;
     switch (this.stateValue) {
       case TcpState.Closed:
         this.segmentInClosed(seg);
@@ -771,6 +992,11 @@ export class Connection {
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
     this.negotiateOptions(now, seg);
+    // RFC 3168 §6.1.1: an ECN-setup SYN carries ECE and CWR; accepting it
+    // (net.ipv4.tcp_ecn 1 or 2) our SYN,ACK carries ECE.
+    this.ecnOn =
+      this.ecnMode !== 0 &&
+      (flags & (TcpFlags.ECE | TcpFlags.CWR)) === (TcpFlags.ECE | TcpFlags.CWR);
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndUna = this.iss;
     this.ringSeq = seqAdd(this.iss, 1);
@@ -826,6 +1052,8 @@ export class Connection {
     this.maxSndWnd = this.sndWnd;
     if (hasAck) {
       this.handshakeRtt(now, seg);
+      // RFC 3168 §6.1.1: an ECN-setup SYN,ACK has ECE and not CWR.
+      this.ecnOn = this.ecnRequested && (flags & (TcpFlags.ECE | TcpFlags.CWR)) === TcpFlags.ECE;
       this.sndUna = seg.ack;
       this.synPending = false;
       this.retransmitAt = NEVER;
@@ -1020,18 +1248,28 @@ export class Connection {
     }
     this.updateTimestampRecent(now, seg);
     const windowBefore = this.sndWnd;
-    this.collectSack(seg);
-    if (seqGt(ack, this.sndUna)) {
-      this.onNewAck(now, seg);
-    } else if (
+    const priorInFlight = this.bytesInFlight();
+    const ts = seg.options.timestamp;
+    const echo = this.timestampsOn && ts !== null && ts.echo !== 0 ? ts.echo : -1;
+    this.ackSample.reset(now, echo, this.timestampOffset, this.rtt.minRtt, this.board.fack);
+    this.probeDsacked = false;
+    // The scoreboard: SACK blocks first, then the cumulative ACK (as Linux's
+    // tcp_sacktag_write_queue before tcp_clean_rtx_queue).
+    const dsack = this.sackOn && seg.options.sackBlocks.length > 0 && this.processSack(seg);
+    const advanced = seqGt(ack, this.sndUna);
+    const dataAcked = advanced ? this.onNewAck(now, seg) : 0;
+    const isDup =
+      !advanced &&
       ack === this.sndUna &&
       seg.payload.length === 0 &&
       (seg.flags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 &&
       seqLt(this.sndUna, this.sndNxt) &&
-      seg.window << this.sndWscale === windowBefore
-    ) {
-      this.onDupAck(now);
+      seg.window << this.sndWscale === windowBefore;
+    if (isDup) {
+      this.dupAcks++;
+      this.counters.dupAcksReceived++;
     }
+    this.onAckEvent(now, seg, advanced, isDup, dsack, dataAcked, priorInFlight);
     // RFC 9293 step 5: update the send window if the segment is newer (SND.WL1/WL2).
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
       const wasZero = this.sndWnd === 0;
@@ -1044,12 +1282,26 @@ export class Connection {
         this.persistBackoff = 0;
       }
     }
+    if (this.recorderRef !== null) {
+      const una = this.offsetOf(this.sndUna);
+      this.recorderRef.record(now, TcpSampleKind.Acked, una, una + this.sndWnd);
+    }
     return true;
   }
 
-  private onNewAck(now: Instant, seg: TcpRepr): void {
+  /**
+   * The cumulative ACK advanced: the acknowledged bytes leave the send ring
+   * and the scoreboard, and the RTT estimator gets its sample. Returns the
+   * data bytes acknowledged.
+   */
+  private onNewAck(now: Instant, seg: TcpRepr): number {
     const ack = seg.ack;
-    const flightBefore = this.bytesInFlight();
+    const sample = this.ackSample;
+    sample.ackedBytes += this.board.ackTo(
+      this.offsetOf(ack),
+      sample,
+      this.undoMarker >= 0 ? this.retransAcked : null,
+    );
     let advanced = seqDiff(ack, this.sndUna);
     // The FIN takes one sequence number but no byte of the ring.
     if (this.finSent && seqGe(ack, this.finSeqEnd())) advanced -= 1;
@@ -1059,53 +1311,23 @@ export class Connection {
     this.ackedOffset += dataAcked;
     this.sndUna = ack;
     this.counters.bytesAcked += dataAcked;
-    this.sacked.removeBelow(this.ackedOffset);
-    if (seqLt(this.rtxNext, this.sndUna)) this.rtxNext = this.sndUna;
 
     // RTT sample (RFC 7323 §4 with timestamps; otherwise one timed segment, Karn's rule).
-    let sample = -1 as Duration;
+    let rttSample = -1 as Duration;
     const ts = seg.options.timestamp;
     if (this.timestampsOn && ts !== null && ts.echo !== 0) {
       const ms = (this.tsClock(now) - ts.echo) | 0;
-      if (ms >= 0) sample = millis(Math.max(ms, 0));
+      if (ms >= 0) rttSample = millis(Math.max(ms, 0));
     } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
-      sample = elapsed(now, this.rttStart);
+      rttSample = elapsed(now, this.rttStart);
       this.rttTiming = false;
     }
-    if (sample >= 0) this.rtt.sample(sample);
+    if (rttSample >= 0) this.rtt.sample(rttSample);
+    this.lastRttSample = rttSample;
     this.rtt.resetBackoff();
     this.consecutiveRtos = 0;
-
-    switch (this.caState) {
-      case CaState.Recovery:
-        if (seqGe(ack, this.recoverSeq)) {
-          // RFC 6582 §3.2 (3): a full ACK ends fast recovery.
-          this.cc.onRecoveryEnd(now, this.bytesInFlight());
-          this.caState = CaState.Open;
-        } else {
-          // RFC 6582 §3.2 (5): partial ACK: retransmit the next unacknowledged
-          // segment, deflate the window by the amount acknowledged, add one MSS back.
-          this.rtxNext = this.sndUna;
-          this.rtxOwed = true;
-          this.cc.cwnd = Math.max(
-            this.cc.cwnd - dataAcked + (dataAcked >= this.sendMss ? this.sendMss : 0),
-            this.sendMss,
-          );
-        }
-        break;
-      case CaState.Loss:
-        if (seqGe(ack, this.recoverSeq)) this.caState = CaState.Open;
-        this.cc.onAck(now, dataAcked, flightBefore, sample);
-        break;
-      case CaState.Disorder:
-      case CaState.Open:
-        this.caState = CaState.Open;
-        this.cc.onAck(now, dataAcked, flightBefore, sample);
-        break;
-      default:
-        assertNever(this.caState, 'ca state');
-    }
     this.dupAcks = 0;
+    this.rack.onCumulativeAck(this.offsetOf(ack));
     // RFC 6298 (5.3): restart the retransmission timer when new data is acknowledged.
     this.retransmitAt = this.hasOutstanding() ? later(now, this.rtt.rto) : NEVER;
     this.unackedSince = this.hasOutstanding() ? now : NEVER;
@@ -1114,40 +1336,598 @@ export class Connection {
       this.push({ type: 'writable' });
     }
     if (this.sendRing.length === 0) this.sendRing.release();
+    if (this.board.isEmpty) this.board.release();
+    return dataAcked;
   }
 
-  private onDupAck(now: Instant): void {
-    this.dupAcks++;
-    this.counters.dupAcksReceived++;
-    if (this.caState === CaState.Recovery) {
-      // RFC 6582 §3.2 (4): inflate by one MSS for each further duplicate ACK.
-      this.cc.cwnd += this.sendMss;
-      return;
-    }
-    if (this.caState === CaState.Loss) return;
-    if (this.dupAcks < DUPACK_THRESHOLD) {
-      // RFC 3042 limited transmit is applied when choosing new data (allowance per dupack).
-      this.caState = CaState.Disorder;
-      return;
-    }
-    // RFC 6582 §3.2 (2): only enter recovery if this loss is not from the previous episode.
+  /**
+   * SACK blocks (RFC 2018) into the scoreboard. The first block may be a
+   * D-SACK (RFC 2883 §4: below the cumulative ACK, or inside the second
+   * block); the others are tagged in ascending order, as Linux sorts them, so
+   * that RACK's reordering check sees deliveries in sequence order. Returns
+   * whether a D-SACK came.
+   */
+  private processSack(seg: TcpRepr): boolean {
+    const blocks = seg.options.sackBlocks;
+    const ack = seg.ack;
+    let dsack = false;
+    const first = blocks[0]!;
     if (
-      this.recoverValid &&
-      seqLe(this.sndUna, this.recoverSeq) &&
-      seqLt(this.sndUna, this.recoverSeq)
+      seqLt(first.left, first.right) &&
+      (seqLt(first.left, ack) ||
+        (blocks.length > 1 &&
+          seqGe(first.left, blocks[1]!.left) &&
+          seqLe(first.right, blocks[1]!.right)))
     ) {
-      return;
+      dsack = this.onDsack(first.left, first.right);
     }
-    this.cc.onCongestionEvent(now, this.bytesInFlight());
-    this.cc.cwnd = this.cc.ssthresh + DUPACK_THRESHOLD * this.sendMss;
+    // Valid blocks: above the cumulative ACK and within what was sent
+    // (anything else is bogus), as offsets, sorted (at most four: no allocation).
+    const scratch = this.sackScratch;
+    let n = 0;
+    for (let i = dsack ? 1 : 0; i < blocks.length; i++) {
+      const b = blocks[i]!;
+      if (!seqLt(b.left, b.right) || seqLt(b.left, ack) || seqGt(b.right, this.sndNxt)) continue;
+      const start = this.offsetOf(b.left);
+      const end = this.offsetOf(b.right);
+      let j = n;
+      while (j > 0 && scratch[2 * (j - 1)]! > start) {
+        scratch[2 * j] = scratch[2 * (j - 1)]!;
+        scratch[2 * j + 1] = scratch[2 * (j - 1) + 1]!;
+        j--;
+      }
+      scratch[2 * j] = start;
+      scratch[2 * j + 1] = end;
+      n++;
+      if (n === 4) break;
+    }
+    const sample = this.ackSample;
+    for (let k = 0; k < n; k++) {
+      const start = scratch[2 * k]!;
+      const end = scratch[2 * k + 1]!;
+      const newly = this.board.sack(start, end, sample);
+      if (newly > 0) {
+        sample.sackedBytes += newly;
+        if (this.recorderRef !== null)
+          this.recorderRef.record(sample.now as Instant, TcpSampleKind.Sacked, start, end);
+      }
+    }
+    return dsack;
+  }
+
+  /**
+   * A D-SACK for [left, right): a segment arrived twice (RFC 2883). If we
+   * had retransmitted it since the current reduction began, that
+   * retransmission was unnecessary (RFC 3708 §2): the undo count drops.
+   * RACK widens its reordering window (RFC 8985 §6.2 step 4), and a D-SACK
+   * of the tail probe means the probe was a duplicate (§7.4.2).
+   */
+  private onDsack(left: SeqNum, right: SeqNum): boolean {
+    if (seqGt(right, this.sndNxt) || seqDiff(this.sndUna, left) > this.maxSndWnd + this.sendMss)
+      return false;
+    const start = this.offsetOf(left);
+    const end = this.offsetOf(right);
+    if (start < 0) return false;
+    this.counters.dsacksReceived++;
+    if (this.useRack) this.rack.onDsack(this.offsetOf(this.sndNxt));
+    if (this.undoMarker >= 0 && this.undoRetrans > 0 && end > this.undoMarker) {
+      const una = this.offsetOf(this.sndUna);
+      let proven = 0;
+      // Below SND.UNA only what we retransmitted counts (Linux assumes it
+      // was ours; a network duplicate would then undo a real reduction).
+      if (start < una)
+        proven += this.retransAcked.overlap(Math.max(start, this.undoMarker), Math.min(end, una));
+      if (end > una) proven += this.board.retransmittedWithin(Math.max(start, una), end);
+      if (proven > 0) this.undoRetrans = Math.max(0, this.undoRetrans - proven);
+    }
+    if (this.rack.tlpEnd >= 0 && this.rack.tlpIsRetrans && end === this.rack.tlpEnd)
+      this.probeDsacked = true;
+    return true;
+  }
+
+  /**
+   * What an ACK means for loss recovery and the window, after the
+   * scoreboard has it (Linux tcp_ack with tcp_fastretrans_alert): RACK,
+   * reordering, delivery rate and rounds; the tail probe's outcome; leaving
+   * a state whose end the ACK passed; undo; loss detection and entering
+   * recovery or CWR; then cwnd (PRR while reducing, the controller
+   * otherwise) and the probe timer.
+   */
+  private onAckEvent(
+    now: Instant,
+    seg: TcpRepr,
+    advanced: boolean,
+    isDup: boolean,
+    dsack: boolean,
+    dataAcked: number,
+    priorInFlight: number,
+  ): void {
+    const sample = this.ackSample;
+    const delivered = sample.deliveredBytes;
+    if (delivered > 0) this.updateDeliveryRate(now, delivered);
+    this.rack.update(sample);
+    if (sample.reorderSeen) this.noteReordering(sample.fack - sample.reorderLow);
+    if (advanced && seqGt(seg.ack, this.roundEnd)) {
+      // RFC 9406 §4.2: a round ends when the ACK passes windowEnd.
+      this.roundEnd = this.sndNxt;
+      this.cc.onRoundStart(now);
+    }
+    if (this.rack.tlpEnd >= 0) this.processProbeAck(now, advanced, isDup);
+
+    // Leave a state whose end the ACK passed, or continue it.
+    const priorState = this.caState;
+    switch (this.caState) {
+      case CaState.Recovery:
+        if (seqGe(this.sndUna, this.recoverSeq)) this.endRecovery(now, seg);
+        else if (!this.sackOn) this.newRenoAck(advanced, isDup, dataAcked);
+        else if (advanced) this.tryPartialUndo(now, seg);
+        break;
+      case CaState.Cwr:
+        // Linux holds CWR until something above high_seq is acknowledged.
+        if (seqGt(this.sndUna, this.recoverSeq)) {
+          this.endReduction();
+          this.caState = this.openState();
+        }
+        break;
+      case CaState.Loss:
+        this.processLoss(now, seg, advanced, isDup);
+        break;
+      case CaState.Open:
+      case CaState.Disorder:
+        break;
+      default:
+        assertNever(this.caState, 'ca state');
+    }
+    // RFC 3708: every retransmission of the episode proved unnecessary by D-SACK.
+    if (
+      dsack &&
+      this.caState !== CaState.Loss &&
+      this.useUndo &&
+      this.undoMarker >= 0 &&
+      this.undoRetrans === 0
+    ) {
+      if (this.caState === CaState.Recovery) this.rack.onRecoveryExit();
+      this.undo(now, true);
+      this.caState = this.openState();
+    }
+
+    // Loss detection (Linux tcp_time_to_recover) and the congestion signals.
+    if (this.caState !== CaState.Loss) {
+      const lost = this.sackOn ? this.detectLosses(now) : false;
+      const open = this.caState === CaState.Open || this.caState === CaState.Disorder;
+      if (open || this.caState === CaState.Cwr) {
+        if (
+          this.sackOn ? lost : isDup && this.dupAcks >= DUPACK_THRESHOLD && this.newRenoMayRecover()
+        ) {
+          this.enterRecovery(now);
+        } else if (open && this.ecnOn && (seg.flags & TcpFlags.ECE) !== 0) {
+          this.enterCwr(now);
+        } else if (open) {
+          this.caState = this.openState();
+        }
+      }
+    }
+
+    // The window: PRR while reducing (RFC 6937), the controller otherwise.
+    if (this.caState === CaState.Cwr || (this.caState === CaState.Recovery && this.sackOn)) {
+      if (delivered > 0) this.reduceWindow(delivered, false);
+    } else if (advanced && priorState !== CaState.Recovery && priorState !== CaState.Cwr) {
+      // (The ACK that ends a reduction leaves cwnd where the reduction put it.)
+      const rtt = sample.caRtt >= 0 ? (sample.caRtt as Duration) : this.lastRttSample;
+      this.cc.onAck(now, dataAcked, priorInFlight, rtt);
+    }
+    if (this.caState === CaState.Open && this.board.retransBytes === 0) this.retransStampTs = -1;
+    this.recordWindow(now);
+    // RFC 8985 §7.2: (re)arm the probe timer on an ACK of new data.
+    if (advanced) this.scheduleLossProbe(now);
+  }
+
+  /** Open, or Disorder while SACKed, lost or retransmitted data or duplicate ACKs are about (Linux tcp_try_keep_open). */
+  private openState(): CaState {
+    return this.board.sackedBytes > 0 ||
+      this.board.lostBytes > 0 ||
+      this.board.retransBytes > 0 ||
+      (!this.sackOn && this.dupAcks > 0)
+      ? CaState.Disorder
+      : CaState.Open;
+  }
+
+  /** RFC 6582 §3.2 (2): no new recovery for losses from before the last one ended ("recover"). */
+  private newRenoMayRecover(): boolean {
+    return !(this.recoverValid && seqLt(this.sndUna, this.recoverSeq));
+  }
+
+  /**
+   * Fast recovery begins (RFC 5681 §3.2, RFC 6675 §5, Linux
+   * tcp_enter_recovery): ssthresh from the controller, unless CWR already
+   * reduced this window; PRR from here. Without SACK, NewReno (RFC 6582):
+   * retransmit the first unacknowledged segment, cwnd = ssthresh + 3·SMSS.
+   */
+  private enterRecovery(now: Instant): void {
+    const flight = this.bytesOutstanding();
+    if (this.caState !== CaState.Cwr) {
+      this.cc.onCongestionEvent(now, flight);
+      this.initUndo();
+      this.prr.start(flight, this.cc.ssthresh);
+      if (this.ecnOn) this.ecnQueueCwr = true;
+    }
     this.caState = CaState.Recovery;
     this.recoverSeq = this.sndNxt;
     this.recoverValid = true;
-    this.rtxNext = this.sndUna;
-    this.rtxOwed = true;
+    this.rescueRxt = -1;
     this.rttTiming = false;
+    this.rack.resetProbe();
+    this.probeDue = Probe.None;
+    if (this.lossTimerKind === LossTimer.Probe) this.cancelLossTimer();
     this.counters.fastRetransmits++;
-    this.counters.lostSegments++;
+    if (!this.sackOn) {
+      this.cc.cwnd = this.cc.ssthresh + DUPACK_THRESHOLD * this.sendMss;
+      this.markHeadLost();
+      this.rtxOwed = true;
+      this.counters.lostSegments++;
+    } else if (!this.usePrr) {
+      // RFC 6675 §5 (4.2): cwnd = ssthresh.
+      this.cc.cwnd = this.cc.ssthresh;
+    }
+  }
+
+  /** NewReno without SACK inside fast recovery (RFC 6582 §3.2 (4), (5)). */
+  private newRenoAck(advanced: boolean, isDup: boolean, dataAcked: number): void {
+    if (advanced) {
+      // A partial ACK: retransmit the next unacknowledged segment, deflate
+      // the window by the amount acknowledged, add one MSS back.
+      this.markHeadLost();
+      this.rtxOwed = true;
+      this.cc.cwnd = Math.max(
+        this.cc.cwnd - dataAcked + (dataAcked >= this.sendMss ? this.sendMss : 0),
+        this.sendMss,
+      );
+    } else if (isDup) {
+      // Inflate by one MSS for each further duplicate ACK.
+      this.cc.cwnd += this.sendMss;
+    }
+  }
+
+  /** The first unacknowledged segment is lost (NewReno; Linux tcp_newreno_mark_lost). */
+  private markHeadLost(): void {
+    if (this.board.count > 0) this.board.markLost(0);
+  }
+
+  /**
+   * Fast recovery ends: everything outstanding when it began is acknowledged
+   * (RFC 6582 full ACK). Undo if it proved spurious; else cwnd = ssthresh
+   * (RFC 6937 §3), or NewReno's deflation without SACK.
+   */
+  private endRecovery(now: Instant, seg: TcpRepr): void {
+    if (this.mayUndo(seg)) this.undo(now, false);
+    else if (!this.sackOn) this.cc.onRecoveryEnd(now, this.bytesInFlight());
+    else if (this.usePrr) this.endReduction();
+    this.rack.onRecoveryExit();
+    this.rtxOwed = false;
+    this.caState = this.openState();
+  }
+
+  /** RFC 6937 §3 / Linux tcp_end_cwnd_reduction: the window settles at ssthresh. */
+  private endReduction(): void {
+    if (this.cc.ssthresh < INFINITE_SSTHRESH) this.cc.cwnd = this.cc.ssthresh;
+  }
+
+  /**
+   * A partial ACK whose timestamp predates our first retransmission: the
+   * hole was filled by the original, delayed, so this was reordering, not
+   * loss (RFC 3522; Linux tcp_try_undo_partial, which waits until no
+   * retransmission is in flight).
+   */
+  private tryPartialUndo(now: Instant, seg: TcpRepr): void {
+    if (!this.useUndo || this.undoMarker < 0 || !this.packetDelayed(seg)) return;
+    if (this.board.retransBytes > 0) return;
+    this.rack.onRecoveryExit();
+    this.undo(now, true);
+    this.caState = this.openState();
+  }
+
+  /**
+   * An ACK in the Loss state (after a timeout; Linux tcp_process_loss):
+   * undo if the timeout proved spurious by D-SACK or timestamps, run F-RTO
+   * (RFC 5682 §3.1, the SACK-enhanced version as Linux has it), and leave
+   * the state when everything outstanding at the timeout is acknowledged.
+   */
+  private processLoss(now: Instant, seg: TcpRepr, advanced: boolean, isDup: boolean): void {
+    const recovered = seqGe(this.sndUna, this.recoverSeq);
+    if (advanced && this.mayUndo(seg)) {
+      this.undo(now, true);
+      this.leaveLoss();
+      return;
+    }
+    if (this.frto) {
+      const sample = this.ackSample;
+      if (sample.origDelivered) {
+        // Step 3.b: data never retransmitted was delivered, so not all was
+        // lost: the timeout was spurious.
+        this.counters.spuriousRtos++;
+        this.undo(now, true);
+        this.leaveLoss();
+        return;
+      }
+      if (seqGt(this.sndNxt, this.recoverSeq)) {
+        // Step 3.a: after new data went out (2.b) came a duplicate ACK or a SACK: the loss was real.
+        if (sample.sackedBytes > 0 || isDup) this.frto = false;
+      } else if (advanced && !recovered) {
+        // Step 2.b: the first ACK after the timeout advanced: send new
+        // data, not retransmissions, and see what the next ACK says.
+        this.recoverSeq = this.sndNxt;
+        const windowEnd = seqAdd(this.sndUna, this.sndWnd);
+        if (this.unsentDataBytes() > 0 && seqGt(windowEnd, this.sndNxt)) this.frtoNewData = true;
+        else this.frto = false;
+      }
+    }
+    if (recovered) {
+      if (this.mayUndo(seg)) this.undo(now, true);
+      this.leaveLoss();
+    }
+  }
+
+  private leaveLoss(): void {
+    this.rack.onRecoveryExit();
+    this.frto = false;
+    this.frtoNewData = false;
+    this.rtxOwed = false;
+    this.caState = this.openState();
+  }
+
+  /** Linux tcp_init_undo: remember where this reduction began, for a later undo. */
+  private initUndo(): void {
+    if (!this.useUndo) {
+      this.undoMarker = -1;
+      return;
+    }
+    this.undoMarker = this.offsetOf(this.sndUna);
+    this.undoRetrans = this.board.retransBytes > 0 ? this.board.retransBytes : -1;
+    this.retransAcked.clear();
+    if (this.board.retransBytes === 0) this.retransStampTs = -1;
+  }
+
+  /** Linux tcp_may_undo: every retransmission D-SACKed (RFC 3708), or the ACK is for an original (RFC 3522). */
+  private mayUndo(seg: TcpRepr): boolean {
+    if (!this.useUndo || this.undoMarker < 0) return false;
+    return this.undoRetrans === 0 || this.packetDelayed(seg);
+  }
+
+  /** Eifel (RFC 3522 §3.2): the ACK echoes a timestamp from before our first retransmission. */
+  private packetDelayed(seg: TcpRepr): boolean {
+    const ts = seg.options.timestamp;
+    return (
+      this.timestampsOn &&
+      ts !== null &&
+      ts.echo !== 0 &&
+      this.retransStampTs >= 0 &&
+      ((ts.echo - this.retransStampTs) | 0) < 0
+    );
+  }
+
+  /**
+   * The reduction was spurious: the controller restores its window
+   * (RFC 3708 §3, RFC 5682 §4, RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction),
+   * and what was marked lost is in flight after all.
+   */
+  private undo(now: Instant, unmarkLoss: boolean): void {
+    this.cc.onUndo(now);
+    if (unmarkLoss) this.board.unmarkAllLost();
+    this.undoMarker = -1;
+    this.undoRetrans = -1;
+    this.ecnQueueCwr = false;
+    this.counters.spuriousRecoveries++;
+    if (this.recorderRef !== null)
+      this.recorderRef.record(now, TcpSampleKind.Undo, this.cc.cwnd, this.cc.ssthresh);
+  }
+
+  /**
+   * RFC 3168 §6.1.2: an ECN echo is congestion, answered as a loss would be
+   * (ssthresh from the controller, PRR down to it) but at most once per
+   * window of data (Linux's CWR state, until SND.UNA passes SND.NXT of now).
+   */
+  private enterCwr(now: Instant): void {
+    const flight = this.bytesOutstanding();
+    this.cc.onCongestionEvent(now, flight);
+    this.prr.start(flight, this.cc.ssthresh);
+    this.undoMarker = -1;
+    this.caState = CaState.Cwr;
+    this.recoverSeq = this.sndNxt;
+    this.recoverValid = true;
+    this.ecnQueueCwr = true;
+    this.counters.ecnReductions++;
+    if (this.recorderRef !== null)
+      this.recorderRef.record(now, TcpSampleKind.EcnEcho, this.cc.cwnd, this.cc.ssthresh);
+  }
+
+  /** PRR (RFC 6937 §3): cwnd = pipe + sndcnt for what this ACK delivered. */
+  private reduceWindow(delivered: number, force: boolean): void {
+    if (this.caState === CaState.Recovery && !this.usePrr) return;
+    if (delivered <= 0 && !force) return;
+    const pipe = this.bytesInFlight();
+    const sndcnt = this.prr.sendQuota(delivered, pipe, this.sendMss);
+    this.cc.cwnd = Math.max(pipe + sndcnt, this.sendMss);
+  }
+
+  /**
+   * Marks what is lost by RACK (RFC 8985 §6.2 step 5) or, with RACK off, by
+   * RFC 6675's IsLost; returns whether anything is lost now.
+   */
+  private detectLosses(now: Instant): boolean {
+    let newly: number;
+    if (this.useRack) {
+      const timeout = this.rack.detectLoss(this.board, now, this.currentReorderWindow());
+      newly = this.rack.newlyLost;
+      this.armReorderTimer(now, timeout);
+    } else {
+      newly = this.markLostByDupThresh();
+    }
+    if (newly > 0) this.counters.lostSegments += newly;
+    return this.board.lostBytes > 0;
+  }
+
+  private currentReorderWindow(): number {
+    const recovering = this.caState === CaState.Recovery || this.caState === CaState.Loss;
+    return this.rack.reorderWindow(
+      recovering,
+      this.board.sackedCount,
+      this.rtt.minRtt,
+      this.rtt.srtt,
+    );
+  }
+
+  /**
+   * RFC 6675 §4 IsLost: a segment is lost when DupThresh segments, or more
+   * than (DupThresh − 1)·SMSS bytes, above it are SACKed. DupThresh is the
+   * reordering seen (3 at first, Linux's tp->reordering). Segments already
+   * retransmitted are left to the timer (RFC 6675 HighRxt).
+   */
+  private markLostByDupThresh(): number {
+    const board = this.board;
+    if (board.sackedCount === 0) return 0;
+    const dupThresh = this.reordering;
+    let bytesAbove = board.sackedBytes;
+    let segmentsAbove = board.sackedCount;
+    let newly = 0;
+    for (let i = 0; i < board.count && segmentsAbove > 0; i++) {
+      const f = board.flagsAt(i);
+      if ((f & SegmentFlag.Sacked) !== 0) {
+        bytesAbove -= board.endAt(i) - board.startAt(i);
+        segmentsAbove--;
+        continue;
+      }
+      if (segmentsAbove < dupThresh && bytesAbove <= (dupThresh - 1) * this.sendMss) break;
+      if ((f & (SegmentFlag.Lost | SegmentFlag.EverRetrans)) === 0 && board.markLost(i)) newly++;
+    }
+    return newly;
+  }
+
+  /** Reordering of `distance` bytes was seen (Linux tcp_check_sack_reordering). */
+  private noteReordering(distance: number): void {
+    this.counters.reorderingSeen++;
+    const segments = Math.min(Math.ceil(distance / this.sendMss), MAX_REORDERING);
+    if (segments > this.reordering) this.reordering = segments;
+  }
+
+  /** RACK's reordering timer (RFC 8985 §6.3): run detection again when the next candidate's time is up. */
+  private armReorderTimer(now: Instant, timeout: number): void {
+    if (timeout > 0) {
+      this.lossTimerAt = later(now, micros(Math.ceil(timeout)));
+      this.lossTimerKind = LossTimer.Reorder;
+    } else if (this.lossTimerKind === LossTimer.Reorder) {
+      this.cancelLossTimer();
+    }
+  }
+
+  private cancelLossTimer(): void {
+    this.lossTimerAt = NEVER;
+    this.lossTimerKind = LossTimer.None;
+  }
+
+  /** The reordering timer fired (Linux tcp_rack_reo_timeout). */
+  private onReorderTimeout(now: Instant): void {
+    if (!this.isSynchronized() || !this.sackOn) return;
+    const timeout = this.rack.detectLoss(this.board, now, this.currentReorderWindow());
+    if (this.rack.newlyLost > 0) {
+      this.counters.lostSegments += this.rack.newlyLost;
+      if (
+        this.caState === CaState.Open ||
+        this.caState === CaState.Disorder ||
+        this.caState === CaState.Cwr
+      )
+        this.enterRecovery(now);
+      if (this.caState === CaState.Recovery) this.reduceWindow(0, true);
+    }
+    this.armReorderTimer(now, timeout);
+    this.recordWindow(now);
+  }
+
+  /**
+   * RFC 8985 §7.2: arm the probe timeout (PTO = 2·SRTT, plus the worst-case
+   * delayed ACK when one segment is in flight, no later than the RTO) while
+   * the connection is open, has SACK, data outstanding and no probe in flight.
+   */
+  private scheduleLossProbe(now: Instant): void {
+    if (this.lossTimerKind === LossTimer.Reorder) return;
+    if (
+      !this.useTlp ||
+      !this.sackOn ||
+      !this.hasOutstanding() ||
+      this.rack.tlpEnd >= 0 ||
+      (this.caState !== CaState.Open && this.caState !== CaState.Cwr) ||
+      !this.isSynchronized()
+    ) {
+      if (this.lossTimerKind === LossTimer.Probe) this.cancelLossTimer();
+      return;
+    }
+    let pto: number;
+    if (this.rtt.hasSample) {
+      pto = 2 * this.rtt.srtt + (this.board.count <= 1 ? WORST_CASE_DELAYED_ACK : PTO_SLACK);
+    } else {
+      pto = PTO_WITHOUT_RTT;
+    }
+    let at = now + pto;
+    if (this.retransmitAt !== NEVER && at > this.retransmitAt) at = this.retransmitAt;
+    this.lossTimerAt = at as Instant;
+    this.lossTimerKind = LossTimer.Probe;
+  }
+
+  /** The probe timeout fired (Linux tcp_send_loss_probe): pollTransmit sends the probe. */
+  private onProbeTimeout(now: Instant): void {
+    if (!this.isSynchronized() || !this.hasOutstanding() || this.rack.tlpEnd >= 0) return;
+    if (this.caState !== CaState.Open && this.caState !== CaState.Cwr) return;
+    const windowEnd = seqAdd(this.sndUna, this.sndWnd);
+    this.probeDue =
+      this.unsentDataBytes() > 0 && seqGt(windowEnd, this.sndNxt)
+        ? Probe.NewData
+        : Probe.Retransmit;
+    this.counters.lossProbes++;
+    // RFC 8985 §7.3: the RTO runs in full after the probe.
+    this.retransmitAt = later(now, this.rtt.rto);
+  }
+
+  /**
+   * An ACK while a probe is outstanding (RFC 8985 §7.4; Linux
+   * tcp_process_tlp_ack). A probe of new data, or one the peer reports as a
+   * duplicate, repaired nothing; an ACK beyond the probe without that
+   * report means it repaired a loss, which calls for the response fast
+   * recovery would have made (ssthresh reduced, cwnd set to it at once).
+   */
+  private processProbeAck(now: Instant, advanced: boolean, isDup: boolean): void {
+    const una = this.offsetOf(this.sndUna);
+    if (una < this.rack.tlpEnd) return;
+    if (!this.rack.tlpIsRetrans || this.probeDsacked) {
+      this.rack.resetProbe();
+      return;
+    }
+    if (una > this.rack.tlpEnd) {
+      this.rack.resetProbe();
+      this.counters.lossProbeRecoveries++;
+      if (this.caState === CaState.Open || this.caState === CaState.Disorder) {
+        this.cc.onCongestionEvent(now, this.probeFlight);
+        this.endReduction();
+        this.undoMarker = -1;
+        if (this.ecnOn) this.ecnQueueCwr = true;
+      }
+      return;
+    }
+    if (!advanced && isDup && this.ackSample.sackedBytes === 0) this.rack.resetProbe();
+  }
+
+  /** Delivery rate (draft-cheng-iccrg-delivery-rate-estimation §3.3, Linux tcp_rate_gen). */
+  private updateDeliveryRate(now: Instant, delivered: number): void {
+    const s = this.ackSample;
+    this.deliveredTotal += delivered;
+    this.deliveredAt = now;
+    if (this.appLimitedUntil > 0 && this.deliveredTotal > this.appLimitedUntil)
+      this.appLimitedUntil = 0;
+    if (s.priorDelivered < 0) return;
+    this.firstSentAt = s.rateXmit;
+    const interval = Math.max(s.sendElapsed, now - s.priorTime);
+    // An interval shorter than the minimum RTT is an artefact (ACK compression).
+    if (interval <= 0 || (this.rtt.minRtt > 0 && interval < this.rtt.minRtt)) return;
+    const rate = ((this.deliveredTotal - s.priorDelivered) * 1_000_000) / interval;
+    if (!s.rateAppLimited || rate > this.deliveryRate) this.deliveryRate = rate;
   }
 
   /** Steps 7 (segment text) and 8 (FIN). */
@@ -1157,6 +1937,8 @@ export class Connection {
       state === TcpState.Established || state === TcpState.FinWait1 || state === TcpState.FinWait2;
     const payload = seg.payload;
     if (payload.length > 0 && receiving && !this.finReceived) {
+      if (this.ecnOn) this.receiveEcn(seg);
+      if (this.timestampsOn && this.autotune) this.sampleReceiveRtt(now, seg);
       if (this.readClosed) {
         // Data for an application that has closed: Linux answers with RST.
         this.drop(TcpDropReason.DataAfterClose);
@@ -1165,9 +1947,13 @@ export class Connection {
         return;
       }
       const offset = this.receive.nextOffset + seqDiff(seg.seq, this.rcvNxt);
+      const heldBefore = this.receive.nextOffset + this.receive.outOfOrderBytes;
       const result = this.receive.insert(offset, payload);
       this.counters.dataSegmentsReceived++;
-      this.counters.bytesReceived += result.inOrder + result.heldOutOfOrder;
+      // Each byte counts once, when it first arrives: inOrder also includes held bytes
+      // pulled in when a hole fills, which were counted when they were held.
+      this.counters.bytesReceived +=
+        this.receive.nextOffset + this.receive.outOfOrderBytes - heldBefore;
       if (payload.length > this.rcvMss && payload.length <= this.config.mss)
         this.rcvMss = payload.length;
       if (result.duplicate > 0)
@@ -1279,25 +2065,179 @@ export class Connection {
     return null;
   }
 
-  /** Retransmissions first, then new data and the FIN, as the windows allow. */
+  /**
+   * What goes next (RFC 6675 §5 NextSeg, with Linux's order): a due tail
+   * loss probe; F-RTO's new data; retransmission of what is lost (rule 1);
+   * new data and the FIN (rule 2); RFC 6675 rules 3 and 4 when RACK is off.
+   */
   private nextDataSegment(now: Instant): TcpRepr | null {
-    const finSeq = this.finSeq();
-    // Retransmission (fast retransmit, partial ACK, or after an RTO).
-    if (this.caState === CaState.Recovery || this.caState === CaState.Loss || this.rtxOwed) {
-      const rtx = this.nextRetransmission(now, finSeq);
-      if (rtx !== null) return rtx;
-      if (this.caState === CaState.Loss && seqLt(this.rtxNext, this.recoverSeq)) return null;
+    if (this.probeDue !== Probe.None) {
+      const probe = this.nextProbe(now);
+      if (probe !== null) return probe;
     }
+    if (this.frtoNewData) {
+      // RFC 5682 §3.1 step 2.b: new data instead of retransmissions, this ACK.
+      const data = this.nextNewData(now, false);
+      if (data !== null) return data;
+      this.frtoNewData = false;
+      if (seqGt(this.sndNxt, this.recoverSeq)) return null;
+      this.frto = false;
+    }
+    if (this.board.lostBytes > 0) {
+      const rtx = this.nextRetransmission(now);
+      if (rtx !== null) return rtx;
+      // After a timeout what was outstanding goes again before anything new.
+      if (this.caState === CaState.Loss && this.board.firstLostUnsent() >= 0) return null;
+    }
+    const data = this.nextNewData(now, false);
+    if (data !== null) return data;
+    if (this.sackOn && !this.useRack && this.caState === CaState.Recovery)
+      return this.nextRfc6675Rescue(now);
+    return null;
+  }
+
+  /** RFC 6675 NextSeg rule 1: the first segment deemed lost and not retransmitted since. */
+  private nextRetransmission(now: Instant): TcpRepr | null {
+    const i = this.board.firstLostUnsent();
+    if (i < 0) {
+      this.rtxOwed = false;
+      return null;
+    }
+    if (!this.rtxOwed) {
+      if (this.bytesInFlight() >= this.cc.cwnd) return null;
+      if (!this.paceAllows(now)) return null;
+    }
+    return this.retransmit(now, i, TcpSampleKind.Retransmitted);
+  }
+
+  /**
+   * RFC 6675 NextSeg rules 3 and 4 (with RACK off, in recovery, when there is
+   * nothing lost or new to send and cwnd − pipe ≥ 1 SMSS): the first
+   * unSACKed segment below the highest SACK not yet retransmitted; failing
+   * that, once per episode, a rescue retransmission of the last unSACKed
+   * segment, so that a loss at the tail keeps the ACK clock going.
+   */
+  private nextRfc6675Rescue(now: Instant): TcpRepr | null {
+    if (this.bytesInFlight() + this.sendMss > this.cc.cwnd) return null;
+    const board = this.board;
+    const high = board.highSacked;
+    for (let i = 0; i < board.count && board.startAt(i) < high; i++) {
+      if ((board.flagsAt(i) & (SegmentFlag.Sacked | SegmentFlag.EverRetrans)) === 0)
+        return this.retransmit(now, i, TcpSampleKind.Retransmitted);
+    }
+    if (this.rescueRxt < 0 || this.offsetOf(this.sndUna) > this.rescueRxt) {
+      for (let i = board.count - 1; i >= 0; i--) {
+        if ((board.flagsAt(i) & SegmentFlag.Sacked) !== 0) continue;
+        this.rescueRxt = this.offsetOf(this.recoverSeq);
+        return this.retransmit(now, i, TcpSampleKind.Retransmitted);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Sends scoreboard entry i again. An entry from before a smaller MSS (or
+   * with SACK blocks to fit) goes in pieces of the current size (Linux
+   * tcp_fragment); the flags it was sent with (PSH, FIN) go with it.
+   */
+  private retransmit(now: Instant, index: number, kind: TcpSampleKind): TcpRepr {
+    const board = this.board;
+    const mss = this.currentMss();
+    const start = board.startAt(index);
+    if (board.dataLengthAt(index) > mss) board.splitAt(start + mss);
+    // A short entry takes bytes from the next one lost with it, so that
+    // segments cut smaller (a lower MSS) go out full again.
+    while (board.dataLengthAt(index) < mss && index + 1 < board.count) {
+      const want = board.startAt(index) + mss;
+      const next = board.flagsAt(index + 1);
+      const mask = SegmentFlag.Lost | SegmentFlag.Retrans | SegmentFlag.Sacked;
+      if ((next & mask) === SegmentFlag.Lost && board.endAt(index + 1) > want) board.splitAt(want);
+      if (!board.mergeNext(index, mss)) break;
+    }
+    const end = board.endAt(index);
+    const f = board.flagsAt(index);
+    const fin = (f & SegmentFlag.Fin) !== 0;
+    const len = end - start - (fin ? 1 : 0);
+    const seqStart = this.seqAt(start);
+    const payload = len > 0 ? this.copyOut(seqStart, len) : EMPTY_PAYLOAD;
+    let flags: number = TcpFlags.ACK;
+    if (fin) flags |= TcpFlags.FIN;
+    if ((f & SegmentFlag.Psh) !== 0) flags |= TcpFlags.PSH;
+    const pipe = this.bytesInFlight();
+    board.onRetransmit(index, now, this.deliveredTotal, this.deliveredAt, this.firstSentAt);
+    this.rtxOwed = false;
+    this.counters.segmentsRetransmitted++;
+    this.counters.bytesRetransmitted += len;
+    if (this.undoRetrans < 0) this.undoRetrans = 0;
+    this.undoRetrans += end - start;
+    if (this.retransStampTs < 0) this.retransStampTs = this.tsClock(now);
+    this.onDataSent(now, end - start, pipe);
+    if (this.recorderRef !== null) this.recorderRef.record(now, kind, start, end);
+    return this.makeSegment(now, flags, seqStart, payload);
+  }
+
+  /**
+   * A tail loss probe (RFC 8985 §7.3): one segment of new data if there is
+   * any and the peer's window takes it, regardless of cwnd; else the last
+   * segment sent (its last MSS) again.
+   */
+  private nextProbe(now: Instant): TcpRepr | null {
+    const kind = this.probeDue;
+    this.probeDue = Probe.None;
+    const flight = this.bytesOutstanding();
+    if (kind === Probe.NewData) {
+      const seg = this.nextNewData(now, true);
+      if (seg !== null) {
+        this.rack.tlpEnd = this.offsetOf(this.sndNxt);
+        this.rack.tlpIsRetrans = false;
+        this.probeFlight = this.bytesOutstanding();
+        if (this.recorderRef !== null) {
+          const start = this.offsetOf(seg.seq);
+          this.recorderRef.record(now, TcpSampleKind.Probe, start, this.rack.tlpEnd);
+        }
+        return seg;
+      }
+    }
+    const board = this.board;
+    if (board.count === 0) return null;
+    let last = board.count - 1;
+    const mss = this.currentMss();
+    if (board.dataLengthAt(last) > mss) {
+      const fin = (board.flagsAt(last) & SegmentFlag.Fin) !== 0;
+      board.splitAt(board.endAt(last) - (fin ? 1 : 0) - mss);
+      last = board.count - 1;
+    }
+    this.rack.tlpEnd = this.offsetOf(this.sndNxt);
+    this.rack.tlpIsRetrans = true;
+    this.probeFlight = flight;
+    return this.retransmit(now, last, TcpSampleKind.Probe);
+  }
+
+  /**
+   * New data (RFC 6675 NextSeg rule 2) and the FIN, as the peer's window,
+   * cwnd, Nagle and sender SWS avoidance allow. A probe ignores cwnd and
+   * Nagle (Linux tcp_write_xmit with push_one = 2).
+   */
+  private nextNewData(now: Instant, probe: boolean): TcpRepr | null {
     if (this.finSent && this.unsentBytes() === 0) return null;
-    // New data.
     const unsent = this.unsentBytes();
     const windowRoom = seqDiff(seqAdd(this.sndUna, this.sndWnd), this.sndNxt);
-    let cwndRoom = this.cc.cwnd - this.bytesInFlight();
-    // RFC 3042 limited transmit: one extra segment for each of the first two dupacks.
-    if (this.caState === CaState.Disorder) cwndRoom += this.dupAcks * this.sendMss;
+    const pipe = this.bytesInFlight();
+    let cwndRoom = this.cc.cwnd - pipe;
+    // RFC 3042 limited transmit without SACK: one extra segment for each of
+    // the first two duplicate ACKs (with SACK, pipe already fell by what was SACKed).
+    if (this.caState === CaState.Disorder && !this.sackOn) cwndRoom += this.dupAcks * this.sendMss;
+    const mssNow = this.currentMss();
+    // While PRR sets cwnd, any room is a whole segment (Linux counts cwnd in packets).
+    if (
+      probe ||
+      (cwndRoom > 0 &&
+        cwndRoom < mssNow &&
+        (this.caState === CaState.Recovery || this.caState === CaState.Cwr))
+    )
+      cwndRoom = Math.max(cwndRoom, mssNow);
     if (unsent > 0) {
       const room = Math.min(windowRoom, cwndRoom);
-      const mssNow = this.currentMss();
       let len = Math.min(unsent, mssNow, Math.max(room, 0));
       if (len <= 0) return null;
       const wouldEmpty = len === unsent;
@@ -1310,7 +2250,8 @@ export class Connection {
         const bigEnough = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
         // After shutdown() nothing more will come to fill the segment, and the
         // FIN rides on it: Linux's tcp_nagle_test never holds a FIN segment.
-        const nagleAllows = this.config.noDelay || nothingInFlight || this.finQueued;
+        const nagleAllows =
+          this.config.noDelay || nothingInFlight || this.finQueued || probe || this.frtoNewData;
         if (!((allQueuedFits && nagleAllows) || bigEnough)) {
           // Held back. If the window is what stops us and nothing is in
           // flight, the persist timer takes over (armed in updateTimers).
@@ -1319,6 +2260,7 @@ export class Connection {
         if (!allQueuedFits && !bigEnough) return null;
         len = Math.min(len, unsent);
       }
+      if (!probe && !this.paceAllows(now)) return null;
       const seqStart = this.sndNxt;
       if (
         this.sndNxt === this.sndUna &&
@@ -1337,81 +2279,103 @@ export class Connection {
         flags |= TcpFlags.FIN;
         this.finSent = true;
       }
-      this.sndNxt = seqAdd(this.sndNxt, len + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0));
+      if (this.ecnOn) {
+        // RFC 3168 §6.1.2, §6.1.5: new data is ECN-capable, and the first
+        // after a window reduction carries CWR.
+        this.lastEct = true;
+        if (this.ecnQueueCwr) {
+          flags |= TcpFlags.CWR;
+          this.ecnQueueCwr = false;
+        }
+      }
+      const fin = (flags & TcpFlags.FIN) !== 0;
+      this.sndNxt = seqAdd(this.sndNxt, len + (fin ? 1 : 0));
       this.startTiming(now, seqStart);
       this.counters.dataSegmentsSent++;
       this.counters.bytesSent += len;
+      this.appendSent(now, seqStart, len + (fin ? 1 : 0), flags, pipe, len === unsent);
       return this.makeSegment(now, flags, seqStart, payload);
     }
     if (this.finQueued && !this.finSent && this.canSendFin()) {
       this.finSent = true;
       const seqStart = this.sndNxt;
       this.sndNxt = seqAdd(this.sndNxt, 1);
+      this.appendSent(now, seqStart, 1, TcpFlags.FIN, pipe, true);
       return this.makeSegment(now, TcpFlags.ACK | TcpFlags.FIN, seqStart, EMPTY_PAYLOAD);
     }
-    void finSeq;
     return null;
   }
 
-  private nextRetransmission(now: Instant, finSeq: SeqNum): TcpRepr | null {
-    // Skip what the peer has SACKed (RFC 6675 §5's NextSeg, simplified).
-    let offset = this.ackedOffset + seqDiff(this.rtxNext, this.ringSeq);
-    while (seqLt(this.rtxNext, this.sndNxt)) {
-      const i = this.sacked.indexContaining(offset);
-      if (i < 0) break;
-      const skip = this.sacked.endAt(i) - offset;
-      this.rtxNext = seqAdd(this.rtxNext, skip);
-      offset += skip;
+  /** A new segment of `length` sequence units at `seqStart` left: into the scoreboard. */
+  private appendSent(
+    now: Instant,
+    seqStart: SeqNum,
+    length: number,
+    flags: number,
+    pipe: number,
+    drained: boolean,
+  ): void {
+    // Delivery rate: an empty flight restarts the send and delivery clocks
+    // (Linux tcp_rate_skb_sent); a segment that drains the send buffer while
+    // cwnd has room marks the flow application-limited (tcp_rate_check_app_limited).
+    if (this.board.isEmpty) {
+      this.firstSentAt = now;
+      this.deliveredAt = now;
     }
-    if (!seqLt(this.rtxNext, this.sndNxt)) {
-      this.rtxOwed = false;
-      return null;
-    }
-    const limit = this.caState === CaState.Recovery ? this.recoverSeq : this.sndNxt;
-    if (!seqLt(this.rtxNext, limit) && !this.rtxOwed) return null;
-    if (this.caState === CaState.Recovery && !this.rtxOwed && this.nextSackedAfter(offset) < 0) {
-      // RFC 6582 §3.2: in fast recovery NewReno retransmits one segment per
-      // fast retransmit or partial ACK; a segment with no SACKed data above it
-      // is not known to be lost (RFC 6675 NextSeg). The window inflated by
-      // further duplicate ACKs sends new data instead (RFC 5681 §3.2 (5)), so
-      // bytesInFlight, which retransmissions do not raise, is no limit here.
-      return null;
-    }
-    if (!this.rtxOwed && this.bytesInFlight() >= this.cc.cwnd) return null;
-    const dataEnd = seqAdd(this.ringSeq, this.sendRing.length);
-    const start = this.rtxNext;
-    let len = Math.min(
-      this.currentMss(),
-      Math.max(seqDiff(dataEnd, start), 0),
-      Math.max(seqDiff(this.sndNxt, start), 0),
+    if (drained && pipe + length < this.cc.cwnd)
+      this.appLimitedUntil = Math.max(this.deliveredTotal + pipe + length, 1);
+    const start = this.offsetOf(seqStart);
+    let bits = this.appLimitedUntil > 0 ? SegmentFlag.AppLimited : 0;
+    if ((flags & TcpFlags.FIN) !== 0) bits |= SegmentFlag.Fin;
+    if ((flags & TcpFlags.PSH) !== 0) bits |= SegmentFlag.Psh;
+    this.board.append(
+      start,
+      start + length,
+      now,
+      bits,
+      this.deliveredTotal,
+      this.deliveredAt,
+      this.firstSentAt,
     );
-    // Do not resend bytes the peer already SACKed beyond this hole.
-    const nextSacked = this.nextSackedAfter(offset);
-    if (nextSacked >= 0) len = Math.min(len, nextSacked - offset);
-    let flags: number = TcpFlags.ACK;
-    if (this.finSent && seqAdd(start, len) === finSeq) flags |= TcpFlags.FIN;
-    if (len === 0 && !(this.finSent && start === finSeq)) {
-      this.rtxOwed = false;
-      return null;
-    }
-    if (len === 0) flags |= TcpFlags.FIN;
-    const payload = len > 0 ? this.copyOut(start, len) : EMPTY_PAYLOAD;
-    this.rtxNext = seqAdd(start, len + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0));
-    this.rtxOwed = false;
-    this.counters.segmentsRetransmitted++;
-    this.counters.bytesRetransmitted += len;
-    if (this.caState === CaState.Recovery && !seqLt(this.rtxNext, this.recoverSeq)) {
-      // NewReno retransmits one segment per partial ACK; the pointer rests here.
-      this.rtxNext = this.recoverSeq;
-    }
-    return this.makeSegment(now, flags, start, payload);
+    this.onDataSent(now, length, pipe);
+    if (this.recorderRef !== null)
+      this.recorderRef.record(now, TcpSampleKind.Sent, start, start + length);
   }
 
-  private nextSackedAfter(offset: number): number {
-    for (let i = 0; i < this.sacked.count; i++) {
-      if (this.sacked.startAt(i) > offset) return this.sacked.startAt(i);
-    }
-    return -1;
+  /** Bookkeeping for any data segment that leaves: PRR's count, the controller, the pacer. */
+  private onDataSent(now: Instant, bytes: number, pipeBefore: number): void {
+    if (this.caState === CaState.Recovery || this.caState === CaState.Cwr) this.prr.onSent(bytes);
+    this.cc.onPacketSent(now, bytes, pipeBefore);
+    if (this.pacing) this.advancePacer(now, bytes);
+  }
+
+  /**
+   * The pacing rate in bytes per second: the controller's, or Linux's
+   * tcp_update_pacing_rate: 200 % of cwnd per SRTT in slow start (below half
+   * of ssthresh), 120 % after; 0 before an RTT sample (no pacing yet).
+   */
+  private pacingRate(): number {
+    const own = this.cc.pacingRate();
+    if (own > 0) return own;
+    const srtt = this.rtt.srtt;
+    if (srtt <= 0) return 0;
+    const ratio = this.cc.cwnd < this.cc.ssthresh / 2 ? PACING_SS_RATIO : PACING_CA_RATIO;
+    return (ratio * Math.max(this.cc.cwnd, this.bytesOutstanding()) * 1_000_000) / srtt;
+  }
+
+  /** Whether the pacer lets a data segment go now; when not, its deadline joins the timer table. */
+  private paceAllows(now: Instant): boolean {
+    if (!this.pacing || this.paceNextAt <= now) return true;
+    this.paceBlocked = true;
+    return false;
+  }
+
+  /** The next departure is one segment's time at the pacing rate later (Linux tcp_wstamp_ns). */
+  private advancePacer(now: Instant, bytes: number): void {
+    const rate = this.pacingRate();
+    if (rate <= 0) return;
+    const from = this.paceNextAt > now ? this.paceNextAt : now;
+    this.paceNextAt = Math.ceil(from + ((bytes + PACING_HEADER_BYTES) * 1_000_000) / rate);
   }
 
   private makeSyn(now: Instant, withAck: boolean): TcpRepr {
@@ -1426,6 +2390,16 @@ export class Connection {
       options.windowScale = this.offeredWscale;
     }
     if (this.config.sack && (offerAll || this.sackOn)) options.sackPermitted = true;
+    let flags: number = withAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN;
+    if (withAck) {
+      if (this.ecnOn) flags |= TcpFlags.ECE;
+    } else {
+      // RFC 3168 §6.1.1: ask with ECE and CWR (net.ipv4.tcp_ecn = 1); a
+      // retransmitted SYN goes without them (§6.1.1.1, as Linux's
+      // tcp_ecn_clear_syn), in case a middlebox drops ECN-setup SYNs.
+      this.ecnRequested = this.ecnMode === 1 && this.synRetransmits === 0;
+      if (this.ecnRequested) flags |= TcpFlags.ECE | TcpFlags.CWR;
+    }
     if (this.config.timestamps && (offerAll || this.timestampsOn)) {
       options.timestamp = { value: this.tsClock(now), echo: withAck ? this.tsRecent : 0 };
     }
@@ -1453,7 +2427,7 @@ export class Connection {
       dstPort: 0,
       seq: this.iss,
       ack: withAck ? this.rcvNxt : (0 as SeqNum),
-      flags: withAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN,
+      flags,
       window,
       urgent: 0,
       options,
@@ -1469,6 +2443,8 @@ export class Connection {
 
   /** Builds a segment with ACK, window, timestamps and SACK as negotiated. */
   private makeSegment(now: Instant, flags: number, seqNum: SeqNum, payload: Uint8Array): TcpRepr {
+    // RFC 3168 §6.1.3: ECE on every segment until the sender's CWR arrives.
+    if (this.ecnDemandCwr && this.ecnOn) flags |= TcpFlags.ECE;
     const options = noTcpOptions();
     if (this.timestampsOn) options.timestamp = { value: this.tsClock(now), echo: this.tsRecent };
     if (this.sackOn) options.sackBlocks = this.sackBlocks();
@@ -1618,21 +2594,6 @@ export class Connection {
       this.tsRecent = ts.value;
       this.tsRecentSet = true;
       this.tsRecentAt = now;
-    }
-  }
-
-  private collectSack(seg: TcpRepr): void {
-    if (!this.sackOn) return;
-    const blocks = seg.options.sackBlocks;
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i]!;
-      // Only blocks above the cumulative ACK and within what we sent count;
-      // anything else is a D-SACK (RFC 2883) or bogus, and is ignored here.
-      if (!seqLt(b.left, b.right) || !seqGt(b.left, seg.ack) || seqGt(b.right, this.sndNxt))
-        continue;
-      const start = this.ackedOffset + seqDiff(b.left, this.ringSeq);
-      const end = this.ackedOffset + seqDiff(b.right, this.ringSeq);
-      if (start >= this.ackedOffset) this.sacked.add(start, end);
     }
   }
 
@@ -1803,15 +2764,102 @@ export class Connection {
     return seqDiff(this.sndNxt, this.sndUna);
   }
 
-  /** Bytes in the network by our estimate (RFC 5681 FlightSize; after an RTO only what was resent). */
+  /**
+   * Bytes in the network by our estimate: RFC 6675 pipe (Linux
+   * tcp_packets_in_flight, in bytes): what is outstanding, less what was
+   * SACKed or deemed lost, plus retransmissions in flight.
+   */
   private bytesInFlight(): number {
-    if (this.caState === CaState.Loss) {
-      return (
-        Math.max(seqDiff(this.rtxNext, this.sndUna), 0) +
-        Math.max(seqDiff(this.sndNxt, this.recoverSeq), 0)
-      );
+    const b = this.board;
+    const pipe = seqDiff(this.sndNxt, this.sndUna) - b.sackedBytes - b.lostBytes + b.retransBytes;
+    return pipe > 0 ? pipe : 0;
+  }
+
+  /** Sequence offset from ISS + 1 (exact, never wrapping) of a sequence number near the send window. */
+  private offsetOf(s: SeqNum): number {
+    return this.ackedOffset + seqDiff(s, this.ringSeq);
+  }
+
+  /** The sequence number at a sequence offset. */
+  private seqAt(offset: number): SeqNum {
+    return seqAdd(this.ringSeq, offset - this.ackedOffset);
+  }
+
+  /** Data bytes written and not yet sent (the FIN not counted). */
+  private unsentDataBytes(): number {
+    const n = this.sendRing.length - seqDiff(this.sndNxt, this.ringSeq);
+    return n > 0 ? n : 0;
+  }
+
+  /** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT. */
+  private recordWindow(now: Instant): void {
+    if (this.recorderRef === null) return;
+    this.recorderRef.record(
+      now,
+      TcpSampleKind.Window,
+      this.cc.cwnd,
+      this.cc.ssthresh,
+      this.bytesInFlight(),
+      this.rtt.srtt,
+    );
+  }
+
+  /**
+   * RFC 3168 §6.1.3 at the receiver: CWR from the sender ends our echo of
+   * congestion; a CE mark starts (or restarts) it, with an immediate ACK the
+   * first time (Linux tcp_ecn_check_ce enters quick-ack mode).
+   */
+  private receiveEcn(seg: TcpRepr): void {
+    if ((seg.flags & TcpFlags.CWR) !== 0) this.ecnDemandCwr = false;
+    if (this.arrivingEcn === ECN_CE) {
+      this.counters.ceReceived++;
+      if (!this.ecnDemandCwr) this.ackNow = true;
+      this.ecnDemandCwr = true;
     }
-    return seqDiff(this.sndNxt, this.sndUna);
+  }
+
+  /**
+   * The receiver's RTT from the timestamp an arriving data segment echoes
+   * (Linux tcp_rcv_rtt_measure_ts, smoothed with gain 1/8), for autotuning.
+   */
+  private sampleReceiveRtt(now: Instant, seg: TcpRepr): void {
+    const ts = seg.options.timestamp;
+    if (ts === null || ts.echo === 0) return;
+    const ms = (this.tsClock(now) - ts.echo) | 0;
+    if (ms < 0 || ms > 60_000) return;
+    const sample = Math.max(ms, 1) * 1000;
+    this.rcvRtt = this.rcvRtt === 0 ? sample : this.rcvRtt + (sample - this.rcvRtt) / 8;
+  }
+
+  /**
+   * Receive-buffer autotuning (Linux tcp_rcv_space_adjust, in spirit): once
+   * per receiver RTT, if the application drained more than in the last
+   * measurement, let the buffer (and so the window) hold twice that plus 16
+   * segments, more while the rate grows, up to maxReceiveBufferSize. The ring
+   * grows only as data fills it, so memory follows use.
+   */
+  private adjustReceiveSpace(): void {
+    const rtt = this.rcvRtt > 0 ? this.rcvRtt : this.rtt.srtt;
+    if (rtt <= 0 || !this.isSynchronized()) return;
+    const now = this.lastInputAt;
+    if (this.rcvSpaceAt < 0) {
+      // Linux tcp_init_buffer_space: the first measure is against 10 segments.
+      this.rcvSpace = 10 * this.rcvMss;
+      this.rcvSpaceAt = now;
+      this.rcvSpaceCopied = 0;
+      return;
+    }
+    if (now - this.rcvSpaceAt < rtt) return;
+    const copied = this.copiedTotal - this.rcvSpaceCopied;
+    if (copied > this.rcvSpace) {
+      let window = 2 * copied + 16 * this.rcvMss;
+      window += (2 * window * (copied - this.rcvSpace)) / this.rcvSpace;
+      const limit = Math.min(Math.floor(window), this.config.maxReceiveBufferSize);
+      if (limit > this.receive.limit) this.receive.setLimit(limit);
+      this.rcvSpace = copied;
+    }
+    this.rcvSpaceCopied = this.copiedTotal;
+    this.rcvSpaceAt = now;
   }
 
   private hasOutstanding(): boolean {
@@ -1899,6 +2947,7 @@ export class Connection {
   private enterTimeWait(now: Instant, cause: string): void {
     this.setState(now, TcpState.TimeWait, cause);
     this.retransmitAt = NEVER;
+    this.cancelLossTimer();
     this.persistAt = NEVER;
     this.keepAliveAt = NEVER;
     this.finWait2At = NEVER;
@@ -1991,6 +3040,11 @@ export class Connection {
     this.keepAliveAt = NEVER;
     this.timeWaitAt = NEVER;
     this.finWait2At = NEVER;
+    this.cancelLossTimer();
+    this.paceBlocked = false;
+    this.probeDue = Probe.None;
+    this.board.clear();
+    this.board.release();
     this.ackNow = false;
     this.ackPending = false;
     this.probeOwed = false;
