@@ -102,7 +102,11 @@ export class RealDriver implements Driver {
   private closedFlag = false;
   private handle: HostTimerHandle | null = null;
   private handleKind: HostTimerKind = 'none';
-  /** The deadline the current handle was armed for (-Infinity for an immediate). */
+  /**
+   * The deadline the current handle was armed for: -Infinity for an
+   * immediate, NEVER for the keep-alive timer of a driver with references
+   * and nothing to do.
+   */
   private handleAt: Instant = NEVER;
   /** Service passes run (for tests and diagnostics). */
   passes = 0;
@@ -172,13 +176,18 @@ export class RealDriver implements Driver {
 
   ref(): void {
     this.refCount++;
-    if (this.refCount === 1 && this.handleKind === 'timeout') this.handle!.ref();
+    if (this.refCount !== 1 || this.closedFlag) return;
+    if (this.handleKind === 'timeout') this.handle!.ref();
+    else if (this.handle === null) this.arm(NEVER, 'timeout', this.now());
   }
 
   unref(): void {
     if (this.refCount === 0) throw new Error('RealDriver.unref: no reference is held');
     this.refCount--;
-    if (this.refCount === 0 && this.handleKind === 'timeout') this.handle!.unref();
+    if (this.refCount !== 0 || this.handleKind !== 'timeout') return;
+    // A keep-alive timer with no deadline behind it has no reason to stay.
+    if (this.handleAt === NEVER) this.disarm();
+    else this.handle!.unref();
   }
 
   setTimer(at: Instant, callback: () => void): DriverTimer {
@@ -259,7 +268,11 @@ export class RealDriver implements Driver {
   private rearm(now: Instant): void {
     const at = this.nextDeadline();
     if (at === NEVER) {
-      this.disarm();
+      // Nothing to wake up for. A held reference still keeps the process
+      // alive, as a listening socket's handle does in Node: with one, the
+      // timer stays, at the longest delay the host allows.
+      if (this.refCount === 0) this.disarm();
+      else if (this.handle === null) this.arm(NEVER, 'timeout', now);
       return;
     }
     // A timer already due no later than `at` will do: it wakes us, we find

@@ -29,6 +29,11 @@ export interface VirtualLoopOptions {
   maxStepsPerTurn?: number;
 }
 
+/** setTimeout's largest delay (2^31 - 1 ms). */
+const MAX_TIMEOUT_MS = 0x7fffffff;
+
+function noop(): void {}
+
 class VirtualTimer implements DriverTimer {
   cancelled = false;
   cancel(): void {
@@ -54,6 +59,7 @@ export class VirtualLoop {
   private readonly maxSteps: number;
   private readonly drivers: VirtualDriver[] = [];
   private immediate: NodeJS.Immediate | null = null;
+  private keepAlive: NodeJS.Timeout | null = null;
   private totalRefs = 0;
   private kicked = false;
   private dispatched = false;
@@ -78,7 +84,9 @@ export class VirtualLoop {
       this.schedule();
       return;
     }
-    // Nothing is pending anywhere: stay idle until the application does something.
+    // Nothing is pending anywhere: stay idle until the application does
+    // something (with a reference held, keep the process alive meanwhile).
+    this.updateKeepAlive();
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const resolve of waiters) resolve();
@@ -136,6 +144,7 @@ export class VirtualLoop {
     this.closedFlag = true;
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.immediate = null;
+    this.updateKeepAlive();
   }
 
   get closed(): boolean {
@@ -151,7 +160,10 @@ export class VirtualLoop {
   addRef(delta: 1 | -1): void {
     this.totalRefs += delta;
     const immediate = this.immediate;
-    if (immediate === null) return;
+    if (immediate === null) {
+      this.updateKeepAlive();
+      return;
+    }
     if (this.totalRefs === 1 && delta === 1) immediate.ref();
     else if (this.totalRefs === 0 && !this.urgent) immediate.unref();
   }
@@ -167,7 +179,25 @@ export class VirtualLoop {
     return this.kicked || this.dispatched;
   }
 
+  /**
+   * While the loop is idle (no turn scheduled), a held reference keeps the
+   * process alive the way a listening socket's handle does in Node: with a
+   * timer at the longest delay the host allows.
+   */
+  private updateKeepAlive(): void {
+    const want = this.totalRefs > 0 && this.immediate === null && !this.closedFlag;
+    if (want && this.keepAlive === null) this.keepAlive = setTimeout(noop, MAX_TIMEOUT_MS);
+    else if (!want && this.keepAlive !== null) {
+      clearTimeout(this.keepAlive);
+      this.keepAlive = null;
+    }
+  }
+
   private schedule(): void {
+    if (this.keepAlive !== null) {
+      clearTimeout(this.keepAlive);
+      this.keepAlive = null;
+    }
     const immediate = setImmediate(this.turn);
     if (this.totalRefs === 0 && !this.urgent) immediate.unref();
     this.immediate = immediate;
