@@ -4,12 +4,16 @@
  */
 import type { CongestionControlFactory } from './types.js';
 import { createNewReno } from './newreno.js';
+import { createCubic } from './cubic.js';
 
 export type { CongestionConfig, CongestionControl, CongestionControlFactory } from './types.js';
 export { INFINITE_SSTHRESH } from './types.js';
 export { NewReno, createNewReno } from './newreno.js';
+export { Cubic, CUBIC_BETA, CUBIC_C, createCubic } from './cubic.js';
+export { HystartPhase, HystartPlusPlus } from './hystart.js';
 
-/** Every available controller by name. CUBIC joins later. */
+/** Every available controller by name; adding one here is all a new algorithm needs. */
 export const congestionControls: Record<string, CongestionControlFactory> = {
   newreno: createNewReno,
+  cubic: createCubic,
 };

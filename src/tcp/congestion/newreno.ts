@@ -27,6 +27,9 @@ export class NewReno implements CongestionControl {
   private bytesAcked: number;
   /** A retransmission timeout happened and no new data has been acknowledged since. */
   private afterTimeout: boolean;
+  /** cwnd and ssthresh before the last reduction, for `onUndo` (Linux prior_cwnd, prior_ssthresh); -1: nothing to undo. */
+  private priorCwnd: number;
+  private priorSsthresh: number;
 
   constructor(config: CongestionConfig) {
     checkMss(config.mss);
@@ -42,6 +45,8 @@ export class NewReno implements CongestionControl {
     this.ssthresh = INFINITE_SSTHRESH;
     this.bytesAcked = 0;
     this.afterTimeout = false;
+    this.priorCwnd = -1;
+    this.priorSsthresh = -1;
   }
 
   /**
@@ -74,6 +79,10 @@ export class NewReno implements CongestionControl {
       this.ssthresh = Math.max(2 * mss, Math.floor((this.ssthresh * mss) / old));
     }
     this.bytesAcked = Math.floor((this.bytesAcked * mss) / old);
+    if (this.priorCwnd > 0)
+      this.priorCwnd = Math.max(mss, Math.floor((this.priorCwnd * mss) / old));
+    if (this.priorSsthresh > 0 && this.priorSsthresh !== INFINITE_SSTHRESH)
+      this.priorSsthresh = Math.max(2 * mss, Math.floor((this.priorSsthresh * mss) / old));
     this.mss = mss;
   }
 
@@ -116,6 +125,8 @@ export class NewReno implements CongestionControl {
 
   /** Loss detected by duplicate ACKs / SACK: RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS); cwnd is left for the recovery algorithm to set. */
   onCongestionEvent(_now: Instant, bytesInFlight: number): void {
+    this.priorCwnd = this.cwnd;
+    this.priorSsthresh = this.ssthresh;
     this.ssthresh = this.halvedFlight(bytesInFlight);
     this.bytesAcked = 0;
     this.afterTimeout = false;
@@ -143,7 +154,11 @@ export class NewReno implements CongestionControl {
    * to mean exactly that, as Linux keeps ssthresh while in its Loss state.
    */
   onRetransmitTimeout(_now: Instant, bytesInFlight: number): void {
-    if (!this.afterTimeout) this.ssthresh = this.halvedFlight(bytesInFlight);
+    if (!this.afterTimeout) {
+      this.priorCwnd = this.cwnd;
+      this.priorSsthresh = this.ssthresh;
+      this.ssthresh = this.halvedFlight(bytesInFlight);
+    }
     this.cwnd = this.mss;
     this.bytesAcked = 0;
     this.afterTimeout = true;
@@ -162,6 +177,33 @@ export class NewReno implements CongestionControl {
     const iw = this.initialWindow;
     if (this.cwnd > iw) this.cwnd = iw;
     this.bytesAcked = 0;
+  }
+
+  /** NewReno keeps no per-send state. */
+  onPacketSent(_now: Instant, _bytes: number, _bytesInFlight: number): void {}
+
+  /** NewReno keeps no per-round state. */
+  onRoundStart(_now: Instant): void {}
+
+  /**
+   * A spurious reduction: back to the window and threshold from before it,
+   * never below what they are now (Linux tcp_undo_cwnd_reduction with
+   * tcp_reno_undo_cwnd: cwnd = max(cwnd, prior_cwnd), ssthresh =
+   * max(ssthresh, prior_ssthresh)).
+   */
+  onUndo(_now: Instant): void {
+    if (this.priorCwnd < 0) return;
+    if (this.priorCwnd > this.cwnd) this.cwnd = this.priorCwnd;
+    if (this.priorSsthresh > this.ssthresh) this.ssthresh = this.priorSsthresh;
+    this.priorCwnd = -1;
+    this.priorSsthresh = -1;
+    this.afterTimeout = false;
+    this.bytesAcked = 0;
+  }
+
+  /** No opinion: the connection derives the rate from cwnd and SRTT. */
+  pacingRate(): number {
+    return -1;
   }
 
   /** RFC 5681 (4): max(FlightSize / 2, 2*SMSS). */

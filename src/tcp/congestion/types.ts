@@ -14,22 +14,57 @@ export const INFINITE_SSTHRESH = 0x7fffffff;
 export interface CongestionControl {
   /** Algorithm name as in the registry (`'newreno'`), like Linux's tcp_congestion_ops.name. */
   readonly name: string;
-  /** Congestion window in bytes. Loss recovery may set it directly (NewReno window inflation). */
+  /** Congestion window in bytes. Loss recovery may set it directly (NewReno window inflation, PRR). */
   cwnd: number;
   /** Slow-start threshold in bytes; starts "infinite" (use 0x7fffffff, like Linux's TCP_INFINITE_SSTHRESH). */
   ssthresh: number;
   /** Sender MSS changed (after the handshake or a PMTU drop). */
   setMss(mss: number): void;
-  /** New data cumulatively acknowledged while not in loss recovery. `bytesInFlight` is before this ACK; `rtt` is the sample from this ACK or -1. */
+  /**
+   * New data cumulatively acknowledged while not reducing the window (not in
+   * fast recovery or CWR). `bytesInFlight` is before this ACK; `rtt` is an RTT
+   * sample from this ACK (from the segment sent last among those it
+   * delivered) or -1.
+   */
   onAck(now: Instant, ackedBytes: number, bytesInFlight: number, rtt: Duration): void;
-  /** Loss detected by duplicate ACKs / SACK: RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS); cwnd is left for the recovery algorithm to set. */
+  /**
+   * Congestion signalled by loss (duplicate ACKs, SACK, RACK) or by an ECN
+   * echo (RFC 3168 §6.1.2): set ssthresh (RFC 5681 (4): max(FlightSize / 2,
+   * 2*SMSS) for NewReno); cwnd is left for the recovery algorithm to set.
+   */
   onCongestionEvent(now: Instant, bytesInFlight: number): void;
-  /** Fast recovery ended (RFC 6582: full ACK): cwnd deflates, e.g. to ssthresh. */
+  /**
+   * NewReno fast recovery ended (RFC 6582: full ACK), for a connection
+   * without PRR: cwnd deflates. With PRR the connection sets cwnd to
+   * ssthresh itself (RFC 6937 §3) and does not call this.
+   */
   onRecoveryEnd(now: Instant, bytesInFlight: number): void;
   /** Retransmission timeout: RFC 5681 (4) ssthresh = max(FlightSize/2, 2*SMSS), cwnd = loss window = 1 SMSS. */
   onRetransmitTimeout(now: Instant, bytesInFlight: number): void;
   /** RFC 5681 §4.1: restart window after an idle period longer than the RTO: cwnd = min(IW, cwnd). */
   onIdleRestart(now: Instant): void;
+  /**
+   * A segment left (new data or a retransmission) of `bytes` bytes;
+   * `bytesInFlight` is what was in flight before it. CUBIC uses this to tell
+   * an idle period from a busy one (Linux CA_EVENT_TX_START).
+   */
+  onPacketSent(now: Instant, bytes: number, bytesInFlight: number): void;
+  /**
+   * A new round trip began: this ACK passed the SND.NXT recorded when the
+   * last round began (RFC 9406 §4.2 windowEnd). Called before `onAck`.
+   */
+  onRoundStart(now: Instant): void;
+  /**
+   * The last window reduction was spurious (detected by D-SACK, RFC 3708;
+   * F-RTO, RFC 5682; or timestamps, RFC 3522): restore what it changed
+   * (Linux's undo_cwnd with prior_ssthresh; RFC 9438 §4.9).
+   */
+  onUndo(now: Instant): void;
+  /**
+   * The pacing rate in bytes per second the controller wants, or -1 to let
+   * the connection derive it from cwnd and SRTT (Linux tcp_update_pacing_rate).
+   */
+  pacingRate(): number;
 }
 
 /** What a controller needs to start. */
@@ -38,6 +73,10 @@ export interface CongestionConfig {
   mss: number;
   /** Initial window in segments (RFC 6928 and Linux: 10). */
   initialWindowSegments: number;
+  /** Leave slow start on a rising RTT (HyStart++, RFC 9406), for controllers that support it; default true. */
+  hystart?: boolean;
+  /** The connection paces its segments (RFC 9406 §4.3 then limits slow-start growth per ACK). Default false. */
+  paced?: boolean;
 }
 
 /** Makes a controller for a new connection. */
