@@ -1,6 +1,6 @@
 /**
  * Runs one bench job in this process and prints its figures as the last
- * line of stdout (`{"figures": {...}}`), or the error on stderr with exit
+ * line of stdout (`{"figures": {...}, "cpuSeconds": n}`), or the error on stderr with exit
  * status 1. bench/run.ts starts one of these per run:
  *
  *   node --import tsx bench/child.ts <job> '<params as JSON>'
@@ -16,8 +16,13 @@ if (job === undefined) {
   process.exit(2);
 }
 try {
+  const cpu = process.cpuUsage();
   const figures = await job(JSON.parse(paramsText ?? '{}') as JobParams);
-  process.stdout.write(`${JSON.stringify({ figures })}\n`);
+  // CPU time of this process during the job (both stacks in memory; tcpts'
+  // side over TUN): steadier than wall time on a shared machine.
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
+  process.stdout.write(`${JSON.stringify({ figures, cpuSeconds })}\n`);
   // Timers of closed stacks (TIME-WAIT) and kernel helpers may linger: the job is over.
   process.exit(0);
 } catch (error) {
