@@ -64,8 +64,58 @@ export interface TcpConfig {
   userTimeout: Duration;
   /** Initial congestion window in segments (RFC 6928; Linux TCP_INIT_CWND = 10). */
   initialCwndSegments: number;
-  /** Name of the congestion control algorithm (see congestion/index.ts). */
+  /** Name of the congestion control algorithm (see congestion/index.ts): 'cubic' (Linux's default) or 'newreno'. */
   congestionControl: string;
+  // The loss-recovery and congestion-control switches below are optional so
+  // that a profile written before them still type-checks; `tcpConfig()` and
+  // `linuxProfile()` always fill them in, and a connection reads a missing
+  // one as its Linux default.
+  /**
+   * RACK time-based loss detection with SACK (RFC 8985; Linux net.ipv4.tcp_recovery = 1).
+   * Off: RFC 6675's rule (DupThresh SACKed segments above a hole, growing with measured
+   * reordering as Linux's tp->reordering). Without SACK, NewReno's three duplicate ACKs apply.
+   * Default true.
+   */
+  rack?: boolean;
+  /** Tail loss probes (RFC 8985 §7; Linux net.ipv4.tcp_early_retrans = 3). Need SACK, as in Linux. Default true. */
+  tlp?: boolean;
+  /**
+   * Proportional Rate Reduction in SACK recovery and CWR (RFC 6937; Linux always). Off:
+   * RFC 6675 §5 (cwnd = ssthresh when recovery starts). Recovery without SACK is NewReno's
+   * (RFC 6582) either way. Default true.
+   */
+  prr?: boolean;
+  /** F-RTO, spurious retransmission timeout detection (RFC 5682 SACK-enhanced; net.ipv4.tcp_frto = 2). Default true. */
+  frto?: boolean;
+  /**
+   * Undo a window reduction shown spurious by D-SACK (RFC 2883, RFC 3708) or by timestamps
+   * (Eifel, RFC 3522), as Linux does. Default true.
+   */
+  undo?: boolean;
+  /**
+   * ECN (RFC 3168; net.ipv4.tcp_ecn): 0 off, 1 request it on connections we open and accept
+   * it, 2 accept it when the peer asks but do not ask (Linux's default). Default 2.
+   */
+  ecn?: number;
+  /**
+   * Pace segments over the round trip (Linux's internal pacing: 200 % of cwnd/SRTT in slow
+   * start, 120 % after). Default false.
+   */
+  pacing?: boolean;
+  /** HyStart++ (RFC 9406) for controllers that have it (CUBIC). Default true. */
+  hystart?: boolean;
+  /**
+   * Grow the receive buffer with the bandwidth-delay product the application drains, up to
+   * maxReceiveBufferSize (Linux tcp_rcv_space_adjust, net.ipv4.tcp_moderate_rcvbuf = 1).
+   * Linux stops autotuning a socket whose SO_RCVBUF was set; set this false then. Default true.
+   */
+  receiveBufferAutotuning?: boolean;
+  /**
+   * Keep the last this-many samples of what the sender did and saw (TcpRecorder: segments
+   * sent, retransmitted, SACKed and acknowledged; cwnd, ssthresh, pipe, SRTT) for plots.
+   * 0 records nothing and allocates nothing. Default 0.
+   */
+  recordSamples?: number;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -110,7 +160,17 @@ export function linuxProfile(): TcpConfig {
     keepAliveCount: 9,
     userTimeout: seconds(0),
     initialCwndSegments: 10,
-    congestionControl: 'newreno',
+    congestionControl: 'cubic',
+    rack: true,
+    tlp: true,
+    prr: true,
+    frto: true,
+    undo: true,
+    ecn: 2,
+    pacing: false,
+    hystart: true,
+    receiveBufferAutotuning: true,
+    recordSamples: 0,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),
@@ -152,6 +212,17 @@ export function validateTcpConfig(config: TcpConfig): void {
   }
   if (config.minRto > config.maxRto) {
     throw new RangeError('TcpConfig.minRto must not exceed maxRto');
+  }
+  if (config.ecn !== undefined && config.ecn !== 0 && config.ecn !== 1 && config.ecn !== 2) {
+    throw new RangeError(
+      `TcpConfig.ecn must be 0 (off), 1 (request) or 2 (accept only), got ${String(config.ecn)}`,
+    );
+  }
+  const samples = config.recordSamples;
+  if (samples !== undefined && !(Number.isInteger(samples) && samples >= 0)) {
+    throw new RangeError(
+      `TcpConfig.recordSamples must be a non-negative integer, got ${String(samples)}`,
+    );
   }
 }
 

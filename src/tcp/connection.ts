@@ -292,8 +292,13 @@ export class Connection {
   private readonly pacing: boolean;
   private readonly ecnMode: number;
   private readonly autotune: boolean;
-  /** Segments the reordering seen spans (Linux tp->reordering): RFC 6675's DupThresh when RACK is off. */
+  /**
+   * Segments the reordering seen spans (Linux tp->reordering): the duplicate
+   * ACK threshold without SACK, and RFC 6675's DupThresh with SACK and RACK off.
+   */
   private reordering = DUPACK_THRESHOLD;
+  /** The most duplicate ACKs in a row during this loss episode (without SACK). */
+  private dupAcksPeak = 0;
   /** RACK's reordering timer or TLP's probe timeout, whichever is armed (one slot, as Linux). */
   private lossTimerAt: Instant = NEVER;
   private lossTimerKind: LossTimer = LossTimer.None;
@@ -307,6 +312,8 @@ export class Connection {
   private frto = false;
   /** F-RTO step 2.b: send new data rather than retransmit on this ACK. */
   private frtoNewData = false;
+  /** F-RTO is past step 2.b: the next ACK decides (step 3). */
+  private frtoProbing = false;
   /** RFC 6675 RescueRxt (offset) for this recovery episode, or -1. */
   private rescueRxt = -1;
   /** Linux undo_marker: SND.UNA (offset) when the current reduction began, or -1 when there is nothing to undo. */
@@ -859,8 +866,11 @@ export class Connection {
     const expired = this.rtt.rto;
     // F-RTO (RFC 5682) watches a timeout that opens a new episode, and
     // repeated ones (Linux: new_recovery || icsk_retransmits).
+    // Only with SACK: without it the duplicate ACKs that follow F-RTO's new
+    // data would not free the window for the retransmissions a real loss needs.
     const fresh = this.caState !== CaState.Recovery && this.caState !== CaState.Loss;
-    this.frto = this.useFrto && (fresh || this.rtt.backoffs > 0);
+    this.frto = this.useFrto && this.sackOn && (fresh || this.rtt.backoffs > 0);
+    this.frtoProbing = false;
     this.frtoNewData = false;
     const reducing = this.caState === CaState.Recovery || this.caState === CaState.Cwr;
     if (!reducing && (this.caState !== CaState.Loss || this.consecutiveRtos === 0)) {
@@ -1268,6 +1278,7 @@ export class Connection {
     if (isDup) {
       this.dupAcks++;
       this.counters.dupAcksReceived++;
+      if (this.dupAcks > this.dupAcksPeak) this.dupAcksPeak = this.dupAcks;
     }
     this.onAckEvent(now, seg, advanced, isDup, dsack, dataAcked, priorInFlight);
     // RFC 9293 step 5: update the send window if the segment is newer (SND.WL1/WL2).
@@ -1497,7 +1508,7 @@ export class Connection {
       const open = this.caState === CaState.Open || this.caState === CaState.Disorder;
       if (open || this.caState === CaState.Cwr) {
         if (
-          this.sackOn ? lost : isDup && this.dupAcks >= DUPACK_THRESHOLD && this.newRenoMayRecover()
+          this.sackOn ? lost : isDup && this.dupAcks >= this.reordering && this.newRenoMayRecover()
         ) {
           this.enterRecovery(now);
         } else if (open && this.ecnOn && (seg.flags & TcpFlags.ECE) !== 0) {
@@ -1561,7 +1572,8 @@ export class Connection {
     if (this.lossTimerKind === LossTimer.Probe) this.cancelLossTimer();
     this.counters.fastRetransmits++;
     if (!this.sackOn) {
-      this.cc.cwnd = this.cc.ssthresh + DUPACK_THRESHOLD * this.sendMss;
+      this.cc.cwnd = this.cc.ssthresh + this.dupAcks * this.sendMss;
+      this.dupAcksPeak = this.dupAcks;
       this.markHeadLost();
       this.rtxOwed = true;
       this.counters.lostSegments++;
@@ -1641,24 +1653,34 @@ export class Connection {
     }
     if (this.frto) {
       const sample = this.ackSample;
-      if (sample.origDelivered) {
-        // Step 3.b: data never retransmitted was delivered, so not all was
-        // lost: the timeout was spurious.
-        this.counters.spuriousRtos++;
-        this.undo(now, true);
-        this.leaveLoss();
-        return;
-      }
-      if (seqGt(this.sndNxt, this.recoverSeq)) {
-        // Step 3.a: after new data went out (2.b) came a duplicate ACK or a SACK: the loss was real.
-        if (sample.sackedBytes > 0 || isDup) this.frto = false;
+      if (this.frtoProbing) {
+        if (advanced && sample.origDelivered) {
+          // Step 3.b: after new data went out (2.b) the next ACK advanced
+          // over data never retransmitted: what was outstanding at the
+          // timeout had arrived, so the timeout was spurious.
+          this.counters.spuriousRtos++;
+          this.undo(now, true);
+          this.leaveLoss();
+          return;
+        }
+        // Step 3.a: a duplicate ACK or a SACK (the new data arrived past a
+        // hole): the loss was real; conventional recovery goes on.
+        if (isDup || sample.sackedBytes > 0) this.frto = false;
       } else if (advanced && !recovered) {
-        // Step 2.b: the first ACK after the timeout advanced: send new
-        // data, not retransmissions, and see what the next ACK says.
+        // Step 2.b: the first ACK after the timeout advanced, not to
+        // "recover": send new data, not retransmissions, and let the next
+        // ACK tell (RFC 5682 §3.1 with SACK).
         this.recoverSeq = this.sndNxt;
         const windowEnd = seqAdd(this.sndUna, this.sndWnd);
-        if (this.unsentDataBytes() > 0 && seqGt(windowEnd, this.sndNxt)) this.frtoNewData = true;
-        else this.frto = false;
+        if (this.unsentDataBytes() > 0 && seqGt(windowEnd, this.sndNxt)) {
+          this.frtoNewData = true;
+          this.frtoProbing = true;
+        } else {
+          this.frto = false;
+        }
+      } else if (isDup || recovered || sample.sackedBytes > 0) {
+        // Step 2.a: a duplicate ACK, or everything acknowledged: conventional.
+        this.frto = false;
       }
     }
     if (recovered) {
@@ -1670,6 +1692,7 @@ export class Connection {
   private leaveLoss(): void {
     this.rack.onRecoveryExit();
     this.frto = false;
+    this.frtoProbing = false;
     this.frtoNewData = false;
     this.rtxOwed = false;
     this.caState = this.openState();
@@ -1711,6 +1734,11 @@ export class Connection {
    * and what was marked lost is in flight after all.
    */
   private undo(now: Instant, unmarkLoss: boolean): void {
+    if (!this.sackOn && this.caState === CaState.Recovery) {
+      // Without SACK the duplicate ACKs were reordering: raise the threshold
+      // past what this episode saw (Linux tcp_check_reno_reordering).
+      this.noteReordering((this.dupAcksPeak + 1) * this.sendMss);
+    }
     this.cc.onUndo(now);
     if (unmarkLoss) this.board.unmarkAllLost();
     this.undoMarker = -1;

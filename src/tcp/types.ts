@@ -76,8 +76,12 @@ export interface StateTransition {
 /** A snapshot in the spirit of Linux TCP_INFO. Times are microseconds. */
 export interface TcpStats {
   state: TcpState;
-  /** Loss-recovery state as Linux names it: open, disorder, recovery, loss. */
-  caState: 'open' | 'disorder' | 'recovery' | 'loss';
+  /**
+   * Loss-recovery state as Linux names it (tcpi_ca_state): open, disorder
+   * (SACKs or duplicate ACKs seen), cwr (reducing after an ECN echo or a
+   * repaired tail loss), recovery (fast recovery), loss (after a timeout).
+   */
+  caState: 'open' | 'disorder' | 'cwr' | 'recovery' | 'loss';
   srtt: Duration;
   rttvar: Duration;
   minRtt: Duration;
@@ -108,7 +112,42 @@ export interface TcpStats {
   fastRetransmits: number;
   dupAcksReceived: number;
   sackedBytes: number;
+  /** Segments deemed lost so far (cumulative: fast retransmits, RACK, and every segment outstanding at a timeout). */
   lostSegments: number;
+  /** Bytes now deemed lost and not SACKed (tcpi_lost, in bytes). */
+  lostBytes: number;
+  /** Bytes retransmitted and not yet acknowledged or SACKed (tcpi_retrans, in bytes). */
+  retransmittedOutBytes: number;
+  /** Reordering degree in segments (tcpi_reordering; 3 until more is seen). */
+  reordering: number;
+  /** Times reordering was detected (tcpi_reord_seen). */
+  reorderingSeen: number;
+  /** RACK's current reordering window (µs). */
+  reorderWindow: Duration;
+  /** D-SACK blocks received (Linux TCPDSACKRecv). */
+  dsacksReceived: number;
+  /** Window reductions undone as spurious (D-SACK, timestamps or F-RTO; Linux's undo counters together). */
+  spuriousRecoveries: number;
+  /** Timeouts F-RTO found spurious (Linux TCPSpuriousRTOs). */
+  spuriousRtos: number;
+  /** Tail loss probes sent (Linux TCPLossProbes). */
+  lossProbes: number;
+  /** Losses a tail loss probe repaired (Linux TCPLossProbeRecovery). */
+  lossProbeRecoveries: number;
+  /** Bytes delivered to the peer, cumulatively acknowledged or SACKed (tcpi_delivered, in bytes). */
+  deliveredBytes: number;
+  /** The latest delivery-rate sample in bytes per second (tcpi_delivery_rate); 0 before one. */
+  deliveryRate: number;
+  /** The pacing rate in bytes per second (tcpi_pacing_rate); -1 when not pacing. */
+  pacingRate: number;
+  /** ECN was negotiated (RFC 3168; TCPI_OPT_ECN). */
+  ecn: boolean;
+  /** Segments received with Congestion Experienced marked. */
+  ceReceived: number;
+  /** Window reductions caused by ECN echoes. */
+  ecnReductions: number;
+  /** The receive buffer limit now (grows with autotuning, up to maxReceiveBufferSize). */
+  receiveBufferLimit: number;
   unackedSegments: number;
   outOfOrderBytes: number;
   outOfOrderSegments: number;

@@ -1,8 +1,10 @@
 /**
  * Loss recovery with a scripted peer: RFC 6298 retransmission timeouts with
- * exponential backoff and their limits, SYN retries, Karn's rule, fast
- * retransmit on the third duplicate ACK with limited transmit (RFC 3042),
- * NewReno partial and full ACKs (RFC 6582), SACK-guided retransmission.
+ * exponential backoff and their limits, SYN retries, Karn's rule, NewReno
+ * without SACK (fast retransmit on the third duplicate ACK, RFC 3042 limited
+ * transmit, RFC 6582 partial and full ACKs), and SACK recovery: RACK marking
+ * holes lost (RFC 8985) with PRR (RFC 6937), or RFC 6675's IsLost with its
+ * rescue retransmission.
  */
 import { describe as suite, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,7 +69,7 @@ suite('retransmission timeout (RFC 6298)', () => {
   });
 
   test('after a timeout: cwnd one segment, ssthresh half the flight, go-back-N in slow start', () => {
-    const conn = established({ noDelay: true });
+    const conn = established({ noDelay: true, congestionControl: 'newreno' });
     conn.write(pattern(5 * MSS));
     assert.equal(drain(conn, at(20)).length, 5);
     assert.deepEqual(tick(conn), [220, ['1/1460']]);
@@ -149,7 +151,7 @@ suite('SYN retransmission', () => {
 suite('fast retransmit and NewReno (RFC 5681 §3.2, RFC 3042, RFC 6582)', () => {
   /** 10 segments in flight (IW10), 10 more queued. */
   function loaded(): Connection {
-    const conn = established({ noDelay: true });
+    const conn = established({ noDelay: true, congestionControl: 'newreno' });
     conn.write(pattern(20 * MSS));
     assert.equal(drain(conn, at(20)).length, 10);
     return conn;
@@ -209,9 +211,9 @@ suite('fast retransmit and NewReno (RFC 5681 §3.2, RFC 3042, RFC 6582)', () => 
     assert.deepEqual(after, ['17521/1460', '18981/1460']);
   });
 
-  test('with SACK only the holes below SACKed data are resent', () => {
+  test('with SACK and RACK every hole below SACKed data is lost at once; PRR clocks the repair', () => {
     const conn = establishedWith({
-      config: { noDelay: true, sack: true },
+      config: { noDelay: true, sack: true, congestionControl: 'newreno' },
       peerOptions: { mss: MSS, sackPermitted: true },
     });
     conn.write(pattern(10 * MSS));
@@ -230,33 +232,66 @@ suite('fast retransmit and NewReno (RFC 5681 §3.2, RFC 3042, RFC 6582)', () => 
           },
         }),
       );
-    sack(30);
-    sack(31);
-    assert.deepEqual(shape(sack(32)), ['1/1460']);
-    assert.equal(conn.stats().sackedBytes, 6 * MSS);
-    // Inflation (one SMSS per duplicate ACK) makes room: the other hole below
-    // SACKed data goes, SACKed segments and those above the highest SACK do not.
-    assert.deepEqual(shape(sack(33)), []);
-    assert.deepEqual(shape(sack(34)), []);
-    assert.deepEqual(shape(sack(35)), [`${1 + 3 * MSS}/1460`]);
-    assert.deepEqual(shape(sack(36)), []);
-    assert.equal(conn.stats().segmentsRetransmitted, 2);
+    // Six SACKed segments and no reordering seen: RACK's window is 0, so
+    // both holes (sent before segment 8, one RTT ago) are lost now; 9 and 10,
+    // sent after, are not. PRR: pipe 2 segments, ssthresh 5: send 3 at most.
+    assert.deepEqual(shape(sack(30)), ['1/1460', `${1 + 3 * MSS}/1460`]);
+    let s = conn.stats();
+    assert.equal(s.caState, 'recovery');
+    assert.equal(s.fastRetransmits, 1);
+    assert.equal(s.sackedBytes, 6 * MSS);
+    assert.equal(s.lostBytes, 2 * MSS);
+    assert.equal(s.retransmittedOutBytes, 2 * MSS);
+    assert.equal(s.bytesInFlight, 4 * MSS, 'pipe: 10 - 6 SACKed - 2 lost + 2 retransmitted');
+    // The same SACK again delivers nothing: nothing more goes.
+    assert.deepEqual(shape(sack(31)), []);
+    // Everything acknowledged: recovery ends with cwnd = ssthresh (RFC 6937 §3).
+    expectNothing(deliver(conn, at(40), ackOf(1 + 10 * MSS)));
+    s = conn.stats();
+    assert.equal(s.caState, 'open');
+    assert.equal(s.cwnd, s.ssthresh);
+    assert.equal(s.ssthresh, 5 * MSS, 'NewReno: half of the 10 segments in flight');
+    assert.equal(s.segmentsRetransmitted, 2);
   });
 
-  test('with SACK a partial ACK resends the next hole, skipping what was SACKed', () => {
+  test('with SACK and RACK off, RFC 6675: IsLost, cwnd = ssthresh, then a rescue retransmission', () => {
     const conn = establishedWith({
-      config: { noDelay: true, sack: true },
+      config: { noDelay: true, sack: true, rack: false, prr: false, tlp: false },
       peerOptions: { mss: MSS, sackPermitted: true },
     });
     conn.write(pattern(10 * MSS));
     drain(conn, at(20));
-    const blocks = [{ left: seq(OURS + 1 + MSS), right: seq(OURS + 1 + 3 * MSS) }];
-    for (let i = 0; i < 3; i++)
-      deliver(conn, at(30 + i), ackOf(1, { options: { sackBlocks: blocks } }));
-    // Segment 1 arrives: the ACK jumps to the hole at segment 4, which is SACKed above.
-    const more = [{ left: seq(OURS + 1 + 4 * MSS), right: seq(OURS + 1 + 6 * MSS) }];
-    const sent = deliver(conn, at(40), ackOf(1 + 3 * MSS, { options: { sackBlocks: more } }));
-    assert.deepEqual(shape(sent)[0], `${1 + 3 * MSS}/1460`);
-    assert.equal(conn.stats().caState, 'recovery');
+    const sack = (t: number, blocks: Array<[number, number]>) =>
+      deliver(
+        conn,
+        at(t),
+        ackOf(1, {
+          options: {
+            sackBlocks: blocks.map(([l, r]) => ({
+              left: seq(OURS + 1 + l * MSS),
+              right: seq(OURS + 1 + r * MSS),
+            })),
+          },
+        }),
+      );
+    // Two SACKed segments above the hole are not enough (DupThresh 3)...
+    assert.deepEqual(shape(sack(30, [[1, 3]])), []);
+    assert.equal(conn.stats().caState, 'disorder');
+    // ...three are: segment 1 is lost (and 4, with 3 SACKed above it, too).
+    const sent = shape(
+      sack(31, [
+        [4, 8],
+        [1, 3],
+      ]),
+    );
+    const s = conn.stats();
+    assert.equal(s.caState, 'recovery');
+    // CUBIC: ssthresh = 0.7 * 10 segments; cwnd = ssthresh (RFC 6675 (4.2)).
+    assert.equal(s.ssthresh, Math.floor(0.7 * 10 * MSS));
+    // Rule 1 resends both holes; nothing new to send (rule 2); no unSACKed
+    // segment below the highest SACK is left for rule 3; rule 4 sends the
+    // last unSACKed segment once, keeping the ACK clock going.
+    assert.deepEqual(sent, ['1/1460', `${1 + 3 * MSS}/1460`, `${1 + 9 * MSS}/1460`]);
+    assert.deepEqual(shape(sack(32, [[4, 8]])), [], 'one rescue per recovery');
   });
 });

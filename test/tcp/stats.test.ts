@@ -78,7 +78,7 @@ test('stats() after a scripted exchange, field by field', () => {
     {
       state: TcpState.Established,
       caState: 'open',
-      congestionControl: 'newreno',
+      congestionControl: 'cubic', // Linux's default, as in linuxProfile()
       bytesSent: 3000,
       bytesAcked: 2920,
       bytesReceived: 500,

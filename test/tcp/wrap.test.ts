@@ -17,6 +17,7 @@ import {
   establishedWith,
   expectNothing,
   expectSent,
+  fireTimer,
   pattern,
   plainConfig,
   segment,
@@ -65,10 +66,15 @@ test('sending across the wrap: segmentation, cumulative ACK, SACK and fast retra
     });
   expectNothing(deliver(conn, at(30), ack(false)));
   assert.equal(conn.stats().bytesAcked, 2000);
-  // Three duplicate ACKs SACKing the last two segments: the hole is resent, nothing else.
+  // Duplicate ACKs SACKing the last two segments: RACK (RFC 8985) waits a
+  // quarter of the minimum RTT (10 ms) past the SACKed segments' RTT for
+  // reordering, then its timer resends the hole, nothing else.
   expectNothing(deliver(conn, at(31), ack(true)));
   expectNothing(deliver(conn, at(32), ack(true)));
-  expectSent(deliver(conn, at(33), ack(true)), { seq: una, len: 1000 });
+  expectNothing(deliver(conn, at(33), ack(true)));
+  const timer = fireTimer(conn);
+  assert.equal(timer.at, at(20 + 11 + 2.5), 'sent at 20, RACK.rtt 11 ms, reo_wnd 2.5 ms');
+  expectSent(timer.sent, { seq: una, len: 1000 });
   const s = conn.stats();
   assert.equal(s.fastRetransmits, 1);
   assert.equal(s.sackedBytes, 2000);

@@ -351,8 +351,13 @@ export class SentSegments {
   ): void {
     const j = this.head + i;
     const f = this.flagBits[j]!;
-    if ((f & SegmentFlag.Retrans) === 0) this.retransBytes += this.ends[j]! - this.starts[j]!;
-    this.flagBits[j] = f | SegmentFlag.Retrans | SegmentFlag.EverRetrans;
+    if ((f & SegmentFlag.Sacked) !== 0) {
+      // Sent again though SACKed (a probe): nothing more is in flight.
+      this.flagBits[j] = f | SegmentFlag.EverRetrans;
+    } else {
+      if ((f & SegmentFlag.Retrans) === 0) this.retransBytes += this.ends[j]! - this.starts[j]!;
+      this.flagBits[j] = f | SegmentFlag.Retrans | SegmentFlag.EverRetrans;
+    }
     this.xmits[j] = now;
     this.delivereds[j] = delivered;
     this.deliveredTimes[j] = deliveredTime;
