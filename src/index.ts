@@ -22,3 +22,7 @@ export {
 export { Network, type SimHost } from './sim/index.js';
 export { Connection, tcpConfig, linuxProfile, type TcpConfig } from './tcp/index.js';
 export { memoryPair, impair, pcapTap } from './link/index.js';
+export * as runtime from './runtime/index.js';
+export * as net from './net/index.js';
+export { createNet } from './net/index.js';
+export { RealDriver, VirtualLoop, joinDrivers } from './runtime/index.js';
