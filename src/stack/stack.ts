@@ -723,6 +723,7 @@ export class Stack implements SocketHost {
           socket.remoteAddress,
           socket.remotePort,
           seg,
+          conn.transmitEcn,
         );
       }
       this.drainConnectionEvents(socket);
@@ -799,6 +800,7 @@ export class Stack implements SocketHost {
     remote: IpAddr,
     remotePort: number,
     seg: TcpRepr,
+    ecn = 0,
   ): void {
     seg.srcPort = localPort;
     seg.dstPort = remotePort;
@@ -825,6 +827,7 @@ export class Stack implements SocketHost {
       buffer,
       tcpLength,
       true,
+      ecn,
     );
   }
 
@@ -942,6 +945,7 @@ export class Stack implements SocketHost {
     buffer: Uint8Array,
     payloadLength: number,
     dontFragment: boolean,
+    ecn = 0,
   ): void {
     const packet = buffer.subarray(HEADROOM);
     if (dst.family === 4) {
@@ -952,7 +956,7 @@ export class Stack implements SocketHost {
         protocol,
         ttl: this.defaultTtl,
         dscp: 0,
-        ecn: 0,
+        ecn,
         identification: dontFragment ? 0 : this.ipv4Identification++ & 0xffff,
         dontFragment,
         moreFragments: false,
@@ -967,7 +971,7 @@ export class Stack implements SocketHost {
         hopLimit:
           protocol === IpProtocol.Icmpv6 && dst.isMulticast ? NDP_HOP_LIMIT : this.defaultTtl,
         dscp: 0,
-        ecn: 0,
+        ecn,
         flowLabel: 0,
         protocol,
         headerLength: IPV6_HEADER_LENGTH,
@@ -1290,7 +1294,7 @@ export class Stack implements SocketHost {
         this.deadlines.set(socket, NEVER);
         this.dirty.add(socket);
       } else {
-        socket.conn.handleSegment(now, seg);
+        socket.conn.handleSegment(now, seg, ecnCodepoint(packet));
         this.dirty.add(socket);
         return;
       }
@@ -2261,4 +2265,10 @@ class DeadlineHeap {
       i = m;
     }
   }
+}
+
+/** The ECN field of an IP packet's header (RFC 3168 §5), for TCP's congestion echo. */
+function ecnCodepoint(packet: Uint8Array): number {
+  if (packet.length < 2) return 0;
+  return packet[0]! >>> 4 === 4 ? packet[1]! & 3 : (packet[1]! >>> 4) & 3;
 }
