@@ -11,6 +11,8 @@ import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
 import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
+import { CONNECT_USAGE, runConnect } from './connect.js';
+import { SERVE_USAGE, runServe } from './serve.js';
 
 /** One subcommand. */
 export interface Command {
@@ -46,6 +48,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run packetdrill scripts against a tcpts stack in virtual time',
     usage: PACKETDRILL_USAGE,
     run: runPacketdrillCommand,
+  },
+  serve: {
+    summary: 'serve files, echo, discard or chargen on tcpts over a TUN/TAP device',
+    usage: SERVE_USAGE,
+    run: runServe,
+  },
+  connect: {
+    summary: 'a netcat on tcpts: stdin to a connection over a TUN/TAP device, back to stdout',
+    usage: CONNECT_USAGE,
+    run: runConnect,
   },
 };
 
