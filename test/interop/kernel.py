@@ -12,6 +12,21 @@ first, once it listens.
                                 accept one connection, send BYTES while
                                 receiving until EOF, then close
   connect ADDRESS PORT          connect once and report how it ended
+  half-client ADDRESS PORT BYTES SEED
+                                connect, send BYTES, half-close, wait, and
+                                only then read to EOF (the echo all comes
+                                back after our FIN)
+  fin-first-server ADDRESS PORT accept one connection, half-close it at once,
+                                then read to EOF
+  read-first-server ADDRESS PORT BYTES SEED
+                                accept one connection, read to EOF, then send
+                                BYTES and close
+  reset-server ADDRESS PORT     accept one connection and reset it (SO_LINGER 0)
+  idle-client ADDRESS PORT      connect, say "ready", wait for the peer to end
+  chargen-client ADDRESS PORT BYTES
+                                read BYTES of RFC 864's pattern and check them
+  many ADDRESS PORT COUNT BYTES open COUNT connections at once; each sends
+                                BYTES of its own, reads them echoed, closes
 """
 import hashlib
 import json
@@ -202,6 +217,184 @@ def connect(address, port):
     print(json.dumps({"outcome": outcome, "ms": round((time.monotonic() - started) * 1000, 3)}))
 
 
+def accept_one(address, port):
+    listener = socket.socket(family_of(address), socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((address, port))
+    listener.listen(1)
+    print("ready", flush=True)
+    listener.settimeout(30)
+    sock, peer = listener.accept()
+    sock.settimeout(30)
+    listener.close()
+    return sock, peer
+
+
+def read_to_eof(sock):
+    received = hashlib.sha256()
+    count = 0
+    while True:
+        chunk = sock.recv(CHUNK)
+        if not chunk:
+            return count, received.hexdigest()
+        received.update(chunk)
+        count += len(chunk)
+
+
+def half_client(address, port, size, seed):
+    data = payload(size, seed)
+    sock = socket.create_connection((address, port), timeout=30)
+    sock.sendall(data)
+    sock.shutdown(socket.SHUT_WR)
+    # Let our FIN arrive before reading anything: every byte of the echo
+    # that was not sent yet is then sent by a peer in CLOSE-WAIT.
+    time.sleep(0.3)
+    count, digest = read_to_eof(sock)
+    sock.close()
+    print(
+        json.dumps(
+            {
+                "sent": size,
+                "sentSha256": hashlib.sha256(data).hexdigest(),
+                "received": count,
+                "receivedSha256": digest,
+            }
+        )
+    )
+
+
+def fin_first_server(address, port):
+    sock, peer = accept_one(address, port)
+    sock.shutdown(socket.SHUT_WR)
+    count, digest = read_to_eof(sock)
+    sock.close()
+    print(json.dumps({"peer": peer[0], "received": count, "receivedSha256": digest}))
+
+
+def read_first_server(address, port, size, seed):
+    data = payload(size, seed)
+    sock, peer = accept_one(address, port)
+    count, digest = read_to_eof(sock)
+    # The peer's FIN is in; everything from here on goes to a half-closed peer.
+    sock.sendall(data)
+    sock.close()
+    print(
+        json.dumps(
+            {
+                "peer": peer[0],
+                "receivedBeforeSending": count,
+                "receivedSha256": digest,
+                "sent": size,
+                "sentSha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
+    )
+
+
+def reset_server(address, port):
+    sock, peer = accept_one(address, port)
+    # SO_LINGER on with a zero timeout: close() sends RST instead of FIN.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    print(json.dumps({"peer": peer[0], "reset": True}))
+
+
+def idle_client(address, port):
+    sock = socket.create_connection((address, port), timeout=30)
+    print("ready", flush=True)
+    try:
+        data = sock.recv(CHUNK)
+        outcome = "eof" if not data else "data"
+    except ConnectionResetError:
+        outcome = "reset"
+    except socket.timeout:
+        outcome = "timeout"
+    sock.close()
+    print(json.dumps({"outcome": outcome}))
+
+
+def chargen_expected(size):
+    lines = []
+    for start in range(95):
+        lines.append(bytes(32 + (start + i) % 95 for i in range(72)) + b"\r\n")
+    cycle = b"".join(lines)
+    return (cycle * (size // len(cycle) + 1))[:size]
+
+
+def chargen_client(address, port, size):
+    sock = socket.create_connection((address, port), timeout=30)
+    got = bytearray()
+    while len(got) < size:
+        chunk = sock.recv(min(CHUNK, size - len(got)))
+        if not chunk:
+            break
+        got += chunk
+    sock.close()
+    print(json.dumps({"received": len(got), "intact": bytes(got) == chargen_expected(size)}))
+
+
+def many(address, port, count, size):
+    import resource
+    import selectors
+
+    # Each connection needs a descriptor: make room for them (we are root).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = count + 64
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(want, hard), max(want, hard)))
+    sel = selectors.DefaultSelector()
+    started = time.monotonic()
+    states = []
+    for i in range(count):
+        sock = socket.socket(family_of(address), socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.connect_ex((address, port))
+        data = payload(size, 1000 + i)
+        state = {"sock": sock, "data": data, "sent": 0, "got": bytearray(), "eof": False, "error": None}
+        states.append(state)
+        sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, state)
+    open_count = count
+    deadline = started + 60
+    while open_count > 0 and time.monotonic() < deadline:
+        for key, events in sel.select(timeout=1):
+            st = key.data
+            sock = st["sock"]
+            try:
+                if events & selectors.EVENT_WRITE and st["sent"] < size:
+                    st["sent"] += sock.send(st["data"][st["sent"] :])
+                    if st["sent"] == size:
+                        sock.shutdown(socket.SHUT_WR)
+                        sel.modify(sock, selectors.EVENT_READ, st)
+                if events & selectors.EVENT_READ:
+                    chunk = sock.recv(65536)
+                    if chunk:
+                        st["got"] += chunk
+                    else:
+                        st["eof"] = True
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError as error:
+                st["error"] = repr(error)
+            if st["eof"] or st["error"] is not None:
+                sel.unregister(sock)
+                sock.close()
+                open_count -= 1
+    ok = sum(1 for st in states if st["eof"] and st["error"] is None and bytes(st["got"]) == st["data"])
+    failures = [
+        {"index": i, "error": st["error"], "sent": st["sent"], "got": len(st["got"]), "eof": st["eof"]}
+        for i, st in enumerate(states)
+        if not (st["eof"] and st["error"] is None and bytes(st["got"]) == st["data"])
+    ][:10]
+    for st in states:
+        if not (st["eof"] or st["error"] is not None):
+            st["sock"].close()
+    print(
+        json.dumps(
+            {"count": count, "ok": ok, "failures": failures, "seconds": round(time.monotonic() - started, 3)}
+        )
+    )
+
+
 def main(argv):
     command = argv[1]
     if command == "ping":
@@ -212,6 +405,20 @@ def main(argv):
         server(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif command == "connect":
         connect(argv[2], int(argv[3]))
+    elif command == "half-client":
+        half_client(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif command == "fin-first-server":
+        fin_first_server(argv[2], int(argv[3]))
+    elif command == "read-first-server":
+        read_first_server(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
+    elif command == "reset-server":
+        reset_server(argv[2], int(argv[3]))
+    elif command == "idle-client":
+        idle_client(argv[2], int(argv[3]))
+    elif command == "chargen-client":
+        chargen_client(argv[2], int(argv[3]), int(argv[4]))
+    elif command == "many":
+        many(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:
         raise SystemExit("unknown command " + command)
 
