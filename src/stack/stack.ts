@@ -138,7 +138,12 @@ export type StackEvent =
     }
   | { type: 'icmp-error'; from: IpAddr; kind: string; at: Instant };
 
-/** A frame ready to leave through an interface. */
+/**
+ * A frame ready to leave through an interface. The frame's bytes are the
+ * caller's: the stack never writes them again. They are a view into a block
+ * of memory the stack shares between frames, so `frame.buffer` is more than
+ * the frame: copy (`slice`) rather than transfer it.
+ */
 export interface OutgoingFrame {
   ifIndex: number;
   frame: Uint8Array;
@@ -184,6 +189,20 @@ export interface StackStats {
 
 /** Headroom reserved in front of every packet we build, for an Ethernet header. */
 const HEADROOM = ETHERNET_HEADER_LENGTH;
+/**
+ * Frames are carved from shared blocks instead of each getting an
+ * ArrayBuffer of its own: an ArrayBuffer costs far more to make (and to
+ * collect) than the bytes in it. A stack that sends little keeps small
+ * blocks; one that sends a lot doubles them up to the largest.
+ */
+const FRAME_BLOCK_MIN = 16 * 1024;
+const FRAME_BLOCK_MAX = 512 * 1024;
+/** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
+const FRAME_ALIGN = 8;
+/** Entries of the route cache before it starts afresh. */
+const ROUTE_CACHE_MAX = 1024;
+/** Interned IPv4 addresses of received packets before the table starts afresh. */
+const ADDRESS_CACHE_MAX = 4096;
 const LINUX_EPHEMERAL_LOW = 32768;
 const LINUX_EPHEMERAL_HIGH = 60999;
 const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
@@ -230,6 +249,29 @@ export class Stack implements SocketHost {
   private nextSocketId = 1;
   /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201). */
   private readonly pathMtus = new Map<string, number>();
+  /** Routes by destination text, valid while {@link Stack.routeEpoch} stands; for sendSegment. */
+  private readonly routeCache = new Map<string, RouteResult | null>();
+  /** Bumped whenever interfaces, addresses or routes change: the route cache is then stale. */
+  private routeEpoch = 0;
+  private routeCacheEpoch = 0;
+  /** The same IpAddr for the same IPv4 address of received packets (no text formatting per packet). */
+  private readonly v4Addresses = new Map<number, IpAddr>();
+  private frameBlock = new Uint8Array(0);
+  private frameUsed = 0;
+  /** The IPv4 header fields of the packet being built (emitIpv4 keeps nothing of it). */
+  private readonly ipv4Header: Ipv4Repr = {
+    src: 0,
+    dst: 0,
+    protocol: 0,
+    ttl: 0,
+    dscp: 0,
+    ecn: 0,
+    identification: 0,
+    dontFragment: false,
+    moreFragments: false,
+    fragmentOffset: 0,
+    payload: EMPTY,
+  };
   private synCookiesSent = 0;
   private synCookiesAccepted = 0;
   private ipv4Identification = 1;
@@ -292,6 +334,7 @@ export class Stack implements SocketHost {
       framesOut: 0,
     };
     this.interfaces.push(iface);
+    this.routeEpoch++;
     if (options.kind === 'ethernet') {
       // RFC 4291 §2.1: every IPv6 interface has a link-local address.
       iface.addresses.push({ address: linkLocalFromMac(mac), prefixLength: 64 });
@@ -311,6 +354,7 @@ export class Stack implements SocketHost {
     const iface = this.requireInterface(ifIndex);
     const cidr = parseCidr(cidrText);
     iface.addresses.push(cidr);
+    this.routeEpoch++;
     this.routes.push({
       network: cidr.address,
       prefixLength: cidr.prefixLength,
@@ -336,6 +380,7 @@ export class Stack implements SocketHost {
     }
     this.requireInterface(ifIndex);
     this.routes.push({ network: cidr.address, prefixLength: cidr.prefixLength, ifIndex, gateway });
+    this.routeEpoch++;
   }
 
   /** Interface facts for drivers: kind, MTU, MAC text. */
@@ -804,31 +849,75 @@ export class Stack implements SocketHost {
   ): void {
     seg.srcPort = localPort;
     seg.dstPort = remotePort;
-    const route = this.route(remote);
+    const route = this.cachedRoute(remote);
     if (route === null) {
       countDrop(this.drops, StackDropReason.NoRoute);
       return;
     }
     const tcpLength = tcpHeaderLength(seg) + seg.payload.length;
     const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    const buffer = new Uint8Array(HEADROOM + ipHeader + tcpLength);
+    const buffer = this.frameBuffer(HEADROOM + ipHeader + tcpLength);
     const tcpBytes = buffer.subarray(HEADROOM + ipHeader);
     const pseudo =
       remote.family === 4
         ? pseudoHeaderSumV4(local.v4, remote.v4, IpProtocol.Tcp, tcpLength)
         : pseudoHeaderSumV6(local.v6, remote.v6, IpProtocol.Tcp, tcpLength);
     emitTcp(seg, tcpBytes, pseudo);
-    // We never fragment TCP: DF is set and the MSS follows the path MTU.
-    this.emitIpInPlace(
-      now,
-      { ...route, source: local },
-      remote,
-      IpProtocol.Tcp,
-      buffer,
-      tcpLength,
-      true,
-      ecn,
-    );
+    // We never fragment TCP: DF is set and the MSS follows the path MTU. The
+    // source is the connection's own address, whatever the route prefers.
+    this.emitIpInPlace(now, route, local, remote, IpProtocol.Tcp, buffer, tcpLength, true, ecn);
+  }
+
+  /**
+   * A zeroed buffer for one frame of `length` bytes, carved from the current
+   * block (see FRAME_BLOCK_MIN). Frames never share bytes, so each is as
+   * much its receiver's as a buffer of its own would be.
+   */
+  private frameBuffer(length: number): Uint8Array {
+    let block = this.frameBlock;
+    let at = this.frameUsed;
+    if (at + length > block.length) {
+      if (length > FRAME_BLOCK_MAX / 4) return new Uint8Array(length);
+      let size = Math.min(FRAME_BLOCK_MAX, Math.max(FRAME_BLOCK_MIN, 2 * block.length));
+      while (size < length) size *= 2;
+      block = new Uint8Array(size);
+      this.frameBlock = block;
+      at = 0;
+    }
+    this.frameUsed = (at + length + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
+    // The constructor, not subarray: no species lookup per frame.
+    return new Uint8Array(block.buffer, block.byteOffset + at, length);
+  }
+
+  /**
+   * {@link Stack.route} remembered per destination until interfaces,
+   * addresses or routes change: a connection sends many segments to one
+   * place. The result is shared, so nobody may change it.
+   */
+  private cachedRoute(dst: IpAddr): RouteResult | null {
+    const cache = this.routeCache;
+    if (this.routeCacheEpoch !== this.routeEpoch || cache.size >= ROUTE_CACHE_MAX) {
+      cache.clear();
+      this.routeCacheEpoch = this.routeEpoch;
+    }
+    let route = cache.get(dst.text);
+    if (route === undefined) {
+      route = this.route(dst);
+      cache.set(dst.text, route);
+    }
+    return route;
+  }
+
+  /** The IpAddr of an IPv4 address in a received packet, the same object each time. */
+  private ipv4Address(address: number): IpAddr {
+    const cache = this.v4Addresses;
+    let ip = cache.get(address);
+    if (ip === undefined) {
+      if (cache.size >= ADDRESS_CACHE_MAX) cache.clear();
+      ip = IpAddr.fromV4(address);
+      cache.set(address, ip);
+    }
+    return ip;
   }
 
   // =====================================================================
@@ -849,7 +938,16 @@ export class Stack implements SocketHost {
     if (ipHeader + body.length <= mtu) {
       const buffer = new Uint8Array(HEADROOM + ipHeader + body.length);
       buffer.set(body, HEADROOM + ipHeader);
-      this.emitIpInPlace(now, route, dst, protocol, buffer, body.length, dontFragment);
+      this.emitIpInPlace(
+        now,
+        route,
+        route.source,
+        dst,
+        protocol,
+        buffer,
+        body.length,
+        dontFragment,
+      );
       return;
     }
     if (dontFragment) {
@@ -940,6 +1038,7 @@ export class Stack implements SocketHost {
   private emitIpInPlace(
     now: Instant,
     route: RouteResult,
+    source: IpAddr,
     dst: IpAddr,
     protocol: number,
     buffer: Uint8Array,
@@ -950,23 +1049,20 @@ export class Stack implements SocketHost {
     const packet = buffer.subarray(HEADROOM);
     if (dst.family === 4) {
       const headerLength = IPV4_HEADER_LENGTH;
-      const repr: Ipv4Repr = {
-        src: route.source.v4,
-        dst: dst.v4,
-        protocol,
-        ttl: this.defaultTtl,
-        dscp: 0,
-        ecn,
-        identification: dontFragment ? 0 : this.ipv4Identification++ & 0xffff,
-        dontFragment,
-        moreFragments: false,
-        fragmentOffset: 0,
-        payload: packet.subarray(headerLength, headerLength + payloadLength),
-      };
+      const repr = this.ipv4Header;
+      repr.src = source.v4;
+      repr.dst = dst.v4;
+      repr.protocol = protocol;
+      repr.ttl = this.defaultTtl;
+      repr.identification = dontFragment ? 0 : this.ipv4Identification++ & 0xffff;
+      repr.dontFragment = dontFragment;
+      repr.ecn = ecn;
+      repr.payload = packet.subarray(headerLength, headerLength + payloadLength);
       emitIpv4(repr, packet);
+      repr.payload = EMPTY;
     } else {
       const repr: Ipv6Repr = {
-        src: route.source.v6,
+        src: source.v6,
         dst: dst.v6,
         hopLimit:
           protocol === IpProtocol.Icmpv6 && dst.isMulticast ? NDP_HOP_LIMIT : this.defaultTtl,
@@ -1159,8 +1255,8 @@ export class Stack implements SocketHost {
       this.drop(iface, ip);
       return;
     }
-    const dst = IpAddr.fromV4(ip.dst);
-    const src = IpAddr.fromV4(ip.src);
+    const dst = this.ipv4Address(ip.dst);
+    const src = this.ipv4Address(ip.src);
     if (!this.isLocalV4(ip.dst)) {
       if (this.forwarding) this.forward(now, iface, packet, dst, src, ip.ttl, 4, ip.dontFragment);
       else this.drop(iface, StackDropReason.NotForUs);
