@@ -12,6 +12,17 @@ import type { Netns } from './netns.js';
 const ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 
+/** How to start a child. */
+export interface StartOptions {
+  /**
+   * stdout is the connection's data (connect): read it through
+   * {@link Tcpts.stdout}; {@link Tcpts.waitFor} then matches stderr lines.
+   */
+  stdoutAsData?: boolean;
+  /** The child's stdin: a file descriptor, or 'pipe' (default) to write it through `child.stdin`. */
+  stdin?: number | 'pipe';
+}
+
 /** How a child ended. */
 export interface Exit {
   code: number | null;
@@ -23,7 +34,7 @@ export interface Exit {
 /** A `tcpts` child process. */
 export class Tcpts {
   readonly child: ChildProcess;
-  /** Lines written to stdout so far (serve's log); empty when stdout is consumed as data. */
+  /** Lines written to stdout so far (serve's log); stderr's lines instead when stdout is data. */
   readonly lines: string[] = [];
   stderr = '';
   /** Resolves when the process exits. */
@@ -31,13 +42,17 @@ export class Tcpts {
   private waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   private partial = '';
 
-  constructor(args: string[], options: { stdoutAsData?: boolean } = {}) {
+  constructor(args: string[], options: StartOptions = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: ROOT,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.stdin ?? 'pipe', 'pipe', 'pipe'],
     });
     this.child.stderr!.setEncoding('utf8');
-    this.child.stderr!.on('data', (text: string) => (this.stderr += text));
+    this.child.stderr!.on('data', (text: string) => {
+      this.stderr += text;
+      // Lines of stderr are matched by waitFor too (connect -v reports there).
+      if (options.stdoutAsData === true) this.take(text);
+    });
     if (options.stdoutAsData !== true) {
       this.child.stdout!.setEncoding('utf8');
       this.child.stdout!.on('data', (text: string) => this.take(text));
@@ -149,7 +164,7 @@ export function deviceArgs(ns: Netns, kind: 'tun' | 'tap'): string[] {
  * still running afterwards, whatever happens.
  */
 export async function withTcpts<T>(
-  body: (start: (args: string[], options?: { stdoutAsData?: boolean }) => Tcpts) => Promise<T>,
+  body: (start: (args: string[], options?: StartOptions) => Tcpts) => Promise<T>,
 ): Promise<T> {
   const started: Tcpts[] = [];
   try {
