@@ -1259,9 +1259,7 @@ export class Connection {
     this.updateTimestampRecent(now, seg);
     const windowBefore = this.sndWnd;
     const priorInFlight = this.bytesInFlight();
-    const ts = seg.options.timestamp;
-    const echo = this.timestampsOn && ts !== null && ts.echo !== 0 ? ts.echo : -1;
-    this.ackSample.reset(now, echo, this.timestampOffset, this.rtt.minRtt, this.board.fack);
+    this.ackSample.reset(now, this.rtt.minRtt, this.board.fack);
     this.probeDsacked = false;
     // The scoreboard: SACK blocks first, then the cumulative ACK (as Linux's
     // tcp_sacktag_write_queue before tcp_clean_rtx_queue).
@@ -2559,6 +2557,8 @@ export class Connection {
       this.lastSendAt = now;
       if (this.unackedSince === NEVER) this.unackedSince = now;
       if (this.retransmitAt === NEVER) this.retransmitAt = later(now, this.rtt.rto);
+      // RFC 8985 §7.2: (re)arm the probe timeout after sending.
+      if (this.isSynchronized()) this.scheduleLossProbe(now);
     }
     this.updateTimers(now);
   }

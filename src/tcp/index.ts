@@ -6,3 +6,4 @@ export * from './receive.js';
 export * from './rtt.js';
 export * from './isn.js';
 export * from './congestion/index.js';
+export * from './recorder.js';

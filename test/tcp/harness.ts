@@ -375,6 +375,17 @@ interface InFlight {
   order: number;
   toServer: boolean;
   seg: TcpRepr;
+  /** The IP ECN codepoint it travels with (RFC 3168 §5). */
+  ecn: number;
+}
+
+/** A segment leaving one side of a Pair, for the test's hooks. */
+export interface Departure {
+  seg: TcpRepr;
+  toServer: boolean;
+  now: Instant;
+  /** Segments sent so far in this direction, this one excluded. */
+  index: number;
 }
 
 /** One side of a pair: the connection plus what its application does. */
@@ -427,7 +438,16 @@ export class Pair {
     clientIss?: number;
     /** Force the server's ISS. */
     serverIss?: number;
+    /** Drop this segment (besides random loss): to lose exactly the segments a test wants. */
+    drop?: (d: Departure) => boolean;
+    /** Extra one-way delay in ms for this segment (reordering a test controls). */
+    delay?: (d: Departure) => number;
+    /** Mark this ECN-capable segment Congestion Experienced (an AQM a test controls). */
+    markCe?: (d: Departure) => boolean;
   }) {
+    this.dropHook = options.drop ?? null;
+    this.delayHook = options.delay ?? null;
+    this.markHook = options.markCe ?? null;
     this.rng = new SeededRng(options.seed);
     this.impairToServer = options.impairment ?? NO_IMPAIRMENT;
     this.impairToClient = options.serverImpairment ?? this.impairToServer;
@@ -451,6 +471,14 @@ export class Pair {
 
   private readonly impairToServer: Impairment;
   private readonly impairToClient: Impairment;
+  private readonly dropHook: ((d: Departure) => boolean) | null;
+  private readonly delayHook: ((d: Departure) => number) | null;
+  private readonly markHook: ((d: Departure) => boolean) | null;
+  private readonly sentCount = [0, 0];
+  /** Segments the drop hook took. */
+  segmentsDropped = 0;
+  /** Segments the mark hook marked CE. */
+  segmentsMarked = 0;
 
   /** Runs until both sides are CLOSED or TIME-WAIT with nothing in flight, or `limitMs` of virtual time. */
   run(limitMs = 600_000, untilQuiet = false): void {
@@ -501,7 +529,7 @@ export class Pair {
     while (this.flying.length > 0 && this.flying[0]!.at <= this.now) {
       const f = this.flying.shift()!;
       const target = f.toServer ? this.server : this.client;
-      target.conn.handleSegment(this.now, f.seg);
+      target.conn.handleSegment(this.now, f.seg, f.ecn);
     }
   }
 
@@ -513,19 +541,36 @@ export class Pair {
       seg = side.conn.pollTransmit(this.now)
     ) {
       this.segmentsSent++;
+      let ecn = side.conn.transmitEcn;
+      const departure: Departure = {
+        seg,
+        toServer,
+        now: this.now,
+        index: this.sentCount[toServer ? 0 : 1]++,
+      };
+      if (this.dropHook !== null && this.dropHook(departure)) {
+        this.segmentsDropped++;
+        continue;
+      }
       if (chance(this.rng, impair.loss)) {
         this.segmentsLost++;
         continue;
       }
+      if (ecn !== 0 && this.markHook !== null && this.markHook(departure)) {
+        ecn = 3;
+        this.segmentsMarked++;
+      }
+      const extra = this.delayHook !== null ? this.delayHook(departure) : 0;
       const copies = chance(this.rng, impair.duplicate) ? 2 : 1;
       for (let i = 0; i < copies; i++) {
-        let delay = impair.delayMs;
+        let delay = impair.delayMs + extra;
         if (chance(this.rng, impair.reorder)) delay += randomFloat(this.rng) * impair.reorderMs;
         this.flying.push({
           at: seqAddTime(this.now, delay),
           order: this.order++,
           toServer,
           seg: { ...seg, payload: seg.payload.slice() },
+          ecn,
         });
       }
     }

@@ -15,9 +15,6 @@ export function sentAfter(t1: number, end1: number, t2: number, end2: number): b
 /** One ACK's deliveries; reset before each ACK and read after. */
 export class AckSample implements DeliverySink {
   now = 0;
-  /** The ACK's TSecr (our timestamp clock), or -1 when it carried none. */
-  private tsEcho = -1;
-  private tsOffset = 0;
   private minRtt = -1;
   /** Bytes cumulatively acknowledged that were not SACKed before. */
   ackedBytes = 0;
@@ -45,10 +42,8 @@ export class AckSample implements DeliverySink {
   rateXmit = -1;
   rateAppLimited = false;
 
-  reset(now: number, tsEcho: number, tsOffset: number, minRtt: number, fack: number): void {
+  reset(now: number, minRtt: number, fack: number): void {
     this.now = now;
-    this.tsEcho = tsEcho;
-    this.tsOffset = tsOffset;
     this.minRtt = minRtt;
     this.ackedBytes = 0;
     this.sackedBytes = 0;
@@ -93,18 +88,14 @@ export class AckSample implements DeliverySink {
       }
     }
     // RFC 8985 §6.2 step 2: a retransmitted segment's ACK may be for the
-    // original; skip it if the ACK echoes a timestamp older than the
-    // retransmission, or if it came back faster than any round trip.
+    // original; skip it if it came back faster than any round trip. (The
+    // RFC's other test, a TSecr older than the retransmission, would skip
+    // every SACK of a retransmission that arrived out of order, since RFC
+    // 7323 §4.3 echoes the last in-order segment's timestamp then; Linux's
+    // tcp_rack_advance has only the min_RTT test, and so do we.)
     const rtt = now - xmitTime;
-    let unambiguous = true;
-    if (retransmitted) {
-      if (this.tsEcho >= 0) {
-        const sentTs = (Math.floor(xmitTime / 1000) + this.tsOffset) >>> 0;
-        if (((this.tsEcho - sentTs) | 0) < 0) unambiguous = false;
-      }
-      if (this.minRtt >= 0 && rtt < this.minRtt) unambiguous = false;
-    }
-    if (unambiguous && sentAfter(xmitTime, end, this.rackXmit, this.rackEnd)) {
+    const ambiguous = retransmitted && this.minRtt >= 0 && rtt < this.minRtt;
+    if (!ambiguous && sentAfter(xmitTime, end, this.rackXmit, this.rackEnd)) {
       this.rackXmit = xmitTime;
       this.rackEnd = end;
       this.rackRtt = rtt;
