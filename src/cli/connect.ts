@@ -207,6 +207,7 @@ export async function runConnect(
   // Data and a FIN not yet acknowledged when the socket closed are still
   // being retransmitted: keep the device until they are through.
   await live.settle(SETTLE_MS);
+  if (verbose) io.err(`tcpts connect: ${live.summary()}`);
   live.close();
   return status;
 }

@@ -482,6 +482,7 @@ export async function runServe(
         forcedStop.then(() => false),
       ]);
       if (!settled) log('tcpts serve: gave up waiting for the last FINs to be acknowledged');
+      log(`tcpts serve: ${live.summary()}`);
       live.close();
       log(
         live.created

@@ -11,7 +11,13 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { millis } from '../base/index.js';
-import { impair, pcapTap, type ImpairOptions, type LinkEndpoint } from '../link/index.js';
+import {
+  impair,
+  pcapTap,
+  type ImpairOptions,
+  type ImpairedLink,
+  type LinkEndpoint,
+} from '../link/index.js';
 // link/node/ is an entry point of its own (package.json "./link/node"): the
 // host-device links cannot go through link/index.js, which the sans-IO core
 // imports and which must not load the addon.
@@ -411,6 +417,11 @@ export interface LiveLink {
   /** One line saying what is up: device, addresses both ends, namespace, impairment. */
   describe(): string;
   /**
+   * One line of counters: frames each way, what was dropped (by reason) and
+   * what the impairment duplicated and reordered.
+   */
+  summary(): string;
+  /**
    * Calls `onError` once if the device fails (it was deleted, or its
    * namespace was); checks twice a second until {@link LiveLink.close}.
    */
@@ -502,7 +513,11 @@ export function bringUp(config: LinkConfig): LiveLink {
       }
     }
     let endpoint: LinkEndpoint = link;
-    if (config.impairment !== null) endpoint = impair(endpoint, config.impairment);
+    let impaired: ImpairedLink | null = null;
+    if (config.impairment !== null) {
+      impaired = impair(endpoint, config.impairment);
+      endpoint = impaired;
+    }
     if (config.pcap !== null) {
       try {
         pcap = new PcapFile(config.pcap);
@@ -550,6 +565,26 @@ export function bringUp(config: LinkConfig): LiveLink {
           config.impairment !== null ? `; impaired: ${describeImpairment(config.impairment)}` : '';
         const capture = config.pcap !== null ? `; capture: ${config.pcap}` : '';
         return `${device.name}: ${kind}, MTU ${config.mtu}, ${ends}${where}${impaired}${capture}`;
+      },
+      summary() {
+        // The outermost endpoint's counters include those of what it wraps.
+        const st = endpoint.stats();
+        let text =
+          `${device.name}: sent ${st.txFrames} frames (${st.txBytes} B), ` +
+          `received ${st.rxFrames} frames (${st.rxBytes} B)`;
+        if (st.txDropped + st.rxDropped > 0) {
+          const reasons = Object.entries(st.drops)
+            .filter(([, n]) => n > 0)
+            .map(([reason, n]) => `${reason} ${n}`);
+          text += `; dropped ${st.txDropped} outgoing, ${st.rxDropped} incoming (${reasons.join(', ')})`;
+        }
+        if (impaired !== null) {
+          const { outgoing, incoming } = impaired.impairStats();
+          text +=
+            `; duplicated ${outgoing.duplicated} outgoing, ${incoming.duplicated} incoming` +
+            `; reordered ${outgoing.reordered} outgoing, ${incoming.reordered} incoming`;
+        }
+        return text;
       },
       watch(onError) {
         if (watcher !== null || closed) return;
