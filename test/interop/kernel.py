@@ -26,7 +26,8 @@ first, once it listens.
   chargen-client ADDRESS PORT BYTES
                                 read BYTES of RFC 864's pattern and check them
   many ADDRESS PORT COUNT BYTES open COUNT connections at once; each sends
-                                BYTES of its own, reads them echoed, closes
+                                BYTES of its own (once all are established),
+                                reads them echoed, half-closes, reads to EOF
 """
 import hashlib
 import json
@@ -352,7 +353,23 @@ def many(address, port, count, size):
         data = payload(size, 1000 + i)
         state = {"sock": sock, "data": data, "sent": 0, "got": bytearray(), "eof": False, "error": None}
         states.append(state)
-        sel.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE, state)
+        sel.register(sock, selectors.EVENT_WRITE, state)
+    # First every connection is established, so that all of them are open
+    # at once; only then does any send.
+    pending = count
+    deadline = started + 60
+    while pending > 0 and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=1):
+            st = key.data
+            error = st["sock"].getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error != 0:
+                st["error"] = os.strerror(error)
+            sel.unregister(st["sock"])
+            pending -= 1
+    established = round(time.monotonic() - started, 3)
+    for st in states:
+        if st["error"] is None:
+            sel.register(st["sock"], selectors.EVENT_READ | selectors.EVENT_WRITE, st)
     open_count = count
     deadline = started + 60
     while open_count > 0 and time.monotonic() < deadline:
@@ -386,11 +403,17 @@ def many(address, port, count, size):
         if not (st["eof"] and st["error"] is None and bytes(st["got"]) == st["data"])
     ][:10]
     for st in states:
-        if not (st["eof"] or st["error"] is not None):
+        if not st["eof"]:
             st["sock"].close()
     print(
         json.dumps(
-            {"count": count, "ok": ok, "failures": failures, "seconds": round(time.monotonic() - started, 3)}
+            {
+                "count": count,
+                "ok": ok,
+                "failures": failures,
+                "established": established,
+                "seconds": round(time.monotonic() - started, 3),
+            }
         )
     )
 
