@@ -254,6 +254,14 @@ export class Stack implements SocketHost {
   /** Bumped whenever interfaces, addresses or routes change: the route cache is then stale. */
   private routeEpoch = 0;
   private routeCacheEpoch = 0;
+  /**
+   * The connection the last segment went to: the next one is very likely for
+   * it too (a bulk transfer, a request/response exchange), and matching it
+   * costs a few comparisons where the table needs a key string built and
+   * hashed (Linux's early demux keeps the same kind of hint). Cleared when
+   * that connection leaves the table.
+   */
+  private lastDemux: TcpSocket | null = null;
   /** The same IpAddr for the same IPv4 address of received packets (no text formatting per packet). */
   private readonly v4Addresses = new Map<number, IpAddr>();
   private frameBlock = new Uint8Array(0);
@@ -835,6 +843,7 @@ export class Stack implements SocketHost {
       socket.localPort,
     );
     if (this.connections.get(key) === socket) this.connections.delete(key);
+    if (this.lastDemux === socket) this.lastDemux = null;
     this.deadlines.set(socket, NEVER);
   }
 
@@ -1379,14 +1388,23 @@ export class Stack implements SocketHost {
       this.drop(iface, StackDropReason.NotForUs);
       return;
     }
-    const key = tupleKey(src, seg.srcPort, dst, seg.dstPort);
-    const socket = this.connections.get(key);
+    let socket = this.lastDemux;
+    // A CLOSED one may already have been replaced in the table by a new connection.
+    if (
+      socket === null ||
+      socket.conn.state === TcpState.Closed ||
+      !demuxMatches(socket, src, seg.srcPort, dst, seg.dstPort)
+    ) {
+      socket = this.connections.get(tupleKey(src, seg.srcPort, dst, seg.dstPort)) ?? null;
+      if (socket !== null) this.lastDemux = socket;
+    }
     // A connection that reached CLOSED in this batch waits to be reaped: it owns nothing any more.
-    if (socket !== undefined && socket.conn.state !== TcpState.Closed) {
+    if (socket !== null && socket.conn.state !== TcpState.Closed) {
       if (socket.conn.state === TcpState.TimeWait && socket.conn.acceptsNewSyn(seg)) {
         // RFC 9293 §3.6.1 / RFC 6191: a new SYN may end TIME-WAIT early.
         socket.conn.abort(now);
-        this.connections.delete(key);
+        this.connections.delete(tupleKey(src, seg.srcPort, dst, seg.dstPort));
+        if (this.lastDemux === socket) this.lastDemux = null;
         this.deadlines.set(socket, NEVER);
         this.dirty.add(socket);
       } else {
@@ -1405,6 +1423,7 @@ export class Stack implements SocketHost {
       (seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.ACK &&
       this.synCookiesSent > 0
     ) {
+      const key = tupleKey(src, seg.srcPort, dst, seg.dstPort);
       if (this.acceptSynCookie(now, iface, listener, src, dst, seg, key)) return;
     }
     if ((seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) {
@@ -1443,7 +1462,8 @@ export class Stack implements SocketHost {
       listener,
     );
     listener.synQueueLength++;
-    this.connections.set(key, child);
+    this.connections.set(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
+    this.lastDemux = null;
     conn.handleSegment(now, seg);
     this.dirty.add(child);
   }
@@ -1526,6 +1546,7 @@ export class Stack implements SocketHost {
     );
     listener.synQueueLength++;
     this.connections.set(key, child);
+    this.lastDemux = null;
     conn.handleSegment(now, seg);
     this.dirty.add(child);
     this.synCookiesAccepted++;
@@ -2262,6 +2283,28 @@ export class Stack implements SocketHost {
     countDrop(this.drops, reason);
     countDrop(iface.drops, reason);
   }
+}
+
+/** Whether a segment from `remote`:`remotePort` to `local`:`localPort` belongs to `socket`. */
+function demuxMatches(
+  socket: TcpSocket,
+  remote: IpAddr,
+  remotePort: number,
+  local: IpAddr,
+  localPort: number,
+): boolean {
+  return (
+    socket.remotePort === remotePort &&
+    socket.localPort === localPort &&
+    sameAddress(socket.remoteAddress, remote) &&
+    sameAddress(socket.localAddress, local)
+  );
+}
+
+function sameAddress(a: IpAddr, b: IpAddr): boolean {
+  if (a === b) return true;
+  if (a.family !== b.family) return false;
+  return a.family === 4 ? a.v4 === b.v4 : a.text === b.text;
 }
 
 /** The connection table key: remote address and port, then local. */
