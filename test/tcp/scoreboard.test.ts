@@ -219,6 +219,7 @@ test('property: the scoreboard counters equal a recount of its entries', () => {
         let count = 0;
         let lost = 0;
         let rtx = 0;
+        let firstLost = -1;
         for (let i = 0; i < b.count; i++) {
           const f = b.flagsAt(i);
           const len = b.endAt(i) - b.startAt(i);
@@ -229,12 +230,15 @@ test('property: the scoreboard counters equal a recount of its entries', () => {
             count++;
           }
           if (f & SegmentFlag.Lost) lost += len;
+          if (firstLost < 0 && (f & (SegmentFlag.Lost | SegmentFlag.Retrans)) === SegmentFlag.Lost)
+            firstLost = i;
           if (f & SegmentFlag.Retrans) rtx += len;
         }
         assert.equal(b.sackedBytes, sacked);
         assert.equal(b.sackedCount, count);
         assert.equal(b.lostBytes, lost);
         assert.equal(b.retransBytes, rtx);
+        assert.equal(b.firstLostUnsent(), firstLost);
       }
     }),
   );

@@ -83,6 +83,8 @@ export class SentSegments {
   fack = 0;
   /** End of the highest SACKed entry (RFC 6675 HighACK's SACK counterpart), or -1. */
   highSacked = -1;
+  /** No entry lost and not yet retransmitted starts below this offset (where firstLostUnsent looks from). */
+  private lostFrom = Number.POSITIVE_INFINITY;
 
   /** Entries held. */
   get count(): number {
@@ -338,6 +340,7 @@ export class SentSegments {
       changed = true;
     }
     this.flagBits[j] = (f | SegmentFlag.Lost) & ~SegmentFlag.Retrans;
+    if (this.starts[j]! < this.lostFrom) this.lostFrom = this.starts[j]!;
     return changed;
   }
 
@@ -366,11 +369,20 @@ export class SentSegments {
 
   /** Index of the first entry lost and not retransmitted since (RFC 6675 NextSeg rule 1), or -1. */
   firstLostUnsent(): number {
-    if (this.lostBytes <= 0) return -1;
-    for (let j = this.head; j < this.tail; j++) {
-      if ((this.flagBits[j]! & (SegmentFlag.Lost | SegmentFlag.Retrans)) === SegmentFlag.Lost)
-        return j - this.head;
+    if (this.lostBytes <= 0 || this.head === this.tail) return -1;
+    // Start where the last search ended (or where something was marked since).
+    let j = this.head;
+    if (this.lostFrom > this.starts[this.head]!) {
+      const i = this.indexOf(this.lostFrom);
+      j = i >= 0 ? this.head + i : this.tail;
     }
+    for (; j < this.tail; j++) {
+      if ((this.flagBits[j]! & (SegmentFlag.Lost | SegmentFlag.Retrans)) === SegmentFlag.Lost) {
+        this.lostFrom = this.starts[j]!;
+        return j - this.head;
+      }
+    }
+    this.lostFrom = Number.POSITIVE_INFINITY;
     return -1;
   }
 
@@ -403,6 +415,7 @@ export class SentSegments {
       this.flagBits[j] = this.flagBits[j]! & ~SegmentFlag.Lost;
     }
     this.lostBytes = 0;
+    this.lostFrom = Number.POSITIVE_INFINITY;
   }
 
   /** Forgets everything (the connection closed). */
@@ -414,6 +427,7 @@ export class SentSegments {
     this.lostBytes = 0;
     this.retransBytes = 0;
     this.highSacked = -1;
+    this.lostFrom = Number.POSITIVE_INFINITY;
   }
 
   /** Drops the storage when nothing is held, as the byte rings do. */
