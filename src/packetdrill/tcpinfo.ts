@@ -29,6 +29,7 @@ const STATE_CODES: Readonly<Record<TcpState, number>> = {
 const CA_CODES: Readonly<Record<TcpStats['caState'], number>> = {
   open: LINUX_CA_STATE.TCP_CA_Open!,
   disorder: LINUX_CA_STATE.TCP_CA_Disorder!,
+  cwr: LINUX_CA_STATE.TCP_CA_CWR!,
   recovery: LINUX_CA_STATE.TCP_CA_Recovery!,
   loss: LINUX_CA_STATE.TCP_CA_Loss!,
 };
