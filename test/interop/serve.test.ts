@@ -195,3 +195,73 @@ test(
     );
   },
 );
+
+test(
+  'tcpts serve says in one line why it cannot start: no such namespace, a device already in use (TUN)',
+  { skip, timeout: 30_000 },
+  async () => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const nowhere = start([
+          'serve',
+          '--tun',
+          'tun0',
+          '--addr',
+          '10.99.0.2/24',
+          '--netns',
+          `${ns.name}-x`,
+          '--echo',
+        ]);
+        const e1 = await nowhere.exited;
+        assert.equal(e1.code, 1);
+        assert.equal(
+          e1.stderr,
+          `tcpts serve: no network namespace '${ns.name}-x' (create it with: ip netns add ${ns.name}-x)\n`,
+        );
+        const first = await startServe(start, ns, 'tun', ['--echo']);
+        const second = start([
+          'serve',
+          '--tun',
+          'tun0',
+          '--addr',
+          '10.99.0.2/24',
+          '--netns',
+          ns.name,
+          '--discard',
+        ]);
+        const e2 = await second.exited;
+        assert.equal(e2.code, 1);
+        assert.match(
+          e2.stderr,
+          /^tcpts serve: TUN device 'tun0' is busy: another process has it open \(.*\)\n$/,
+        );
+        // The first one is untouched and still serves.
+        const r = await kernel(ns, ['echo-client', TCPTS_V4, 7, 1000, 3]).result;
+        assert.equal(r.receivedSha256, r.sentSha256);
+        assert.equal((await first.stop()).code, 0);
+      }),
+    );
+  },
+);
+
+test(
+  'a persistent device (ip tuntap add) is used as found and left so: only the addresses tcpts added go (TAP)',
+  { skip, timeout: 30_000 },
+  async () => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        ns.ip(['tuntap', 'add', 'dev', 'tap0', 'mode', 'tap']);
+        ns.ip(['addr', 'add', '192.168.50.1/24', 'dev', 'tap0']);
+        const serve = await startServe(start, ns, 'tap', ['--echo']);
+        const r = await kernel(ns, ['echo-client', TCPTS_V6, 7, 100_000, 4]).result;
+        assert.equal(r.receivedSha256, r.sentSha256);
+        const exit = await serve.stop();
+        assert.equal(exit.code, 0, serve.transcript());
+        assert.equal(serve.lines.at(-1), 'tcpts serve: tap0 left as it was found');
+        const addresses = ns.ip(['addr', 'show', 'dev', 'tap0']);
+        assert.match(addresses, /192\.168\.50\.1\/24/, 'the address that was there stays');
+        assert.doesNotMatch(addresses, /10\.99\.0\.1|fd99::1/, 'the ones tcpts added are gone');
+      }),
+    );
+  },
+);
