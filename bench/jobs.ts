@@ -35,6 +35,7 @@ import type { TcpSocket } from '../src/stack/index.js';
 import type { Instant } from '../src/base/index.js';
 import type { TcpEvent } from '../src/tcp/index.js';
 import type { RealDriver, TcpSocketOwner } from '../src/runtime/index.js';
+import { createNet } from '../src/net/index.js';
 
 /** Parameters of a job (from the command line of bench/child.ts). */
 export type JobParams = Record<string, number | string>;
@@ -187,6 +188,57 @@ async function nodeBulk(p: JobParams): Promise<Figures> {
   const endedAt = await done;
   expectBytes('node:net loopback', received, bytes);
   return { gbps: gbits(received, (endedAt - startedAt) / 1000) };
+}
+
+/**
+ * Row 1: the same through tcpts' node:net-compatible sockets (Duplex
+ * streams, Buffers), the API most applications would use; both ends in one
+ * process, like Node's own net over loopback.
+ */
+async function memNetBulk(p: JobParams): Promise<Figures> {
+  const bytes = num(p, 'bytes');
+  const hosts = memoryHosts(num(p, 'mtu'));
+  try {
+    const netA = createNet(hosts.a);
+    const netB = createNet(hosts.b);
+    let startedAt = 0;
+    let received = 0;
+    const endedAt = await new Promise<number>((resolve, reject) => {
+      const server = netB.createServer((socket) => {
+        startedAt = ms();
+        socket.on('data', (chunk: Buffer) => (received += chunk.length));
+        socket.on('end', () => {
+          resolve(ms());
+          socket.end();
+          server.close();
+        });
+        socket.on('error', reject);
+      });
+      server.listen(PORT, () => {
+        const client = netA.connect(PORT, MEM_B, () => {
+          const chunk = Buffer.alloc(1 << 20, 0x5a);
+          let sent = 0;
+          const pump = (): void => {
+            while (sent < bytes) {
+              const piece = sent + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - sent);
+              sent += piece.length;
+              if (!client.write(piece)) {
+                client.once('drain', pump);
+                return;
+              }
+            }
+            client.end();
+          };
+          pump();
+        });
+        client.on('error', reject);
+      });
+    });
+    expectBytes('tcpts net in memory', received, bytes);
+    return { gbps: gbits(received, (endedAt - startedAt) / 1000) };
+  } finally {
+    hosts.close();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -501,6 +553,7 @@ async function tunLoss(p: JobParams): Promise<Figures> {
 /** Every job by name. */
 export const JOBS: Record<string, Job> = {
   'mem-bulk': memBulk,
+  'mem-net-bulk': memNetBulk,
   'tun-bulk': tunBulk,
   'veth-bulk': vethBulk,
   'node-bulk': nodeBulk,

@@ -41,7 +41,10 @@ export function topSelf(path: string, root: string, count = 25): ProfileEntry[] 
     let file = frame.url.replace(/^file:\/\//, '');
     if (file.startsWith('/')) file = relative(root, file);
     const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
-    const where = file === '' ? name : `${name} (${file}:${frame.lineNumber + 1})`;
+    // TypeScript runs transpiled (tsx), so a .ts file's line numbers are the
+    // transpiled code's: the file alone says more.
+    const line = file.endsWith('.ts') ? '' : `:${frame.lineNumber + 1}`;
+    const where = file === '' ? name : `${name} (${file}${line})`;
     micros.set(where, (micros.get(where) ?? 0) + dt);
     total += dt;
   }
