@@ -3072,7 +3072,7 @@ export class Connection {
     this.paceBlocked = false;
     this.probeDue = Probe.None;
     this.board.clear();
-    this.board.release();
+    this.board.drop();
     this.ackNow = false;
     this.ackPending = false;
     this.probeOwed = false;

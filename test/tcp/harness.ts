@@ -542,13 +542,10 @@ export class Pair {
     ) {
       this.segmentsSent++;
       let ecn = side.conn.transmitEcn;
-      const departure: Departure = {
-        seg,
-        toServer,
-        now: this.now,
-        index: this.sentCount[toServer ? 0 : 1]++,
-      };
-      if (this.dropHook !== null && this.dropHook(departure)) {
+      const index = this.sentCount[toServer ? 0 : 1]++;
+      const hooked = this.dropHook !== null || this.markHook !== null || this.delayHook !== null;
+      const departure: Departure | null = hooked ? { seg, toServer, now: this.now, index } : null;
+      if (this.dropHook !== null && this.dropHook(departure!)) {
         this.segmentsDropped++;
         continue;
       }
@@ -556,11 +553,11 @@ export class Pair {
         this.segmentsLost++;
         continue;
       }
-      if (ecn !== 0 && this.markHook !== null && this.markHook(departure)) {
+      if (ecn !== 0 && this.markHook !== null && this.markHook(departure!)) {
         ecn = 3;
         this.segmentsMarked++;
       }
-      const extra = this.delayHook !== null ? this.delayHook(departure) : 0;
+      const extra = this.delayHook !== null ? this.delayHook(departure!) : 0;
       const copies = chance(this.rng, impair.duplicate) ? 2 : 1;
       for (let i = 0; i < copies; i++) {
         let delay = impair.delayMs + extra;
@@ -583,7 +580,7 @@ export class Pair {
       if (e.type === 'closed') side.closedWith = e.error ?? 'ok';
     }
     if (!side.paused) {
-      const buf = new Uint8Array(64 * 1024);
+      const buf = READ_BUFFER;
       for (let n = conn.read(buf); n > 0; n = conn.read(buf)) {
         side.received.push(buf.slice(0, n));
         side.receivedBytes += n;
@@ -604,6 +601,9 @@ export class Pair {
     }
   }
 }
+
+/** Where Pair reads into (copied out at once, so one buffer serves every read). */
+const READ_BUFFER = new Uint8Array(64 * 1024);
 
 function seqAddTime(t: Instant, ms: number): Instant {
   return instant(t + Math.round(millis(ms)));

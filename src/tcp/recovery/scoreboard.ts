@@ -40,6 +40,8 @@ export const SegmentFlag = {
 } as const;
 
 const INITIAL_CAPACITY = 16;
+/** Entries whose storage an empty scoreboard keeps (about 12 kB). */
+const KEEP_CAPACITY = 256;
 const EMPTY_F64 = new Float64Array(0);
 const EMPTY_U8 = new Uint8Array(0);
 
@@ -430,8 +432,21 @@ export class SentSegments {
     this.lostFrom = Number.POSITIVE_INFINITY;
   }
 
-  /** Drops the storage when nothing is held, as the byte rings do. */
+  /**
+   * Drops the storage when nothing is held and it is large (a connection
+   * that had a big window and went quiet); a small one is kept, since
+   * request/response traffic empties the scoreboard after every burst.
+   */
   release(): void {
+    if (this.head !== this.tail) return;
+    this.head = 0;
+    this.tail = 0;
+    if (this.flagBits.length <= KEEP_CAPACITY) return;
+    this.drop();
+  }
+
+  /** Drops the storage (the connection closed). */
+  drop(): void {
     if (this.head !== this.tail) return;
     this.starts = EMPTY_F64;
     this.ends = EMPTY_F64;
