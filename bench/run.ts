@@ -15,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo } from './lib/machine.js';
 import { topSelf, type ProfileEntry } from './lib/profile.js';
@@ -656,7 +656,7 @@ async function main(): Promise<void> {
         if (main === undefined) continue;
         const target = join(options.outDir, `${name}-${j.id}.cpuprofile`);
         renameSync(join(dir, main), target);
-        profiles.push({ job: j.id, file: relative(ROOT, target), top: topSelf(target, ROOT, 20) });
+        profiles.push({ job: j.id, file: basename(target), top: topSelf(target, ROOT, 20) });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
