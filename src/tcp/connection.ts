@@ -102,6 +102,8 @@ const MAX_WINDOW_FIELD = 0xffff;
 const PAWS_IDLE_LIMIT = millis(24 * 24 * 3600 * 1000);
 /** RFC 5681 §3.2: the dupack count that triggers fast retransmit. */
 const DUPACK_THRESHOLD = 3;
+/** Retransmitted ranges remembered for undo before the episode is given up (keeps memory bounded). */
+const MAX_UNDO_RANGES = 64;
 /** Linux net.ipv4.tcp_max_reordering: the most segments the reordering estimate may reach. */
 const MAX_REORDERING = 300;
 /** RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a one-segment flight must allow. */
@@ -1311,6 +1313,11 @@ export class Connection {
       sample,
       this.undoMarker >= 0 ? this.retransAcked : null,
     );
+    if (this.retransAcked.count > MAX_UNDO_RANGES) {
+      // A long-past episode: too much retransmitted since to judge it any more.
+      this.undoMarker = -1;
+      this.retransAcked.clear();
+    }
     let advanced = seqDiff(ack, this.sndUna);
     // The FIN takes one sequence number but no byte of the ring.
     if (this.finSent && seqGe(ack, this.finSeqEnd())) advanced -= 1;
