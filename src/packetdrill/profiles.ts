@@ -55,7 +55,22 @@ function linuxTcp(): TcpConfig {
     keepAliveCount: 9,
     userTimeout: seconds(0),
     initialCwndSegments: 10,
+    // NewReno, not Linux's CUBIC: the scripts' cwnd/ssthresh expectations are
+    // Reno's halving; a script asks for CUBIC with tcp_congestion_control=cubic.
     congestionControl: 'newreno',
+    // Linux's loss recovery: RACK (tcp_recovery=1), TLP (tcp_early_retrans=3),
+    // PRR, F-RTO (tcp_frto=2), undo, ECN accepted but not requested (tcp_ecn=2),
+    // no pacing without fq, HyStart, receive-buffer autotuning (tcp_moderate_rcvbuf=1).
+    rack: true,
+    tlp: true,
+    prr: true,
+    frto: true,
+    undo: true,
+    ecn: 2,
+    pacing: false,
+    hystart: true,
+    receiveBufferAutotuning: true,
+    recordSamples: 0,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),
@@ -188,17 +203,44 @@ const SYSCTLS: Readonly<Record<string, Setter>> = {
     ctx.stack.maxSynBacklog = n;
     return null;
   },
-  'net.ipv4.tcp_ecn': fixed(
-    0,
-    'tcpts does not negotiate ECN (only net.ipv4.tcp_ecn=0 is supported)',
-  ),
+  'net.ipv4.tcp_ecn': (value, ctx) => {
+    // 0 off, 1 request and accept, 2 accept only (Linux's default): config.ecn as is.
+    const n = int(value);
+    if (n === null || n < 0 || n > 2) return `expected 0, 1 or 2, got '${value}'`;
+    ctx.tcp.ecn = n;
+    return null;
+  },
   'net.ipv4.tcp_fastopen': fixed(0, 'tcpts has no TCP Fast Open (only tcp_fastopen=0)'),
-  'net.ipv4.tcp_early_retrans': fixed(
-    0,
-    'tcpts has no tail loss probe or early retransmit (only tcp_early_retrans=0)',
-  ),
-  'net.ipv4.tcp_recovery': fixed(0, 'tcpts has no RACK loss detection (only tcp_recovery=0)'),
-  'net.ipv4.tcp_frto': fixed(0, 'tcpts has no F-RTO (only tcp_frto=0)'),
+  'net.ipv4.tcp_early_retrans': (value, ctx) => {
+    // Linux: 0 off; 1 and 2 were RFC 5827 early retransmit (delayed or not),
+    // which RACK replaced (since 4.18 they only disable TLP); 3 (default) and
+    // 4 enable TLP, 4 being the same TLP in current kernels. tcpts has no
+    // separate early retransmit (RACK's reordering window covers it), so
+    // 0, 1, 2 turn TLP off and 3, 4 turn it on.
+    const n = int(value);
+    if (n === null || n < 0 || n > 4) return `expected 0 to 4, got '${value}'`;
+    ctx.tcp.tlp = n >= 3;
+    return null;
+  },
+  'net.ipv4.tcp_recovery': (value, ctx) => {
+    // A bit mask: 0x1 RACK loss detection (TCP_RACK_LOSS_DETECTION); 0x2 is a
+    // static reordering window and 0x4 turns off the lost-retransmit
+    // detection; tcpts models neither, so those bits are refused.
+    const n = int(value);
+    if (n === null || n < 0) return `expected a bit mask, got '${value}'`;
+    if ((n & ~1) !== 0)
+      return `SKIP:tcpts models only RACK's bit (1) of net.ipv4.tcp_recovery, got ${n}`;
+    ctx.tcp.rack = (n & 1) !== 0;
+    return null;
+  },
+  'net.ipv4.tcp_frto': (value, ctx) => {
+    // 0 off; 1 (basic RFC 5682) and 2 (SACK-enhanced, the default): tcpts has
+    // one F-RTO, used with and without SACK, so any non-zero value turns it on.
+    const n = int(value);
+    if (n === null || n < 0 || n > 2) return `expected 0, 1 or 2, got '${value}'`;
+    ctx.tcp.frto = n !== 0;
+    return null;
+  },
   'net.ipv4.tcp_slow_start_after_idle': fixed(
     1,
     'tcpts always restarts from the initial window after idle (only tcp_slow_start_after_idle=1)',
@@ -220,10 +262,12 @@ const SYSCTLS: Readonly<Record<string, Setter>> = {
     3,
     'tcpts uses a fixed duplicate-ACK threshold of 3 (only tcp_reordering=3)',
   ),
-  'net.ipv4.tcp_moderate_rcvbuf': fixed(
-    0,
-    'tcpts does not autotune receive buffers (only tcp_moderate_rcvbuf=0)',
-  ),
+  'net.ipv4.tcp_moderate_rcvbuf': (value, ctx) => {
+    const n = int(value);
+    if (n === null || n < 0) return `expected 0 or 1, got '${value}'`;
+    ctx.tcp.receiveBufferAutotuning = n !== 0;
+    return null;
+  },
   'net.ipv4.tcp_rfc1337': fixed(0, 'tcpts lets a RST end TIME-WAIT (only tcp_rfc1337=0)'),
   'net.ipv4.tcp_tw_reuse': fixed(
     0,

@@ -330,6 +330,9 @@ export class SocketLayer {
       // Linux sizes the window scale from a locked SO_RCVBUF (tcp_select_initial_window).
       t.receiveBufferSize = o.receiveBuffer;
       t.maxReceiveBufferSize = o.receiveBuffer;
+      // Linux sets SOCK_RCVBUF_LOCK with SO_RCVBUF, and tcp_rcv_space_adjust then
+      // leaves the buffer alone: no autotuning on this socket.
+      t.receiveBufferAutotuning = false;
     }
     if (o.sendBuffer !== null) t.sendBufferSize = o.sendBuffer;
     if (o.maxSegment !== null) t.mss = o.maxSegment;

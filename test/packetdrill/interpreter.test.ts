@@ -23,6 +23,12 @@ import {
   type ScriptResult,
 } from '../../src/packetdrill/index.js';
 import { runPacketdrillCommand } from '../../src/cli/packetdrill.js';
+import {
+  PROFILES,
+  runShell,
+  type ShellContext,
+  type ShellOutcome,
+} from '../../src/packetdrill/profiles.js';
 
 /** A passive open with timestamps; line numbers below count from here. */
 const HANDSHAKE = [
@@ -37,6 +43,15 @@ const HANDSHAKE = [
 
 function script(...more: string[]): string {
   return [...HANDSHAKE, ...more].join('\n');
+}
+
+/**
+ * As script(), with tail loss probes off (as Linux's own RTO scripts do), so
+ * that the first retransmission is the RTO's at 0.4 s. The sysctl line comes
+ * first: every line number is one more than in script().
+ */
+function scriptNoTlp(...more: string[]): string {
+  return ['`sysctl -q net.ipv4.tcp_early_retrans=0`', ...HANDSHAKE, ...more].join('\n');
 }
 
 function failed(result: ScriptResult, line: number, pattern: RegExp): void {
@@ -117,14 +132,14 @@ test('a missing packet fails once its time plus tolerance has passed', () => {
   assert.match(r.message, /no timer armed/);
   // When something else comes later, the failure says what and when.
   const other = runScript(
-    script(
+    scriptNoTlp(
       '+0 write(4, ..., 2920) = 2920',
       '+0 > . 1:1461(1460) ack 1 win 8192',
       '+0 > P. 1461:2921(1460) ack 1 win 8192',
       '+.05 > F. 2921:2921(0) ack 1 win 8192',
     ),
   );
-  failed(other, 11, /expected outbound packet at 0\.150000 s but none was sent by 0\.156250 s$/);
+  failed(other, 12, /expected outbound packet at 0\.150000 s but none was sent by 0\.156250 s$/);
   assert.match(other.details[1]!, /^next: {3}0\.400000 > \. 1:1461\(1460\) ack 1 win 8192/);
 });
 
@@ -161,7 +176,7 @@ test('a wrong return value or errno fails with both values and the errno text', 
 
 test('tolerance is max(tolerance_usecs, 12.5% of the interval); --strict allows none', () => {
   // The RTO retransmission comes 300 ms after the data; the script says 310.
-  const rto = script(
+  const rto = scriptNoTlp(
     '+0 write(4, ..., 2920) = 2920',
     '+0 > . 1:1461(1460) ack 1 win 8192',
     '+0 > P. 1461:2921(1460) ack 1 win 8192',
@@ -170,11 +185,11 @@ test('tolerance is max(tolerance_usecs, 12.5% of the interval); --strict allows 
   assert.equal(runScript(rto).status, 'pass');
   failed(
     runScript(rto, { strict: true }),
-    11,
+    12,
     /but it happened at 0\.400000 s; tolerance 0\.000000 s/,
   );
   // 50 ms off is beyond 12.5% of 310 ms (38.75 ms).
-  failed(runScript(rto.replace('+.31 >', '+.35 >')), 11, /timing error/);
+  failed(runScript(rto.replace('+.31 >', '+.35 >')), 12, /timing error/);
   // --tolerance_usecs raises the floor.
   assert.equal(
     runScript(`--tolerance_usecs=60000\n${rto.replace('+.31 >', '+.35 >')}`).status,
@@ -189,17 +204,17 @@ test('time ranges and * match an outbound packet whenever it comes', () => {
     '+0 > P. 1461:2921(1460) ack 1 win 8192',
   ];
   assert.equal(
-    runScript(script(...base, '+.25~+.35 > . 1:1461(1460) ack 1 win 8192')).status,
+    runScript(scriptNoTlp(...base, '+.25~+.35 > . 1:1461(1460) ack 1 win 8192')).status,
     'pass',
   );
-  assert.equal(runScript(script(...base, '* > . 1:1461(1460) ack 1 win 8192')).status, 'pass');
+  assert.equal(runScript(scriptNoTlp(...base, '* > . 1:1461(1460) ack 1 win 8192')).status, 'pass');
   assert.equal(
-    runScript(script(...base, '0.35~0.45 > . 1:1461(1460) ack 1 win 8192')).status,
+    runScript(scriptNoTlp(...base, '0.35~0.45 > . 1:1461(1460) ack 1 win 8192')).status,
     'pass',
   );
   failed(
-    runScript(script(...base, '+.1~+.2 > . 1:1461(1460) ack 1 win 8192')),
-    11,
+    runScript(scriptNoTlp(...base, '+.1~+.2 > . 1:1461(1460) ack 1 win 8192')),
+    12,
     /in time range 0\.200000~0\.300000 s but it happened at 0\.400000 s/,
   );
 });
@@ -225,7 +240,7 @@ test("relative times count from the previous event's actual time", () => {
   // tolerance); the next line's +.1 counts from 0.4, not from 0.41.
   const lines: string[] = [];
   const r = runScript(
-    script(
+    scriptNoTlp(
       '+0 write(4, ..., 2920) = 2920',
       '+0 > . 1:1461(1460) ack 1 win 8192',
       '+0 > P. 1461:2921(1460) ack 1 win 8192',
@@ -336,10 +351,11 @@ test('what tcpts cannot run is SKIPPED with the reason, never passed', () => {
       /not in the whitelist/,
     ],
     [
-      '`sysctl -q net.ipv4.tcp_congestion_control=cubic`',
-      /congestion control 'cubic' is not implemented/,
+      '`sysctl -q net.ipv4.tcp_congestion_control=bbr`',
+      /congestion control 'bbr' is not implemented/,
     ],
-    ['`sysctl -q net.ipv4.tcp_ecn=1`', /does not negotiate ECN/],
+    ['`sysctl -q net.ipv4.tcp_recovery=2`', /models only RACK's bit/],
+    ['`sysctl -q net.ipv4.tcp_fastopen=1`', /no TCP Fast Open/],
     ['`sysctl -q net.core.somaxconn=5`', /not one tcpts models/],
     ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', /only SOCK_STREAM/],
     [
@@ -497,4 +513,38 @@ test('tcpts packetdrill: files and directories, output lines, exit status', asyn
   out.length = 0;
   assert.equal(await runPacketdrillCommand(['--help'], io), 0);
   assert.match(out[0]!, /^Usage: tcpts packetdrill/);
+});
+
+test('loss-recovery sysctls map onto the TcpConfig switches', () => {
+  const ctx: ShellContext = {
+    tcp: PROFILES.linux!.tcp(),
+    stack: { maxSynBacklog: null },
+    canConfigure: true,
+    countState: () => 0,
+    defines: new Map(),
+  };
+  const run = (line: string): ShellOutcome => runShell(line, ctx);
+  assert.equal(ctx.tcp.tlp, true);
+  assert.deepEqual(run('sysctl -q net.ipv4.tcp_early_retrans=0'), { kind: 'ok' });
+  assert.equal(ctx.tcp.tlp, false);
+  assert.deepEqual(run('sysctl -q net.ipv4.tcp_early_retrans=3'), { kind: 'ok' });
+  assert.equal(ctx.tcp.tlp, true);
+  run('sysctl -q net.ipv4.tcp_early_retrans=2');
+  assert.equal(ctx.tcp.tlp, false, 'the old early-retransmit values leave TLP off');
+  run('sysctl -q net.ipv4.tcp_recovery=0');
+  assert.equal(ctx.tcp.rack, false);
+  run('sysctl -q net.ipv4.tcp_recovery=1');
+  assert.equal(ctx.tcp.rack, true);
+  assert.equal(run('sysctl -q net.ipv4.tcp_recovery=3').kind, 'skip');
+  run('sysctl -q net.ipv4.tcp_frto=0');
+  assert.equal(ctx.tcp.frto, false);
+  run('sysctl -q net.ipv4.tcp_ecn=1');
+  assert.equal(ctx.tcp.ecn, 1);
+  assert.equal(run('sysctl -q net.ipv4.tcp_ecn=3').kind, 'fail');
+  run('sysctl -q net.ipv4.tcp_congestion_control=cubic');
+  assert.equal(ctx.tcp.congestionControl, 'cubic');
+  run('sysctl -q net.ipv4.tcp_congestion_control=reno');
+  assert.equal(ctx.tcp.congestionControl, 'newreno');
+  run('sysctl -q net.ipv4.tcp_moderate_rcvbuf=0');
+  assert.equal(ctx.tcp.receiveBufferAutotuning, false);
 });
