@@ -1118,6 +1118,23 @@ export class Connection {
       return;
     }
 
+    if (
+      this.stateValue === TcpState.SynReceived &&
+      !this.passive &&
+      (flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === (TcpFlags.SYN | TcpFlags.ACK) &&
+      seg.seq === this.irs &&
+      seg.ack === this.sndNxt
+    ) {
+      // Simultaneous open (RFC 9293 §3.5, Figure 8 line 6): the peer's SYN,ACK
+      // (SEG.SEQ = IRS, SEG.ACK = SND.NXT) acknowledges our SYN and completes
+      // the handshake. Its SYN lies below RCV.NXT, so step 1 would take it for
+      // an old duplicate; Linux's tcp_validate_incoming lets exactly this one
+      // through. Step 5 moves to ESTABLISHED with the SYN stripped, and the
+      // old SYN is acknowledged at once, as Linux does.
+      seg = { ...seg, seq: seqAdd(seg.seq, 1), flags: flags & ~TcpFlags.SYN };
+      this.ackNow = true;
+    }
+
     // Step 1: sequence number check.
     const window = this.acceptWindow();
     const segLen =

@@ -285,12 +285,14 @@ suite('SYN-SENT (§3.10.7.3)', () => {
       ack: PEER + 1,
     });
     assert.equal(conn.state, TcpState.SynReceived);
-    // The peer's SYN,ACK repeats its SYN, which is now below RCV.NXT: step 1
-    // answers it with an ACK (RFC 9293 Figure 8 converges through these ACKs).
+    // The peer's SYN,ACK (SEG.SEQ = IRS, SEG.ACK = SND.NXT) completes the
+    // handshake (RFC 9293 Figure 8 line 6; Linux tcp_validate_incoming), and
+    // its SYN, now below RCV.NXT, is acknowledged at once.
     const peerSynAck = segment({ seq: PEER, ack: OURS + 1, flags: SYN | ACK });
     expectSent(deliver(conn, at(10), peerSynAck), { flags: '.', seq: OURS + 1, ack: PEER + 1 });
-    assert.equal(conn.state, TcpState.SynReceived);
-    expectNothing(deliver(conn, at(11), segment({ seq: PEER + 1, ack: OURS + 1 })));
+    assert.equal(conn.state, TcpState.Established);
+    // A second copy of it is an old duplicate now: only an ACK.
+    expectSent(deliver(conn, at(11), peerSynAck), { flags: '.', seq: OURS + 1, ack: PEER + 1 });
     assert.equal(conn.state, TcpState.Established);
     assert.equal(conn.mss, 1000);
     assert.deepEqual(eventTypes(conn), ['connected']);
