@@ -1202,6 +1202,9 @@ export class Connection {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
         this.synPending = false;
         this.handshakeRtt(now, seg);
+        // RFC 7323 §4.3 (2): the handshake's last ACK is a segment like any
+        // other for TS.Recent (Linux tcp_check_req stores its tsval).
+        this.updateTimestampRecent(now, seg);
         this.sndWnd = seg.window << this.sndWscale;
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
         this.sndWl1 = seg.seq;
