@@ -786,7 +786,10 @@ async function main(): Promise<void> {
     );
   }
   if (profiles.length > 0) {
-    lines.push('', 'where the time goes (self time, top of each CPU profile):');
+    lines.push(
+      '',
+      'where the time goes (self time, top of each CPU profile, module loading left out):',
+    );
     for (const p of profiles) {
       lines.push(`  ${p.job} (${p.file})`);
       for (const e of p.top.slice(0, 8))

@@ -23,6 +23,13 @@ const PEER_CLOSED_STATES: ReadonlySet<string> = new Set([
   TcpState.Closed,
 ]);
 
+const WRITABLE_STATES: ReadonlySet<string> = new Set([
+  TcpState.SynSent,
+  TcpState.SynReceived,
+  TcpState.Established,
+  TcpState.CloseWait,
+]);
+
 /**
  * Gives an accepted socket to its application. Events that came before the
  * socket was accepted (data with the handshake's last ACK, even the FIN)
@@ -94,7 +101,9 @@ export class BulkSender implements TcpSocketOwner {
   }
 
   private pump(now: Instant): void {
-    if (this.stopped) return;
+    // A reset (the receiver went away) may come in the same round as the
+    // window that made room: a write to a closed connection throws.
+    if (this.stopped || !WRITABLE_STATES.has(this.socket.state)) return;
     const chunk = this.chunk;
     while (this.sent < this.total) {
       const want = Math.min(chunk.length, this.total - this.sent);

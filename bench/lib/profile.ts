@@ -18,6 +18,9 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
+const LOADING =
+  /^node:internal\/(modules|deps\/cjs-module-lexer|bootstrap)|node_modules\/(tsx|esbuild|get-tsconfig)\//;
+
 /** One function's share of the samples. */
 export interface ProfileEntry {
   /** `name (file:line)`, the file relative to the repository. */
@@ -26,7 +29,10 @@ export interface ProfileEntry {
   self: number;
 }
 
-/** The functions with the most self time in a profile, largest first. */
+/**
+ * The functions with the most self time in a profile, largest first, as
+ * shares of the samples outside module loading (node's loaders, tsx).
+ */
 export function topSelf(path: string, root: string, count = 25): ProfileEntry[] {
   const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
@@ -41,6 +47,9 @@ export function topSelf(path: string, root: string, count = 25): ProfileEntry[] 
     let file = frame.url.replace(/^file:\/\//, '');
     if (file.startsWith('/')) file = relative(root, file);
     const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
+    // Loading and transpiling modules happens once per process, before the
+    // measured work: left out, so the shares are those of the work.
+    if (LOADING.test(file)) continue;
     // TypeScript runs transpiled (tsx), so a .ts file's line numbers are the
     // transpiled code's: the file alone says more.
     const line = file.endsWith('.ts') ? '' : `:${frame.lineNumber + 1}`;
