@@ -33,7 +33,13 @@ import {
 } from '../link/index.js';
 import { Network, type SimHost } from '../sim/index.js';
 import { IpAddr, type StackEvent, type TcpListener, type TcpSocket } from '../stack/index.js';
-import { TcpState, type StateTransition, type TcpEvent, type TcpStats } from '../tcp/index.js';
+import {
+  TcpState,
+  type StateTransition,
+  type TcpEvent,
+  type TcpSample,
+  type TcpStats,
+} from '../tcp/index.js';
 import {
   IpProtocol,
   TcpFlags,
@@ -64,6 +70,8 @@ import {
 import { describeFsError, renderLadderText } from './ladder.js';
 import { formatBytes, progressBarFor, type ProgressStream } from './progress.js';
 import { renderLadderSvg } from './svg.js';
+import { plotFromSamples } from './plot-model.js';
+import { renderPlotSvg } from './plot.js';
 
 // ---------------------------------------------------------------- options
 
@@ -102,6 +110,8 @@ export interface DemoOptions {
   clock?: () => number;
   /** Called after every step of the simulation with the bytes delivered so far, the total, and virtual time (µs). */
   progress?: (done: number, total: number, virtualUs: number) => void;
+  /** Keep this many samples of the client's connection (TcpConfig.recordSamples) for `--plot`. Default 0: none. */
+  recordSamples?: number;
 }
 
 /** The defaults of {@link DemoOptions}. */
@@ -195,6 +205,8 @@ export interface DemoResult {
   summary: DemoSummary;
   /** The command that repeats this run. */
   rerun: string;
+  /** The client connection's recorded samples when `recordSamples` asked for them, else null. */
+  samples: { list: TcpSample[]; dropped: number } | null;
 }
 
 // ---------------------------------------------------------------- recording states
@@ -1049,7 +1061,8 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const delayUs = Math.round(delayMs * 1000);
 
   const net = new Network({ seed });
-  const clientHost = net.addHost('client');
+  const recordSamples = options.recordSamples ?? 0;
+  const clientHost = net.addHost('client', recordSamples > 0 ? { tcp: { recordSamples } } : {});
   const serverHost = net.addHost('server');
   const clientAddress = ipv6 ? 'fd00::1' : '10.0.0.1';
   const serverAddress = ipv6 ? 'fd00::2' : '10.0.0.2';
@@ -1262,7 +1275,13 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
     connections: records,
     summary,
     rerun: `tcpts demo ${flags.join(' ')}`,
+    samples: samplesOf(scene.client.socket),
   };
+}
+
+function samplesOf(socket: TcpSocket | null): { list: TcpSample[]; dropped: number } | null {
+  const recorder = socket === null ? null : socket.conn.recorder;
+  return recorder === null ? null : { list: recorder.samples(), dropped: recorder.dropped };
 }
 
 // ---------------------------------------------------------------- output
@@ -1397,6 +1416,9 @@ Options:
   -S, --absolute       label absolute sequence numbers
       --pcap FILE      save the capture taken at the client's end of the link
       --svg FILE       write the ladder as an SVG picture
+      --plot FILE      write the client's time-sequence graph (sent,
+                       retransmitted, SACKed, ACKed, receive window) and its
+                       cwnd, ssthresh, pipe and RTT over time as SVG
       --json           print JSON (packets, transitions, summary) instead
       --all            draw every packet (a long run shows the first ${DEMO_HEAD}
                        and the last ${DEMO_TAIL} otherwise)
@@ -1404,6 +1426,9 @@ Options:
 
 Exit status: 0 on success, 1 when the run did not end as it should (data
 damaged, a connection left open) or a file cannot be written, 2 for bad usage.`;
+
+/** Samples kept for `--plot` (TcpConfig.recordSamples of the client). */
+const PLOT_SAMPLES = 1 << 18;
 
 /** Where a demo shows its progress bar: process.stderr in the program. */
 export interface DemoCommandIo extends CommandIo {
@@ -1435,6 +1460,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     absolute: { type: 'boolean', short: 'S' },
     pcap: { type: 'string' },
     svg: { type: 'string' },
+    plot: { type: 'string' },
     json: { type: 'boolean' },
     all: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -1498,6 +1524,8 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
   }
   if (v.ipv6 === true) options.ipv6 = true;
   if (v.absolute === true) options.absolute = true;
+  // The recorder is bounded: this holds a --bytes 256M transfer's last stretch in ~10 MB.
+  if (typeof v.plot === 'string') options.recordSamples = PLOT_SAMPLES;
   const clock = io.clock ?? (() => performance.now());
   options.clock = clock;
   const scenario = options.scenario ?? DEMO_DEFAULTS.scenario;
@@ -1527,6 +1555,14 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
           ...(v.all === true ? {} : { head: DEMO_HEAD, tail: DEMO_TAIL }),
           title: `tcpts demo: ${result.scenario}`,
           caption: result.caption,
+        }),
+    ],
+    [
+      'plot',
+      v.plot,
+      () =>
+        renderPlotSvg(plotFromSamples(result.samples?.list ?? [], result.samples?.dropped ?? 0), {
+          title: `${result.rerun}: the client's connection`,
         }),
     ],
   ] as const) {

@@ -11,6 +11,7 @@ import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
 import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
+import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
 
@@ -43,6 +44,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'draw a TCP connection of a pcap capture as a ladder diagram',
     usage: LADDER_USAGE,
     run: runLadder,
+  },
+  plot: {
+    summary: 'draw a TCP connection of a pcap capture as a time-sequence graph (SVG)',
+    usage: PLOT_USAGE,
+    run: runPlot,
   },
   packetdrill: {
     summary: 'run packetdrill scripts against a tcpts stack in virtual time',
