@@ -52,7 +52,7 @@ test('tcpts --help lists the commands and exits 0; no command is a usage error',
   const help = run(['--help']);
   assert.equal(help.status, 0);
   assert.match(help.out.join('\n'), /^Usage: tcpts <command>/);
-  assert.match(help.out.join('\n'), /\n {2}decode {2}print a pcap capture/);
+  assert.match(help.out.join('\n'), /\n {2}decode +print a pcap capture/);
   assert.deepEqual(run(['-h']).out, help.out);
   const none = run([]);
   assert.equal(none.status, 2);

@@ -440,9 +440,9 @@ test('tcpts ladder: --help, --json, --svg, and one-line errors', () => {
 
 test('tcpts --help lists demo, ladder and packetdrill; runProgram awaits an asynchronous command', async () => {
   const help = run(['--help']).out.join('\n');
-  assert.match(help, /\n {2}demo {4}TCP at work on a simulated network/);
-  assert.match(help, /\n {2}ladder {2}draw a TCP connection of a pcap capture/);
-  assert.match(help, /\n {2}packetdrill\n {10}run packetdrill scripts/);
+  assert.match(help, /\n {2}demo +TCP at work on a simulated network/);
+  assert.match(help, /\n {2}ladder +draw a TCP connection of a pcap capture/);
+  assert.match(help, /\n {2}packetdrill\n +run packetdrill scripts/);
   const out: string[] = [];
   const status = await runProgram(['packetdrill', '--help'], {
     out: (t) => out.push(t),
