@@ -2712,7 +2712,11 @@ export class Connection {
       // A window under one scale unit goes out as 0 and would never open if
       // the growth to a whole unit is below the SWS threshold (a buffer of a
       // few units): offer the unit rather than a zero window nobody will fill.
-      (seqDiff(this.rcvAdvRight, this.rcvNxt) < unit && free >= unit)
+      // Only with a scale: unscaled, nothing is rounded away, and the clause
+      // would reopen a closed window for a single free byte, which receiver
+      // SWS avoidance forbids (RFC 9293 §3.8.6.2.2; Linux __tcp_select_window
+      // keeps 0 while the free space is under an MSS).
+      (this.rcvWscale > 0 && seqDiff(this.rcvAdvRight, this.rcvNxt) < unit && free >= unit)
     ) {
       this.rcvAdvRight = candidate;
     }
