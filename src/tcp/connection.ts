@@ -1069,6 +1069,9 @@ export class Connection {
       this.sndUna = seg.ack;
       this.synPending = false;
       this.retransmitAt = NEVER;
+      // RFC 5482: the user timeout times unacknowledged data; the SYN is
+      // acknowledged now, so its clock stops (data sent later restarts it).
+      this.unackedSince = NEVER;
       this.rtt.resetBackoff();
       if (this.synRetransmits > 0 && !this.rtt.hasSample) this.rtt.resetForDataAfterSynLoss();
       this.setState(now, TcpState.Established, 'rcv SYN,ACK');
@@ -1211,6 +1214,9 @@ export class Connection {
         this.sndWl2 = seg.ack;
         this.sndUna = seg.ack;
         this.retransmitAt = NEVER;
+        // RFC 5482: the user timeout times unacknowledged data, not the
+        // handshake: our SYN,ACK is acknowledged, so its clock stops here.
+        this.unackedSince = NEVER;
         this.rtt.resetBackoff();
         if (this.synRetransmits > 0 && !this.rtt.hasSample) this.rtt.resetForDataAfterSynLoss();
         this.setState(now, TcpState.Established, 'rcv ACK');
