@@ -327,7 +327,10 @@ function httpHandler(root: string, log: (line: string) => void): Handler {
   });
   return {
     start: (socket) => server.emit('connection', socket),
-    stop: (socket) => socket.end(),
+    // A response still streaming would write after an end(): destroy
+    // instead. The connection still closes with a FIN (after what TCP has
+    // already taken), as Node's server.closeAllConnections() does.
+    stop: (socket) => socket.destroy(),
   };
 }
 
