@@ -13,9 +13,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeCapture } from '../../src/cli/decode.js';
 import { KERNEL_V4, TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
 import { closeLines, curl, startServe, withTcpts } from './cli.js';
 import { pythonSkipReason, withNetns, type Netns } from './netns.js';
@@ -263,5 +264,37 @@ test(
         assert.doesNotMatch(addresses, /10\.99\.0\.1|fd99::1/, 'the ones tcpts added are gone');
       }),
     );
+  },
+);
+
+test(
+  'tcpts serve --pcap records what tcpts sent and received: ARP, the handshake, the data and both FINs (TAP, IPv4)',
+  { skip, timeout: 30_000 },
+  async () => {
+    const file = join(dir, 'serve.pcap');
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const serve = await startServe(start, ns, 'tap', ['--echo'], ['--pcap', file]);
+        const r = await kernel(ns, ['echo-client', TCPTS_V4, 7, 3000, 5]).result;
+        assert.equal(r.receivedSha256, r.sentSha256);
+        assert.equal((await serve.stop()).code, 0);
+      }),
+    );
+    const { lines, error } = decodeCapture(readFileSync(file));
+    assert.equal(error, null, 'a whole, well-formed capture');
+    const has = (pattern: RegExp) =>
+      assert.ok(
+        lines.some((l) => pattern.test(l)),
+        `${pattern}\n${lines.join('\n')}`,
+      );
+    has(/ARP, Reply 10\.99\.0\.2 is-at 02:00:00:00:00:01/);
+    has(/IP 10\.99\.0\.1\.\d+ > 10\.99\.0\.2\.7: Flags \[S\]/);
+    has(/IP 10\.99\.0\.2\.7 > 10\.99\.0\.1\.\d+: Flags \[S\.\]/);
+    has(/IP 10\.99\.0\.1\.\d+ > 10\.99\.0\.2\.7: Flags \[F\.\]/);
+    has(/IP 10\.99\.0\.2\.7 > 10\.99\.0\.1\.\d+: Flags \[FP?\.\]/);
+    const echoed = lines
+      .filter((l) => / 10\.99\.0\.2\.7 > /.test(l))
+      .reduce((n, l) => n + Number(/length (\d+)$/.exec(l)?.[1] ?? 0), 0);
+    assert.equal(echoed, 3000, 'the echo went out as 3000 bytes of TCP payload');
   },
 );
