@@ -3034,8 +3034,11 @@ export class Connection {
    * - `refused` (port or protocol unreachable): a hard error during the
    *   handshake ends the connect with `refused` (Linux does so in SYN-SENT);
    *   on a synchronized connection it is soft (RFC 1122 §4.2.3.9).
-   * - `unreachable` (host or network): soft; remembered, and reported if the
-   *   connection later times out (RFC 1122 §4.2.3.9, as Linux's sk_err_soft).
+   * - `unreachable` (host or network, or a local ARP/NDP failure): during our
+   *   own handshake (SYN-SENT, or SYN-RECEIVED after a simultaneous open) it
+   *   ends the connect with `unreachable`, as Linux does; otherwise soft:
+   *   remembered, and reported if the connection later times out (RFC 1122
+   *   §4.2.3.9, as Linux's sk_err_soft).
    * - `packet-too-big`: lowers the MSS to `mss` and resends (RFC 1191, RFC 8201).
    *
    * RFC 5927 §4.1: the quoted sequence number must be one we have in flight,
@@ -3062,6 +3065,17 @@ export class Connection {
         this.softError = TcpError.Unreachable;
         return true;
       case 'unreachable':
+        if (
+          this.stateValue === TcpState.SynSent ||
+          (this.stateValue === TcpState.SynReceived && !this.passive)
+        ) {
+          // RFC 1122 §4.2.3.9 lets a host or network unreachable be soft, but
+          // Linux (tcp_v4_err, tcp_v6_err) reports any ICMP error during its
+          // own handshake and closes the socket: connect fails with
+          // EHOSTUNREACH at once instead of after the SYN retries.
+          this.finish(now, TcpError.Unreachable, 'rcv ICMP unreachable');
+          return true;
+        }
         this.softError = TcpError.Unreachable;
         return true;
       case 'packet-too-big':

@@ -21,6 +21,17 @@ test('port unreachable during the handshake refuses the connect', () => {
   assert.deepEqual(eventTypes(conn), ['closed:refused']);
 });
 
+test('host or network unreachable during our handshake ends the connect at once (Linux)', () => {
+  const conn = Connection.connect(at(0), { iss: seq(OURS), config: plainConfig() });
+  drain(conn, at(0));
+  assert.equal(conn.handleIcmpError(at(5), 'unreachable', seq(OURS + 1), 0), false, 'not our SYN');
+  assert.equal(conn.state, TcpState.SynSent);
+  assert.equal(conn.handleIcmpError(at(5), 'unreachable', seq(OURS), 0), true);
+  assert.equal(conn.state, TcpState.Closed);
+  assert.deepEqual(eventTypes(conn), ['closed:unreachable']);
+  assert.equal(drain(conn, at(2000)).length, 0, 'no SYN retransmission follows');
+});
+
 test('errors quoting data not in flight are ignored as forgeries (RFC 5927 §4.1)', () => {
   const conn = established();
   assert.equal(conn.handleIcmpError(at(20), 'unreachable', seq(OURS + 1), 0), false);
