@@ -56,12 +56,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     run: runPacketdrillCommand,
   },
   serve: {
-    summary: 'serve files, echo, discard or chargen on tcpts over a TUN/TAP device',
+    summary: 'serve HTTP, echo, discard or chargen on tcpts over a TUN/TAP device',
     usage: SERVE_USAGE,
     run: runServe,
   },
   connect: {
-    summary: 'a netcat on tcpts: stdin to a connection over a TUN/TAP device, back to stdout',
+    summary: 'a netcat whose TCP is tcpts, over a TUN/TAP device',
     usage: CONNECT_USAGE,
     run: runConnect,
   },
