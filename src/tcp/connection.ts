@@ -633,8 +633,10 @@ export class Connection {
       case TcpState.SynReceived:
       case TcpState.Established:
         this.finQueued = true;
-        // RFC 9293: in SYN-RECEIVED the FIN waits until ESTABLISHED.
-        if (this.stateValue === TcpState.Established)
+        // RFC 9293 §3.10.4: in SYN-RECEIVED with nothing to send, the FIN
+        // goes at once and we enter FIN-WAIT-1 (Linux's tcp_close_state does
+        // the same); with data queued, the FIN waits until ESTABLISHED.
+        if (this.stateValue === TcpState.Established || this.sendRing.length === 0)
           this.setState(now, TcpState.FinWait1, 'call shutdown');
         return;
       case TcpState.CloseWait:
@@ -1201,7 +1203,12 @@ export class Connection {
     }
     this.lastReceiveAt = now;
     this.keepAliveProbesOut = 0;
-    if (this.stateValue === TcpState.SynReceived) {
+    // Our SYN is still unacknowledged in SYN-RECEIVED, and in FIN-WAIT-1 when
+    // the user closed in SYN-RECEIVED (the FIN then follows the SYN).
+    const synUnacked =
+      this.stateValue === TcpState.SynReceived ||
+      (this.stateValue === TcpState.FinWait1 && this.sndUna === this.iss);
+    if (synUnacked) {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndNxt)) {
         this.synPending = false;
         this.handshakeRtt(now, seg);
@@ -1212,17 +1219,27 @@ export class Connection {
         this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
         this.sndWl1 = seg.seq;
         this.sndWl2 = seg.ack;
-        this.sndUna = seg.ack;
+        // Only the SYN is acknowledged here; an ACK that also covers a FIN
+        // sent in SYN-RECEIVED goes on to processAck below.
+        this.sndUna = seqAdd(this.iss, 1);
         this.retransmitAt = NEVER;
         // RFC 5482: the user timeout times unacknowledged data, not the
         // handshake: our SYN,ACK is acknowledged, so its clock stops here.
         this.unackedSince = NEVER;
         this.rtt.resetBackoff();
         if (this.synRetransmits > 0 && !this.rtt.hasSample) this.rtt.resetForDataAfterSynLoss();
-        this.setState(now, TcpState.Established, 'rcv ACK');
+        if (this.stateValue === TcpState.SynReceived)
+          this.setState(now, TcpState.Established, 'rcv ACK');
         this.push({ type: 'connected' });
         if (this.receive.readable > 0) this.signalReadable();
-        if (this.finQueued) this.setState(now, TcpState.FinWait1, 'queued shutdown');
+        if (this.finQueued && this.stateValue === TcpState.Established)
+          this.setState(now, TcpState.FinWait1, 'queued shutdown');
+        if (this.hasOutstanding()) {
+          // The FIN sent in SYN-RECEIVED is still out: time it.
+          this.retransmitAt = later(now, this.rtt.rto);
+          this.unackedSince = now;
+          if (seqGt(seg.ack, this.sndUna) && !this.processAck(now, seg)) return;
+        }
       } else {
         // The ACK does not acknowledge our SYN: this is how an old duplicate SYN
         // is defused (RFC 9293 §3.5, Figure 9): reset the other side, keep ours.

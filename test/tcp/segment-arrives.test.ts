@@ -399,13 +399,35 @@ suite('SYN-RECEIVED (§3.10.7.4)', () => {
     assert.deepEqual(eventTypes(conn), []);
   });
 
-  test('shutdown() in SYN-RECEIVED: the FIN waits for ESTABLISHED', () => {
+  test('shutdown() in SYN-RECEIVED with nothing to send: FIN at once, FIN-WAIT-1 (§3.10.4)', () => {
     const { conn } = inState(TcpState.SynReceived);
+    conn.shutdown(at(5));
+    assert.equal(conn.state, TcpState.FinWait1);
+    expectSent(drain(conn, at(5)), { flags: 'F.', seq: OURS + 1, ack: PEER + 1 });
+    // The ACK of the SYN alone: the FIN is still outstanding.
+    expectNothing(deliver(conn, at(10), segment({ seq: PEER + 1, ack: OURS + 1 })));
+    assert.equal(conn.state, TcpState.FinWait1);
+    expectNothing(deliver(conn, at(11), segment({ seq: PEER + 1, ack: OURS + 2 })));
+    assert.equal(conn.state, TcpState.FinWait2);
+  });
+
+  test('shutdown() in SYN-RECEIVED: an ACK of SYN and FIN together ends FIN-WAIT-1', () => {
+    const { conn } = inState(TcpState.SynReceived);
+    conn.shutdown(at(5));
+    drain(conn, at(5));
+    expectNothing(deliver(conn, at(10), segment({ seq: PEER + 1, ack: OURS + 2 })));
+    assert.equal(conn.state, TcpState.FinWait2);
+    assert.equal(conn.stats().bytesInFlight, 0);
+  });
+
+  test('shutdown() in SYN-RECEIVED with data queued: the FIN waits for ESTABLISHED', () => {
+    const { conn } = inState(TcpState.SynReceived);
+    conn.write(pattern(10));
     conn.shutdown(at(5));
     expectNothing(drain(conn, at(5)));
     assert.equal(conn.state, TcpState.SynReceived);
     expectSent(deliver(conn, at(10), segment({ seq: PEER + 1, ack: OURS + 1 })), {
-      flags: 'F.',
+      flags: 'FP.',
       seq: OURS + 1,
       ack: PEER + 1,
     });
