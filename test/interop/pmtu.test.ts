@@ -41,6 +41,10 @@ test(
     const b = new Netns();
     try {
       await withHost('tun', async ({ ns: a, host }) => {
+        // No duplicate address detection on the new links (their link-local
+        // addresses would stay tentative for a second or two, and the
+        // first IPv6 handshake with them).
+        for (const ns of [a, b]) ns.sysctl('net.ipv6.conf.default.accept_dad', '0');
         // A: a router between tcpts's device and the veth to B.
         a.ip([
           'link',
