@@ -376,6 +376,7 @@ function runIp(netns: string | null, args: string[]): IpResult {
 /** A pcap file written in chunks of about 64 KiB (one write per frame would be a system call per frame). */
 class PcapFile {
   private readonly fd: number;
+  // Chunks the writer hands over are never reused, so holding them is safe.
   private chunks: Uint8Array[] = [];
   private buffered = 0;
 
@@ -404,11 +405,13 @@ class PcapFile {
 
 /** A device with tcpts on one end and the kernel on the other, running. */
 export interface LiveLink {
+  /** What it was brought up with. */
   readonly config: LinkConfig;
   /** The device. */
   readonly link: HostLink;
   /** What the stack sends into: the device, under the impairment and the capture if asked for. */
   readonly endpoint: LinkEndpoint;
+  /** The driver running the stack on the real clock. */
   readonly driver: RealDriver;
   /** `node:net` on the stack. */
   readonly net: TcptsNet;
@@ -422,8 +425,9 @@ export interface LiveLink {
    */
   summary(): string;
   /**
-   * Calls `onError` once if the device fails (it was deleted, or its
-   * namespace was); checks twice a second until {@link LiveLink.close}.
+   * Calls `onError` once if reading the device fails (the link then stops
+   * polling it, see `HostLink.error`); checks twice a second until
+   * {@link LiveLink.close}.
    */
   watch(onError: (error: Error) => void): void;
   /**
