@@ -529,6 +529,17 @@ function stamp(date: Date): string {
   );
 }
 
+/** The commit measured, and whether src/ had changes not in it (null outside a git checkout). */
+function gitState(): { commit: string | null; srcChanged: boolean | null } {
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' });
+  if (head.status !== 0) return { commit: null, srcChanged: null };
+  const status = spawnSync('git', ['status', '--porcelain', '--', 'src'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
+  return { commit: head.stdout.trim(), srcChanged: (status.stdout ?? '').trim().length > 0 };
+}
+
 interface Options {
   mode: Mode;
   rows: Set<number> | null;
@@ -801,6 +812,7 @@ async function main(): Promise<void> {
   const report = {
     schema: 1,
     date: started.toISOString(),
+    ...gitState(),
     mode: mode.name,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     settings: mode,
