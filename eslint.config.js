@@ -30,8 +30,13 @@ function boundaryRules(folder) {
   for (const other of folders) {
     if (other === folder) continue;
     if (allowed[folder].includes(other)) {
+      // link/node/ is a second entry of link/: the host-device links, for the layers above the line.
+      const entries =
+        other === 'link' && ['runtime', 'net', 'cli'].includes(folder)
+          ? [`!../${other}/index.js`, `!../${other}/node/index.js`]
+          : [`!../${other}/index.js`];
       patterns.push({
-        group: [`../${other}/*`, `!../${other}/index.js`],
+        group: [`../${other}/*`, ...entries],
         message: `Import ${other}/ through its entry file: '../${other}/index.js'.`,
       });
     } else {

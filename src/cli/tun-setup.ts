@@ -20,8 +20,7 @@ import {
 } from '../link/index.js';
 // link/node/ is an entry point of its own (package.json "./link/node"): the
 // host-device links cannot go through link/index.js, which the sans-IO core
-// imports and which must not load the addon.
-// eslint-disable-next-line no-restricted-imports
+// imports and which must not load the addon (eslint.config.js allows it above the line).
 import { openTap, openTun, tuntapAvailability, type HostLink } from '../link/node/index.js';
 import { createNet, type TcptsNet } from '../net/index.js';
 import { RealDriver } from '../runtime/index.js';
