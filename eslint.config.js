@@ -33,7 +33,13 @@ function boundaryRules(folder) {
       // link/node/ is a second entry of link/: the host-device links, for the layers above the line.
       const entries =
         other === 'link' && ['runtime', 'net', 'cli'].includes(folder)
-          ? [`!../${other}/index.js`, `!../${other}/node/index.js`]
+          ? [
+              `!../${other}/index.js`,
+              // gitignore semantics: re-include the folder, then all but its entry again.
+              `!../${other}/node`,
+              `../${other}/node/*`,
+              `!../${other}/node/index.js`,
+            ]
           : [`!../${other}/index.js`];
       patterns.push({
         group: [`../${other}/*`, ...entries],
