@@ -304,8 +304,10 @@ test(
         timeout: 30_000,
       });
       assert.equal(r.status, 1, r.stderr);
+      // The first line: under c8 a child run as nobody also reports that it could not write
+      // its coverage file into the root-owned coverage folder.
       assert.equal(
-        r.stderr,
+        r.stderr.split('\n')[0] + '\n',
         `tcpts ${argv[0]}: needs root (CAP_NET_ADMIN) to create the device and address it: run it with sudo\n`,
       );
       assert.equal(r.stdout, '');
