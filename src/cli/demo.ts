@@ -830,8 +830,8 @@ function sceneOldDuplicateSyn(ctx: SceneContext): Scene {
   // lies well before the current one, as an earlier ISN would (RFC 9293 §3.4.1).
   ctx.inject(instant(Math.floor(ctx.delayUs / 2)), () =>
     buildSyn(
-      IpAddr.require(ctx.clientAddress),
-      IpAddr.require(ctx.serverAddress),
+      IpAddr.parseOrThrow(ctx.clientAddress),
+      IpAddr.parseOrThrow(ctx.serverAddress),
       socket.localPort,
       SERVER_PORT,
       (ctx.clientSynSeq() - OLD_ISN_DISTANCE) >>> 0,

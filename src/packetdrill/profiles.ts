@@ -193,7 +193,7 @@ const SYSCTLS: Readonly<Record<string, Setter>> = {
   'net.ipv4.tcp_congestion_control': (value, ctx) => {
     const name = value.trim() === 'reno' ? 'newreno' : value.trim();
     if (congestionControls[name] === undefined)
-      return `SKIP:congestion control '${value.trim()}' is not implemented in tcpts (known: ${Object.keys(congestionControls).join(', ')})`;
+      return `SKIP:congestion control '${value.trim()}' is not available in tcpts (known: ${Object.keys(congestionControls).join(', ')})`;
     ctx.tcp.congestionControl = name;
     return null;
   },
@@ -304,7 +304,7 @@ function setTcptsField(field: string, value: string, ctx: ShellContext): string 
   }
   if (typeof current === 'string') {
     if (field === 'congestionControl' && congestionControls[value.trim()] === undefined)
-      return `SKIP:congestion control '${value.trim()}' is not implemented in tcpts`;
+      return `SKIP:congestion control '${value.trim()}' is not available in tcpts`;
     target[field] = value.trim();
     return null;
   }
@@ -420,7 +420,7 @@ function runIpRoute(args: string[], ctx: ShellContext): ShellOutcome {
         if (congestionControls[name] === undefined)
           return {
             kind: 'skip',
-            reason: `congestion control '${value}' is not implemented in tcpts`,
+            reason: `congestion control '${value}' is not available in tcpts`,
           };
         ctx.tcp.congestionControl = name;
         break;

@@ -1993,7 +1993,7 @@ class UdpEcho implements Workload {
         if (id >= 0) this.echoed[id] = (this.echoed[id] ?? 0) + 1;
       }
     });
-    const to = IpAddr.require(this.ends.bAddress);
+    const to = IpAddr.parseOrThrow(this.ends.bAddress);
     let last = 0;
     for (const burst of this.plan.bursts) {
       last = Math.max(last, burst.after);

@@ -47,7 +47,7 @@ export class IpAddr {
   }
 
   /** Parses text or throws a TypeError that says what was wrong (for API arguments). */
-  static require(text: string, what = 'address'): IpAddr {
+  static parseOrThrow(text: string, what = 'address'): IpAddr {
     const parsed = IpAddr.parse(text);
     if (parsed === null)
       throw new TypeError(`invalid ${what} '${text}': expected an IPv4 or IPv6 address`);
@@ -97,7 +97,7 @@ export interface Cidr {
 /** Parses "address/prefix" (the prefix defaults to a host route); throws a TypeError on bad input. */
 export function parseCidr(text: string): Cidr {
   const slash = text.indexOf('/');
-  const address = IpAddr.require(slash >= 0 ? text.slice(0, slash) : text);
+  const address = IpAddr.parseOrThrow(slash >= 0 ? text.slice(0, slash) : text);
   const max = address.family === 4 ? 32 : 128;
   const prefixLength = slash >= 0 ? Number(text.slice(slash + 1)) : max;
   if (!Number.isInteger(prefixLength) || prefixLength < 0 || prefixLength > max) {

@@ -374,7 +374,7 @@ export class Stack implements SocketHost {
   /** Adds a route: `addRoute('0.0.0.0/0', { via: '10.0.0.1' })`, or to an interface directly. */
   addRoute(cidrText: string, target: { via?: string; ifIndex?: number }): void {
     const cidr = parseCidr(cidrText);
-    const gateway = target.via !== undefined ? IpAddr.require(target.via, 'gateway') : null;
+    const gateway = target.via !== undefined ? IpAddr.parseOrThrow(target.via, 'gateway') : null;
     let ifIndex = target.ifIndex;
     if (ifIndex === undefined) {
       if (gateway === null)
@@ -425,7 +425,7 @@ export class Stack implements SocketHost {
   listen(options: { port: number; host?: string; backlog?: number; family?: 4 | 6 }): TcpListener {
     const port = options.port;
     checkPort(port, true);
-    const address = options.host !== undefined ? IpAddr.require(options.host, 'listen host') : null;
+    const address = options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'listen host') : null;
     const chosen = port === 0 ? this.freeListenPort() : port;
     const existing = this.listeners.get(chosen) ?? [];
     for (const l of existing) {
@@ -460,7 +460,7 @@ export class Stack implements SocketHost {
       tcp?: Partial<TcpConfig>;
     },
   ): TcpSocket {
-    const remote = IpAddr.require(options.host, 'host');
+    const remote = IpAddr.parseOrThrow(options.host, 'host');
     checkPort(options.port, false);
     const route = this.route(remote);
     if (route === null) {
@@ -473,7 +473,7 @@ export class Stack implements SocketHost {
     }
     const local =
       options.localAddress !== undefined
-        ? IpAddr.require(options.localAddress, 'localAddress')
+        ? IpAddr.parseOrThrow(options.localAddress, 'localAddress')
         : route.source;
     let localPort = options.localPort ?? 0;
     if (localPort === 0) {
@@ -519,7 +519,7 @@ export class Stack implements SocketHost {
 
   /** Binds a UDP socket; port 0 picks an ephemeral one. Throws EADDRINUSE on a collision. */
   bindUdp(options: { port?: number; host?: string }): UdpSocket {
-    const address = options.host !== undefined ? IpAddr.require(options.host, 'bind host') : null;
+    const address = options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'bind host') : null;
     let port = options.port ?? 0;
     checkPort(port, true);
     if (port === 0) {
@@ -551,7 +551,7 @@ export class Stack implements SocketHost {
     host: string,
     options: { identifier?: number; sequence?: number; data?: Uint8Array } = {},
   ): boolean {
-    const dst = IpAddr.require(host, 'ping host');
+    const dst = IpAddr.parseOrThrow(host, 'ping host');
     const route = this.route(dst);
     if (route === null) return false;
     const data = options.data ?? new Uint8Array(56);

@@ -301,5 +301,5 @@ test('10,000 connections open at once between two hosts, then all close', () => 
 });
 
 function parseHost(text: string): IpAddr {
-  return IpAddr.require(text);
+  return IpAddr.parseOrThrow(text);
 }
