@@ -425,7 +425,8 @@ export class Stack implements SocketHost {
   listen(options: { port: number; host?: string; backlog?: number; family?: 4 | 6 }): TcpListener {
     const port = options.port;
     checkPort(port, true);
-    const address = options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'listen host') : null;
+    const address =
+      options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'listen host') : null;
     const chosen = port === 0 ? this.freeListenPort() : port;
     const existing = this.listeners.get(chosen) ?? [];
     for (const l of existing) {
@@ -519,7 +520,8 @@ export class Stack implements SocketHost {
 
   /** Binds a UDP socket; port 0 picks an ephemeral one. Throws EADDRINUSE on a collision. */
   bindUdp(options: { port?: number; host?: string }): UdpSocket {
-    const address = options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'bind host') : null;
+    const address =
+      options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'bind host') : null;
     let port = options.port ?? 0;
     checkPort(port, true);
     if (port === 0) {
