@@ -6,8 +6,8 @@
  * `sysctl` names (and `ip route` metrics) maps onto the same fields, a state
  * count reads the stack, and anything else skips the script with the reason.
  */
-import { millis, seconds, type Duration } from '../base/index.js';
-import { TcpState, congestionControls, type TcpConfig } from '../tcp/index.js';
+import { seconds, type Duration } from '../base/index.js';
+import { TcpState, congestionControls, linuxProfile, type TcpConfig } from '../tcp/index.js';
 
 /** What a profile gives a run. */
 export interface Profile {
@@ -19,63 +19,17 @@ export interface Profile {
 }
 
 /**
- * Linux as tcpts models it: timestamps, SACK and window scaling offered,
- * IW10, minimum RTO 200 ms, initial RTO 1 s, delayed ACK 40 ms with 16
- * quick ACKs at the start, NewReno, RFC 5961 on. Buffers are tcpts's
- * Linux-profile sizes (1 MiB default, a 6 MiB maximum, which implies the
- * window scale 7 that our scripts expect; a Linux 6.x kernel with its own
- * default buffers advertises a different scale).
+ * Linux as tcpts models it: the core's own `linuxProfile()` (timestamps, SACK
+ * and window scaling offered, IW10, minimum RTO 200 ms, initial RTO 1 s,
+ * delayed ACK 40 ms with 16 quick ACKs, RACK-TLP, PRR, F-RTO, RFC 5961),
+ * with two differences our scripts were written for: a 6 MiB maximum
+ * receive buffer, which implies window scale 7 (a Linux 6.x kernel with its
+ * 32 MiB default advertises 10), and NewReno, whose halving the scripts'
+ * cwnd/ssthresh expectations assume (a script asks for CUBIC with
+ * tcp_congestion_control=cubic).
  */
 function linuxTcp(): TcpConfig {
-  return {
-    mss: 1460,
-    defaultPeerMss: 536,
-    sendBufferSize: 1 << 20,
-    receiveBufferSize: 1 << 20,
-    maxReceiveBufferSize: 6 * 1024 * 1024,
-    windowScaling: true,
-    timestamps: true,
-    sack: true,
-    dsack: true,
-    initialRto: seconds(1),
-    minRto: millis(200),
-    maxRto: seconds(120),
-    synRetries: 6,
-    synAckRetries: 5,
-    maxRetransmits: 15,
-    msl: seconds(30),
-    finTimeout: seconds(60),
-    delayedAck: true,
-    delayedAckTimeout: millis(40),
-    initialQuickAcks: 16,
-    noDelay: false,
-    keepAlive: false,
-    keepAliveIdle: seconds(7200),
-    keepAliveInterval: seconds(75),
-    keepAliveCount: 9,
-    userTimeout: seconds(0),
-    initialCwndSegments: 10,
-    // NewReno, not Linux's CUBIC: the scripts' cwnd/ssthresh expectations are
-    // Reno's halving; a script asks for CUBIC with tcp_congestion_control=cubic.
-    congestionControl: 'newreno',
-    // Linux's loss recovery: RACK (tcp_recovery=1), TLP (tcp_early_retrans=3),
-    // PRR, F-RTO (tcp_frto=2), undo, ECN accepted but not requested (tcp_ecn=2),
-    // no pacing without fq, HyStart, receive-buffer autotuning (tcp_moderate_rcvbuf=1).
-    rack: true,
-    tlp: true,
-    prr: true,
-    frto: true,
-    undo: true,
-    ecn: 2,
-    pacing: false,
-    hystart: true,
-    receiveBufferAutotuning: true,
-    recordSamples: 0,
-    rfc5961: true,
-    challengeAckLimit: 1000,
-    maxPersistInterval: seconds(120),
-    recordTransitions: true,
-  };
+  return { ...linuxProfile(), maxReceiveBufferSize: 6 * 1024 * 1024, congestionControl: 'newreno' };
 }
 
 /** Profiles by name. A `freebsd` profile joins here with its own explicit knobs. */
