@@ -1186,23 +1186,7 @@ export class Stack implements SocketHost {
       };
       const probeBody = new Uint8Array(icmpv6Length(probeNs));
       emitIcmpv6(probeNs, source.v6, target.v6, probeBody);
-      const probeBuffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + probeBody.length);
-      probeBuffer.set(probeBody, HEADROOM + IPV6_HEADER_LENGTH);
-      emitIpv6(
-        {
-          src: source.v6,
-          dst: target.v6,
-          hopLimit: NDP_HOP_LIMIT,
-          dscp: 0,
-          ecn: 0,
-          flowLabel: 0,
-          protocol: IpProtocol.Icmpv6,
-          headerLength: IPV6_HEADER_LENGTH,
-          fragment: null,
-          payload: probeBuffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
-        },
-        probeBuffer.subarray(HEADROOM),
-      );
+      const probeBuffer = ndpPacket(source, target, probeBody);
       this.queueEthernet(iface, unicastMac.slice(), EtherType.Ipv6, probeBuffer);
       return;
     }
@@ -1779,23 +1763,7 @@ export class Stack implements SocketHost {
         const body = new Uint8Array(icmpv6Length(na));
         emitIcmpv6(na, target.v6, to.v6, body);
         const mac = icmp.sourceLinkLayer ?? null;
-        const buffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + body.length);
-        buffer.set(body, HEADROOM + IPV6_HEADER_LENGTH);
-        emitIpv6(
-          {
-            src: target.v6,
-            dst: to.v6,
-            hopLimit: NDP_HOP_LIMIT,
-            dscp: 0,
-            ecn: 0,
-            flowLabel: 0,
-            protocol: IpProtocol.Icmpv6,
-            headerLength: IPV6_HEADER_LENGTH,
-            fragment: null,
-            payload: buffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
-          },
-          buffer.subarray(HEADROOM),
-        );
+        const buffer = ndpPacket(target, to, body);
         const dstMac = to.isMulticast
           ? ipv6MulticastMac(to.v6, new Uint8Array(6))
           : (mac ?? this.neighbors.lookup(now, neighborKey(iface.index, to)));
@@ -2307,6 +2275,31 @@ function sameAddress(a: IpAddr, b: IpAddr): boolean {
   if (a === b) return true;
   if (a.family !== b.family) return false;
   return a.family === 4 ? a.v4 === b.v4 : a.text === b.text;
+}
+
+/**
+ * An NDP message in an IPv6 packet with headroom for Ethernet: hop limit 255,
+ * as RFC 4861 §7.1 requires of every NS/NA, so receivers know it was not routed.
+ */
+function ndpPacket(src: IpAddr, dst: IpAddr, body: Uint8Array): Uint8Array {
+  const buffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + body.length);
+  buffer.set(body, HEADROOM + IPV6_HEADER_LENGTH);
+  emitIpv6(
+    {
+      src: src.v6,
+      dst: dst.v6,
+      hopLimit: NDP_HOP_LIMIT,
+      dscp: 0,
+      ecn: 0,
+      flowLabel: 0,
+      protocol: IpProtocol.Icmpv6,
+      headerLength: IPV6_HEADER_LENGTH,
+      fragment: null,
+      payload: buffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
+    },
+    buffer.subarray(HEADROOM),
+  );
+  return buffer;
 }
 
 /** The connection table key: remote address and port, then local. */
