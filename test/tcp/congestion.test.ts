@@ -39,11 +39,11 @@ test('setMss keeps the window in segments (IW after the handshake, PMTU drop)', 
   cc.setMss(1460);
   assert.equal(cc.cwnd, 14_600);
   assert.equal(cc.ssthresh, INFINITE_SSTHRESH);
-  cc.onCongestionEvent(T0, 40 * 1460);
-  assert.equal(cc.ssthresh, 20 * 1460);
+  cc.onCongestionEvent(T0, 12 * 1460);
+  assert.equal(cc.ssthresh, 6 * 1460);
   cc.setMss(1200);
   assert.equal(cc.cwnd, 12_000);
-  assert.equal(cc.ssthresh, 20 * 1200);
+  assert.equal(cc.ssthresh, 6 * 1200);
   assert.throws(() => cc.setMss(0), /positive integer/);
 });
 
@@ -122,24 +122,35 @@ test('no growth while application-limited (Linux tcp_is_cwnd_limited)', () => {
 
 test('loss: ssthresh = max(FlightSize/2, 2 MSS), cwnd left to recovery (RFC 5681 (4))', () => {
   const cc = newReno();
+  cc.cwnd = 30 * MSS;
   cc.onCongestionEvent(T0, 30 * MSS);
   assert.equal(cc.ssthresh, 15 * MSS);
-  assert.equal(cc.cwnd, 10 * MSS, 'untouched: the recovery algorithm sets it');
+  assert.equal(cc.cwnd, 30 * MSS, 'untouched: the recovery algorithm sets it');
   cc.onCongestionEvent(T0, 3 * MSS);
   assert.equal(cc.ssthresh, 2 * MSS, 'floor 2 SMSS');
   cc.onCongestionEvent(T0, 30 * MSS + 1);
   assert.equal(cc.ssthresh, 15 * MSS, 'whole bytes');
+  // Limited transmit (RFC 3042) puts up to cwnd + 2 SMSS in flight: counted.
+  cc.onCongestionEvent(T0, 32 * MSS);
+  assert.equal(cc.ssthresh, 16 * MSS);
+  // Beyond that the unacknowledged range holds SACKed and lost data, not
+  // data in the network: bounded there, ssthresh never exceeds cwnd.
+  cc.onCongestionEvent(T0, 90 * MSS);
+  assert.equal(cc.ssthresh, 16 * MSS);
 });
 
 test('recovery end: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS) (RFC 6582 §3.2 (3))', () => {
   const cc = newReno();
+  cc.cwnd = 40 * MSS;
   cc.onCongestionEvent(T0, 40 * MSS); // ssthresh 20 MSS
   cc.cwnd = cc.ssthresh + 3 * MSS; // NewReno inflation, set by the connection
   cc.onRecoveryEnd(T0, 30 * MSS);
   assert.equal(cc.cwnd, 20 * MSS, 'plenty in flight: deflate to ssthresh');
+  cc.cwnd = 40 * MSS;
   cc.onCongestionEvent(T0, 40 * MSS);
   cc.onRecoveryEnd(T0, 4 * MSS);
   assert.equal(cc.cwnd, 5 * MSS, 'little in flight: FlightSize + 1 SMSS, no burst');
+  cc.cwnd = 40 * MSS;
   cc.onCongestionEvent(T0, 40 * MSS);
   cc.onRecoveryEnd(T0, 0);
   assert.equal(cc.cwnd, 2 * MSS, 'nothing in flight: SMSS + SMSS');

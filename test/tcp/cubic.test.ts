@@ -52,6 +52,11 @@ test('CUBIC: a loss sets W_max = cwnd and ssthresh = 0.7 * FlightSize (RFC 9438 
   // A tiny flight: ssthresh floor 2 MSS.
   cc.onCongestionEvent(T0, MSS);
   assert.equal(cc.ssthresh, 2 * MSS);
+  // An unacknowledged range far beyond cwnd (SACKed and lost data after lost
+  // retransmissions) is bounded by cwnd, as Linux: ssthresh never exceeds it.
+  cc.cwnd = 50 * MSS;
+  cc.onCongestionEvent(T0, 200 * MSS);
+  assert.equal(cc.ssthresh, Math.floor(50 * MSS * CUBIC_BETA));
 });
 
 test('CUBIC: the window follows W_cubic(t) = C(t - K)^3 + W_max through concave and convex regions', () => {

@@ -227,7 +227,11 @@ export class Cubic implements CongestionControl {
     this.epochStart = -1;
     this.wMax = this.cwnd < this.wMax ? (this.cwnd * (1 + CUBIC_BETA)) / 2 : this.cwnd;
     this.cwndPrior = this.cwnd;
-    this.ssthresh = this.reducedFlight(bytesInFlight);
+    // FlightSize here is everything not cumulatively acknowledged; after
+    // losses of retransmissions it spans SACKed and lost data far beyond
+    // what the window allows, and β of it would raise ssthresh above cwnd.
+    // Bounded by cwnd, as Linux's bictcp_recalc_ssthresh (which uses cwnd).
+    this.ssthresh = this.reducedFlight(Math.min(bytesInFlight, this.cwnd));
     this.afterTimeout = false;
     this.carry = 0;
     this.hystart?.finish();

@@ -127,7 +127,13 @@ export class NewReno implements CongestionControl {
   onCongestionEvent(_now: Instant, bytesInFlight: number): void {
     this.priorCwnd = this.cwnd;
     this.priorSsthresh = this.ssthresh;
-    this.ssthresh = this.halvedFlight(bytesInFlight);
+    // FlightSize here is everything not cumulatively acknowledged. RFC 3042's
+    // limited transmit legitimately takes it to cwnd + 2·SMSS; beyond that it
+    // spans SACKed and lost data (after retransmissions were lost too), not
+    // what is in the network, and half of it could raise ssthresh above cwnd.
+    // Linux's tcp_reno_ssthresh uses cwnd alone.
+    const bound = this.cwnd + 2 * this.mss;
+    this.ssthresh = this.halvedFlight(bytesInFlight < bound ? bytesInFlight : bound);
     this.bytesAcked = 0;
     this.afterTimeout = false;
   }
