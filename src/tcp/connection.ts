@@ -2637,7 +2637,13 @@ export class Connection {
       this.tsRecentAt = now;
     }
     this.recomputeSendMss();
-    this.rcvMss = Math.min(this.config.mss, this.peerMss);
+    // The peer's full-sized segment as we will see it: its MSS (bounded by
+    // ours) less the timestamp option every segment then carries (RFC 7323
+    // §3.2; 1448 bytes on Ethernet). RFC 5681 §4.2's "every second full-sized
+    // segment" is judged against this; received segments can only raise it
+    // (Linux's tcp_measure_rcv_mss follows the largest segment seen).
+    this.rcvMss =
+      Math.min(this.config.mss, this.peerMss) - (this.timestampsOn ? TIMESTAMP_OPTION_SPACE : 0);
   }
 
   private recomputeSendMss(): void {
