@@ -80,8 +80,14 @@ export interface ConnectStreams {
   facts?: HostFacts;
 }
 
-/** How long, after the connection closed, the device stays up for our last data and FIN to be acknowledged. */
-const SETTLE_MS = 5000;
+/**
+ * How long, after the socket closed, the device stays up for our last data
+ * and FIN to be acknowledged. The socket closes once our data is in the send
+ * buffer, which on a lossy path can take many seconds to drain; the wait ends
+ * as soon as the connection is done, and this bound matches the 30 s an
+ * orphaned net socket lingers for.
+ */
+const SETTLE_MS = 30_000;
 
 /** Runs `tcpts connect`; resolves with the exit status once both directions are closed. */
 export async function runConnect(
