@@ -34,6 +34,11 @@ export interface TcpConfig {
   minRto: Duration;
   /** Upper bound of the RTO and of backed-off probe intervals (Linux TCP_RTO_MAX, 120 s). */
   maxRto: Duration;
+  /**
+   * Apply minRto to the RTT variance term (Linux: RTO >= SRTT + 200 ms)
+   * rather than to the whole RTO (RFC 6298 (2.4)). Default true, as Linux.
+   */
+  minRtoOnVariance: boolean;
   /** SYN retransmissions before a connect gives up (net.ipv4.tcp_syn_retries = 6). */
   synRetries: number;
   /** SYN-ACK retransmissions before a half-open connection is dropped (net.ipv4.tcp_synack_retries = 5). */
@@ -145,6 +150,7 @@ export function linuxProfile(): TcpConfig {
     initialRto: seconds(1),
     minRto: millis(200),
     maxRto: seconds(120),
+    minRtoOnVariance: true,
     synRetries: 6,
     synAckRetries: 5,
     maxRetransmits: 15,

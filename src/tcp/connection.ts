@@ -414,6 +414,7 @@ export class Connection {
       initialRto: config.initialRto,
       minRto: config.minRto,
       maxRto: config.maxRto,
+      minRtoOnVariance: config.minRtoOnVariance,
     });
     const factory = congestionControls[config.congestionControl];
     if (factory === undefined) {
@@ -2247,6 +2248,10 @@ export class Connection {
     if (this.undoRetrans < 0) this.undoRetrans = 0;
     this.undoRetrans += end - start;
     if (this.retransStampTs < 0) this.retransStampTs = this.tsClock(now);
+    // Resending the first unacknowledged segment restarts the RTO, as Linux's
+    // tcp_xmit_retransmit_queue does: the timer started by the original is
+    // nearly spent, and would fire before this copy's ACK could come back.
+    if (start <= this.offsetOf(this.sndUna)) this.retransmitAt = later(now, this.rtt.rto);
     this.onDataSent(now, end - start, pipe);
     if (this.recorderRef !== null) this.recorderRef.record(now, kind, start, end);
     return this.makeSegment(now, flags, seqStart, payload);

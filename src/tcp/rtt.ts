@@ -16,6 +16,13 @@ export interface RttConfig {
   minRto: Duration;
   /** Ceiling of the RTO, also of the backed-off RTO. RFC 6298 (2.5): at least 60 s; Linux uses 120 s. */
   maxRto: Duration;
+  /**
+   * Where minRto applies. false: to the whole RTO, as RFC 6298 (2.4). true:
+   * to the variance term, as Linux (tcp_rtt_estimator keeps rttvar_us at
+   * least tcp_rto_min), so the RTO is at least SRTT + minRto and a
+   * retransmission is given a round trip plus slack, however long the path.
+   */
+  minRtoOnVariance: boolean;
 }
 
 /** The RFC's own bounds: RFC 6298 (2.1) initial 1 s, (2.4) floor 1 s, (2.5) ceiling 60 s. */
@@ -23,16 +30,19 @@ export const RFC6298_RTT_CONFIG: Readonly<RttConfig> = Object.freeze({
   initialRto: seconds(1),
   minRto: seconds(1),
   maxRto: seconds(60),
+  minRtoOnVariance: false,
 });
 
 /**
  * Linux's bounds: initial 1 s (TCP_TIMEOUT_INIT, as RFC 6298 (2.1)), floor
- * 200 ms (TCP_RTO_MIN, below the RFC's 1 s), ceiling 120 s (TCP_RTO_MAX).
+ * 200 ms (TCP_RTO_MIN, below the RFC's 1 s) on the variance term, ceiling
+ * 120 s (TCP_RTO_MAX).
  */
 export const LINUX_RTT_CONFIG: Readonly<RttConfig> = Object.freeze({
   initialRto: seconds(1),
   minRto: millis(200),
   maxRto: seconds(120),
+  minRtoOnVariance: true,
 });
 
 /** RFC 6298 (2.3): alpha = 1/8. */
@@ -64,6 +74,7 @@ const MAX_BACKOFF_SHIFT = 40;
 export class RttEstimator {
   private readonly minRtoValue: Duration;
   private readonly maxRtoValue: Duration;
+  private readonly minRtoOnVariance: boolean;
   /** RTO before the first sample: initialRto, or 3 s after a SYN loss (RFC 6298 (5.7)). */
   private unmeasuredRto: number;
   private srttValue: number;
@@ -81,6 +92,7 @@ export class RttEstimator {
     }
     this.minRtoValue = config.minRto;
     this.maxRtoValue = config.maxRto;
+    this.minRtoOnVariance = config.minRtoOnVariance;
     this.unmeasuredRto = config.initialRto;
     this.srttValue = 0;
     this.rttvarValue = 0;
@@ -140,14 +152,13 @@ export class RttEstimator {
   /** The RTO without backoff, clamped to [minRto, maxRto]. */
   get baseRto(): Duration {
     // RFC 6298 (2.2)/(2.3): RTO = SRTT + max(G, K*RTTVAR); before any sample, (2.1).
-    //
-    // Linux differs: it floors the variance term itself at tcp_rto_min
-    // (tcp_rtt_estimator keeps mdev_max >= rto_min), so its RTO is about
-    // srtt + max(4*rttvar, 200 ms), while the RFC floors the sum at minRto
-    // (2.4). On short paths Linux's RTO is therefore near srtt + 200 ms where
-    // ours is minRto.
+    // With minRtoOnVariance (Linux), minRto floors K*RTTVAR instead of the
+    // sum (2.4): on a 100 ms path the RTO is about 300 ms rather than 200 ms,
+    // so a fast retransmission's ACK is not beaten by the timer.
+    const variance = K * this.rttvarValue;
+    const floor = this.minRtoOnVariance ? this.minRtoValue : G;
     const raw = this.measured
-      ? this.srttValue + Math.max(G, K * this.rttvarValue)
+      ? this.srttValue + (variance > floor ? variance : floor)
       : this.unmeasuredRto;
     const rounded = Math.round(raw);
     // RFC 6298 (2.4) floor, (2.5) ceiling.

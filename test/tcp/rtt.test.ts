@@ -6,7 +6,12 @@ import { LINUX_RTT_CONFIG, RFC6298_RTT_CONFIG, RttEstimator } from '../../src/tc
 
 /** Small floor so the RFC formula shows through the clamp. */
 function loose(): RttEstimator {
-  return new RttEstimator({ initialRto: seconds(1), minRto: millis(10), maxRto: seconds(60) });
+  return new RttEstimator({
+    initialRto: seconds(1),
+    minRto: millis(10),
+    maxRto: seconds(60),
+    minRtoOnVariance: false,
+  });
 }
 
 test('before any sample: RTO is the initial 1 s, estimates are 0, minRtt is -1', () => {
@@ -74,14 +79,37 @@ test('RTO is clamped to [minRto, maxRto]', () => {
   assert.equal(rfc.rto, seconds(1), 'RFC 6298 (2.4): at least 1 s');
   const linux = new RttEstimator(LINUX_RTT_CONFIG);
   linux.sample(millis(10));
-  assert.equal(linux.rto, millis(200), 'Linux floor 200 ms');
+  // Linux floors the variance term: SRTT 10 ms + max(4 * 5 ms, 200 ms).
+  assert.equal(linux.rto, millis(210), 'Linux: SRTT + 200 ms');
   const capped = new RttEstimator({
     initialRto: seconds(1),
     minRto: millis(200),
     maxRto: seconds(60),
+    minRtoOnVariance: false,
   });
   capped.sample(seconds(30));
   assert.equal(capped.rto, seconds(60), 'RFC 6298 (2.5): 30 s + 4 * 15 s capped at 60 s');
+});
+
+test('Linux floors the variance term, the RFC the sum: a 100 ms path gets 300 ms, not 200 ms', () => {
+  const linux = new RttEstimator(LINUX_RTT_CONFIG);
+  const rfcFloor = new RttEstimator({ ...LINUX_RTT_CONFIG, minRtoOnVariance: false });
+  for (let i = 0; i < 50; i++) {
+    linux.sample(millis(100));
+    rfcFloor.sample(millis(100));
+  }
+  // RTTVAR has decayed to about nothing: 4 * RTTVAR is far below 200 ms.
+  assert.ok(linux.rttvar < millis(1));
+  assert.equal(linux.rto, millis(300), 'SRTT + 200 ms');
+  assert.equal(
+    rfcFloor.rto,
+    millis(200),
+    'max(200 ms, SRTT + max(G, 4 * RTTVAR)) with G = 1 ms: 101 ms floored',
+  );
+  // A jittery path: 4 * RTTVAR above 200 ms counts in full either way.
+  const jitter = new RttEstimator(LINUX_RTT_CONFIG);
+  jitter.sample(millis(400));
+  assert.equal(jitter.rto, millis(400 + 4 * 200));
 });
 
 test('backoff doubles the RTO up to maxRto; resetBackoff restores it', () => {
@@ -132,6 +160,7 @@ test('RFC 6298 (5.7): 3 s RTO for data after a SYN loss, unless an RTT was measu
     initialRto: seconds(5),
     minRto: seconds(1),
     maxRto: seconds(60),
+    minRtoOnVariance: false,
   });
   slow.resetForDataAfterSynLoss();
   assert.equal(slow.rto, seconds(5), 'an initial RTO already above 3 s is kept');
@@ -139,11 +168,23 @@ test('RFC 6298 (5.7): 3 s RTO for data after a SYN loss, unless an RTT was measu
 
 test('misconfiguration throws with the offending values', () => {
   assert.throws(
-    () => new RttEstimator({ initialRto: seconds(0), minRto: seconds(1), maxRto: seconds(60) }),
+    () =>
+      new RttEstimator({
+        initialRto: seconds(0),
+        minRto: seconds(1),
+        maxRto: seconds(60),
+        minRtoOnVariance: false,
+      }),
     /initialRto > 0/,
   );
   assert.throws(
-    () => new RttEstimator({ initialRto: seconds(1), minRto: seconds(2), maxRto: seconds(1) }),
+    () =>
+      new RttEstimator({
+        initialRto: seconds(1),
+        minRto: seconds(2),
+        maxRto: seconds(1),
+        minRtoOnVariance: false,
+      }),
     /minRto <= maxRto/,
   );
 });
@@ -163,6 +204,8 @@ test('properties: RTO within bounds, SRTT within the sample range, durations int
         // RTTVAR is a weighted mean of R0/2 and deviations |SRTT - R| <= hi - lo.
         assert.ok(rtt.rttvar >= 0 && rtt.rttvar <= Math.round(Math.max(samples[0]! / 2, hi - lo)));
         assert.ok(rtt.rto >= millis(200) && rtt.rto <= seconds(120));
+        // Linux: the floor is on the variance term, so RTO >= SRTT + 200 ms (below the cap).
+        assert.ok(rtt.baseRto >= Math.min(rtt.srtt + millis(200), seconds(120)));
         assert.ok(rtt.rto >= rtt.baseRto);
         assert.equal(rtt.minRtt, lo);
         for (const d of [rtt.srtt, rtt.rttvar, rtt.rto]) assert.ok(Number.isInteger(d));
