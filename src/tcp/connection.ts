@@ -2135,6 +2135,14 @@ export class Connection {
     if (data !== null) return data;
     if (this.probeOwed) {
       this.probeOwed = false;
+      // A window that is open but smaller than a segment (sender SWS
+      // avoidance held the data) is probed with as much data as it takes,
+      // as Linux's tcp_write_wakeup does; else the peer, whose buffer may
+      // never free more, and we would wait on each other for ever.
+      if (seqGt(seqAdd(this.sndUna, this.sndWnd), this.sndNxt)) {
+        const data = this.nextNewData(now, true);
+        if (data !== null) return data;
+      }
       // Keepalive and zero-window probes: SEG.SEQ = SND.UNA - 1, no data.
       return this.makeSegment(now, TcpFlags.ACK, seqAdd(this.sndUna, -1), EMPTY_PAYLOAD);
     }
@@ -2333,12 +2341,12 @@ export class Connection {
         // FIN rides on it: Linux's tcp_nagle_test never holds a FIN segment.
         const nagleAllows =
           this.config.noDelay || nothingInFlight || this.finQueued || probe || this.frtoNewData;
-        if (!((allQueuedFits && nagleAllows) || bigEnough)) {
+        if (!probe && !((allQueuedFits && nagleAllows) || bigEnough)) {
           // Held back. If the window is what stops us and nothing is in
           // flight, the persist timer takes over (armed in updateTimers).
           return null;
         }
-        if (!allQueuedFits && !bigEnough) return null;
+        if (!probe && !allQueuedFits && !bigEnough) return null;
         len = Math.min(len, unsent);
       }
       if (!probe && !this.paceAllows(now)) return null;

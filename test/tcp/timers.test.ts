@@ -103,15 +103,17 @@ suite('persist timer and zero-window probes (RFC 9293 §3.8.6.1)', () => {
     expectNothing(drain(conn, at(40)));
     assert.notEqual(conn.pollTimeout(), NEVER, 'a timer is armed');
     const [, probe] = tick(conn);
-    expectSent(probe, { flags: '.', seq: OURS + 2920, len: 0 });
+    // Linux's tcp_write_wakeup: the probe carries what the open window takes
+    // (100 bytes), not the bare SND.UNA - 1 of a zero window.
+    expectSent(probe, { flags: '.', seq: OURS + 2921, len: 100 });
     // The answer shows the window that opened meanwhile: data flows.
     const sent = deliver(
       conn,
       at(400),
-      segment({ seq: PEER + 1, ack: OURS + 2921, window: 60000 }),
+      segment({ seq: PEER + 1, ack: OURS + 3021, window: 60000 }),
     );
     assert.ok(sent.length >= 3);
-    assert.equal(sent[0]!.seq, OURS + 2921);
+    assert.equal(sent[0]!.seq, OURS + 3021);
   });
 });
 
