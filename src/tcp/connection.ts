@@ -1627,8 +1627,10 @@ export class Connection {
       this.rtxOwed = true;
       this.counters.lostSegments++;
     } else if (!this.usePrr) {
-      // RFC 6675 §5 (4.2): cwnd = ssthresh.
+      // RFC 6675 §5 (4.2): cwnd = ssthresh; (4.3): the first lost segment
+      // goes at once, whatever pipe and cwnd say (PRR sends it by its own rule).
       this.cc.cwnd = this.cc.ssthresh;
+      this.rtxOwed = true;
     }
   }
 
