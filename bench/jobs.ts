@@ -26,6 +26,8 @@ import {
   memoryHosts,
   sleep,
   tunHost,
+  tunRouter,
+  ROUTED_RECEIVER,
   vethPair,
   type PathImpairment,
 } from './lib/hosts.js';
@@ -79,8 +81,10 @@ function acceptOne<T extends TcpSocketOwner>(
   });
 }
 
+/** Row 7's path: `loss` each way and `rttMs` of round trip (half each way; default 20 ms). */
 function pathOf(params: JobParams): PathImpairment {
-  return { loss: num(params, 'loss'), delayMs: 10, seed: 0x5eed + num(params, 'run') };
+  const rttMs = typeof params['rttMs'] === 'number' ? params['rttMs'] : 20;
+  return { loss: num(params, 'loss'), delayMs: rttMs / 2, seed: 0x5eed + num(params, 'run') };
 }
 
 // ---------------------------------------------------------------------------
@@ -528,6 +532,21 @@ async function memLoss(p: JobParams): Promise<Figures> {
 /** tcpts and the kernel over TUN with the same impairment in tcpts' link layer. */
 async function tunLoss(p: JobParams): Promise<Figures> {
   const seconds = num(p, 'seconds');
+  // The kernel sender's congestion control: "cubic" (Linux's default, what
+  // tcpts's CUBIC is compared with) or "bbr"; empty, the namespace's default.
+  const congestion = typeof p['congestion'] === 'string' ? p['congestion'] : '';
+  if (str(p, 'direction') === 'kernel-to-kernel') {
+    const routed = tunRouter(pathOf(p));
+    try {
+      const sink = kernel(routed.receiver, ['sink', ROUTED_RECEIVER, PORT, seconds]);
+      await sink.ready;
+      kernel(routed.sender, ['source', ROUTED_RECEIVER, PORT, 0, seconds + 5], 120_000, congestion);
+      const r = await sink.result;
+      return { mbps: gbits(r.bytes!, seconds) * 1000 };
+    } finally {
+      routed.close();
+    }
+  }
   const host = tunHost(1500, pathOf(p));
   try {
     if (str(p, 'direction') === 'tcpts-to-kernel') {
@@ -540,7 +559,7 @@ async function tunLoss(p: JobParams): Promise<Figures> {
       return { mbps: gbits(r.bytes!, seconds) * 1000 };
     }
     const sinkP = acceptOne(host.driver, PORT, (s) => new Sink(s, ms(), seconds * 1000));
-    kernel(host.ns, ['source', TUN_TCPTS, PORT, 0, seconds + 5]);
+    kernel(host.ns, ['source', TUN_TCPTS, PORT, 0, seconds + 5], 120_000, congestion);
     const sink = await sinkP;
     await sleep(seconds * 1000 + 100);
     const bytes = sink.windowBytes >= 0 ? sink.windowBytes : sink.bytes;

@@ -42,8 +42,29 @@ def family_of(address):
     return socket.AF_INET6 if ":" in address else socket.AF_INET
 
 
+# The congestion control for this process's sockets (KERNEL_CC, e.g. "cubic");
+# unset: the namespace's default. A namespace may only pick from
+# net.ipv4.tcp_allowed_congestion_control, but a socket of a root process may
+# choose any loaded algorithm, so the bench can compare like with like
+# (CUBIC against CUBIC) whatever the host's default is.
+CONGESTION = os.environ.get("KERNEL_CC", "")
+
+
+def with_congestion(sock):
+    if CONGESTION:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, CONGESTION.encode())
+    return sock
+
+
+def connect(address, port):
+    sock = with_congestion(socket.socket(family_of(address), socket.SOCK_STREAM))
+    sock.settimeout(60)
+    sock.connect((address, port))
+    return sock
+
+
 def listen(address, port, backlog=4096):
-    listener = socket.socket(family_of(address), socket.SOCK_STREAM)
+    listener = with_congestion(socket.socket(family_of(address), socket.SOCK_STREAM))
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((address, port))
     listener.listen(backlog)
@@ -86,7 +107,7 @@ def sink(address, port, window):
 
 
 def source(address, port, size, duration):
-    sock = socket.create_connection((address, port), timeout=60)
+    sock = connect(address, port)
     started = time.monotonic()
     data = memoryview(bytes(CHUNK))
     sent = 0

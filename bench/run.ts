@@ -43,11 +43,27 @@ interface Mode {
   /** Active connections among them and the bytes each sends (row 6). */
   active: number;
   activeBytes: number;
-  /** Loss rates and the goodput window in seconds (row 7). */
-  losses: number[];
+  /** Row 7's paths (loss each way, round trip; bbr: also measure the kernel with BBR) and its goodput window in seconds. */
+  lossPaths: LossPath[];
   lossSeconds: number;
   profile: boolean;
 }
+
+/** A path of row 7. */
+interface LossPath {
+  loss: number;
+  rttMs: number;
+  bbr: boolean;
+}
+
+/** Row 7 as issues 7 and 9 ask: 0.1%, 1% and 5% at 20 ms; 1% and 5% at 100 ms. */
+const LOSS_PATHS: LossPath[] = [
+  { loss: 0.001, rttMs: 20, bbr: false },
+  { loss: 0.01, rttMs: 20, bbr: true },
+  { loss: 0.05, rttMs: 20, bbr: false },
+  { loss: 0.01, rttMs: 100, bbr: false },
+  { loss: 0.05, rttMs: 100, bbr: false },
+];
 
 const MODES: Record<Mode['name'], Mode> = {
   // npm test: proves every job still works; times nothing worth reading.
@@ -59,7 +75,7 @@ const MODES: Record<Mode['name'], Mode> = {
     scale: [50],
     active: 4,
     activeBytes: 64 * 1024,
-    losses: [0.01],
+    lossPaths: [{ loss: 0.01, rttMs: 20, bbr: false }],
     lossSeconds: 0.5,
     profile: false,
   },
@@ -71,7 +87,7 @@ const MODES: Record<Mode['name'], Mode> = {
     scale: [10_000],
     active: 100,
     activeBytes: 256 * 1024,
-    losses: [0.001, 0.01, 0.05],
+    lossPaths: LOSS_PATHS,
     lossSeconds: 3,
     profile: true,
   },
@@ -83,8 +99,9 @@ const MODES: Record<Mode['name'], Mode> = {
     scale: [10_000, 100_000],
     active: 100,
     activeBytes: 1 * MB,
-    losses: [0.001, 0.01, 0.05],
-    lossSeconds: 5,
+    lossPaths: LOSS_PATHS,
+    // A few dozen loss events per run at 100 ms: shorter windows scatter.
+    lossSeconds: 10,
     profile: true,
   },
   // What the issue asks for literally: 1 GB each way.
@@ -96,8 +113,8 @@ const MODES: Record<Mode['name'], Mode> = {
     scale: [10_000, 100_000],
     active: 100,
     activeBytes: 4 * MB,
-    losses: [0.001, 0.01, 0.05],
-    lossSeconds: 10,
+    lossPaths: LOSS_PATHS,
+    lossSeconds: 20,
     profile: true,
   },
 };
@@ -407,39 +424,72 @@ function plan(mode: Mode): { jobs: JobSpec[]; figures: FigureSpec[] } {
     });
   }
 
-  // Row 7.
-  for (const loss of mode.losses) {
-    const pct = `${loss * 100}%`;
-    const base = { loss, seconds: mode.lossSeconds };
-    const kernelId = `tun-loss-kernel-to-tcpts-${loss}`;
-    job(kernelId, 7, 'tun-loss', { ...base, direction: 'kernel-to-tcpts' }, 'tun');
+  // Row 7. The yardstick is the kernel sending with CUBIC (Linux's default
+  // and the algorithm tcpts runs) to a kernel receiver, through tcpts routing
+  // with the same impairment: tcpts -> kernel then differs from it in the
+  // sender alone. A host may default to BBR (this one does), which does not
+  // treat random loss as congestion and so is a different contest; its
+  // figure is shown beside, for information.
+  for (const path of mode.lossPaths) {
+    const { loss, rttMs } = path;
+    const name = `${loss * 100}%, ${rttMs} ms`;
+    const suffix = `${loss}-${rttMs}ms`;
+    const base = { loss, rttMs, seconds: mode.lossSeconds };
+    const kernelId = `tun-loss-kernel-to-kernel-${suffix}`;
+    job(
+      kernelId,
+      7,
+      'tun-loss',
+      { ...base, direction: 'kernel-to-kernel', congestion: 'cubic' },
+      'tun',
+    );
     figure({
       id: kernelId,
       row: 7,
-      label: `${pct}: kernel -> tcpts over TUN (the kernel's recovery)`,
+      label: `${name}: kernel (CUBIC) -> kernel, routed by tcpts`,
       jobId: kernelId,
       key: 'mbps',
       unit: 'Mbit/s',
       kernel: true,
       reference: null,
     });
-    job(`mem-loss-${loss}`, 7, 'mem-loss', base, 'none');
+    if (path.bbr) {
+      const bbrId = `tun-loss-kernel-bbr-to-kernel-${suffix}`;
+      job(
+        bbrId,
+        7,
+        'tun-loss',
+        { ...base, direction: 'kernel-to-kernel', congestion: 'bbr' },
+        'tun',
+      );
+      figure({
+        id: bbrId,
+        row: 7,
+        label: `${name}: kernel (BBR) -> kernel, for information`,
+        jobId: bbrId,
+        key: 'mbps',
+        unit: 'Mbit/s',
+        kernel: true,
+        reference: null,
+      });
+    }
+    job(`mem-loss-${suffix}`, 7, 'mem-loss', base, 'none');
     figure({
-      id: `mem-loss-${loss}`,
+      id: `mem-loss-${suffix}`,
       row: 7,
-      label: `${pct}: tcpts -> tcpts in memory`,
-      jobId: `mem-loss-${loss}`,
+      label: `${name}: tcpts -> tcpts in memory`,
+      jobId: `mem-loss-${suffix}`,
       key: 'mbps',
       unit: 'Mbit/s',
       kernel: false,
       reference: kernelId,
     });
-    const id = `tun-loss-tcpts-to-kernel-${loss}`;
+    const id = `tun-loss-tcpts-to-kernel-${suffix}`;
     job(id, 7, 'tun-loss', { ...base, direction: 'tcpts-to-kernel' }, 'tun');
     figure({
       id,
       row: 7,
-      label: `${pct}: tcpts -> kernel over TUN`,
+      label: `${name}: tcpts -> kernel over TUN`,
       jobId: id,
       key: 'mbps',
       unit: 'Mbit/s',
@@ -779,15 +829,15 @@ async function main(): Promise<void> {
       ok: (v: number) => v <= 8192,
     },
     {
-      what: '1% loss in memory: goodput >= 0.8x the kernel sender',
-      value: ratio('mem-loss-0.01'),
+      what: '1% loss, 20 ms, in memory: goodput >= 0.8x the kernel (CUBIC) sender',
+      value: ratio('mem-loss-0.01-20ms'),
       ok: (v: number) => v >= 0.8,
     },
-    {
-      what: '1% loss over TUN: tcpts sender >= 0.8x the kernel sender',
-      value: ratio('tun-loss-tcpts-to-kernel-0.01'),
-      ok: (v: number) => v >= 0.8,
-    },
+    ...LOSS_PATHS.filter((p) => p.loss >= 0.01).map((p) => ({
+      what: `${p.loss * 100}% loss, ${p.rttMs} ms, over TUN: tcpts sender >= the kernel (CUBIC) sender`,
+      value: ratio(`tun-loss-tcpts-to-kernel-${p.loss}-${p.rttMs}ms`),
+      ok: (v: number) => v >= 1,
+    })),
   ].map((t) => ({ what: t.what, value: t.value, met: t.value === null ? null : t.ok(t.value) }));
   lines.push('', "the issue's targets (this run):");
   for (const t of targets) {

@@ -114,6 +114,72 @@ export function tunHost(mtu: number, path: PathImpairment | null = null): TunHos
   }
 }
 
+/** Addresses of the routed pair: the kernel sender's namespace and the kernel receiver's. */
+export const ROUTED_SENDER = '10.97.0.1';
+export const ROUTED_RECEIVER = '10.96.0.1';
+
+/** Two kernel namespaces with tcpts routing between them (see {@link tunRouter}). */
+export interface TunRouter {
+  sender: Netns;
+  receiver: Netns;
+  driver: RealDriver;
+  close(): void;
+}
+
+/**
+ * Two kernel namespaces, each on a TUN device whose other end is one tcpts
+ * stack that forwards between them, with `path` impaired on the sender's
+ * device (loss both ways, half the round trip each way). Kernel to kernel
+ * through the very impairment tcpts' own connections meet, so a tcpts
+ * sender and a kernel sender can both be measured against a kernel
+ * receiver: the receivers' ACK habits (the kernel ACKs a burst once the
+ * application has read it) then weigh on both alike.
+ */
+export function tunRouter(path: PathImpairment): TunRouter {
+  const sender = new Netns();
+  const receiver = new Netns();
+  const links: HostLink[] = [];
+  try {
+    const a = openTun({ name: 'tun%d', netns: sender.path, mtu: 1500 });
+    links.push(a);
+    const b = openTun({ name: 'tun%d', netns: receiver.path, mtu: 1500 });
+    links.push(b);
+    sender.ip(['addr', 'add', `${ROUTED_SENDER}/24`, 'dev', a.name]);
+    sender.ip(['route', 'add', '10.96.0.0/24', 'dev', a.name]);
+    receiver.ip(['addr', 'add', `${ROUTED_RECEIVER}/24`, 'dev', b.name]);
+    receiver.ip(['route', 'add', '10.97.0.0/24', 'dev', b.name]);
+    const driver = new RealDriver({ stack: { forwarding: true } });
+    driver.attach(impair(a, { seed: path.seed, loss: path.loss, delay: millis(path.delayMs) }), {
+      name: a.name,
+      addresses: ['10.97.0.2/24'],
+    });
+    driver.attach(b, { name: b.name, addresses: ['10.96.0.2/24'] });
+    a.onReadable(() => driver.wake());
+    b.onReadable(() => driver.wake());
+    driver.ref();
+    return {
+      sender,
+      receiver,
+      driver,
+      close() {
+        driver.unref();
+        driver.close();
+        for (const link of links) {
+          link.onReadable(null);
+          link.close();
+        }
+        sender.delete();
+        receiver.delete();
+      },
+    };
+  } catch (error) {
+    for (const link of links) link.close();
+    sender.delete();
+    receiver.delete();
+    throw error;
+  }
+}
+
 /** Two kernel namespaces joined by a veth pair at one MTU. */
 export interface VethPair {
   a: Netns;
@@ -172,9 +238,23 @@ export interface KernelCommand {
   kill(): void;
 }
 
-/** Runs `python3 bench/kernel.py <args>` in `ns`, killed after `timeoutMs`. */
-export function kernel(ns: Netns, args: (string | number)[], timeoutMs = 120_000): KernelCommand {
-  const child = ns.spawn('python3', [KERNEL_PY, ...args.map(String)]);
+/**
+ * Runs `python3 bench/kernel.py <args>` in `ns`, killed after `timeoutMs`.
+ * With `congestion` (e.g. "cubic"), its sockets use that algorithm whatever
+ * the namespace's default is (kernel.py's KERNEL_CC).
+ */
+export function kernel(
+  ns: Netns,
+  args: (string | number)[],
+  timeoutMs = 120_000,
+  congestion = '',
+): KernelCommand {
+  const child = ns.spawn('env', [
+    `KERNEL_CC=${congestion}`,
+    'python3',
+    KERNEL_PY,
+    ...args.map(String),
+  ]);
   let stdout = '';
   let stderr = '';
   let markReady: () => void = () => {};
