@@ -75,6 +75,22 @@ export class ByteRing {
     return n;
   }
 
+  /**
+   * A view (`subarray`, no copy) of `length` bytes starting `offset` bytes
+   * from the front, or null when they are not all held or wrap around the end
+   * of the storage (then {@link peek} copies them). The view shares the
+   * ring's storage: it stays valid until those bytes are discarded and the
+   * space is written again, so a caller copies what it keeps.
+   */
+  view(offset: number, length: number): Uint8Array | null {
+    if (offset < 0 || length < 0 || offset + length > this.used) return null;
+    const cap = this.storage.length;
+    if (cap === 0) return length === 0 ? EMPTY : null;
+    const start = (this.head + offset) % cap;
+    if (start + length > cap) return null;
+    return this.storage.subarray(start, start + length);
+  }
+
   /** Moves bytes from the front into `dst`; returns the count. */
   read(dst: Uint8Array): number {
     const n = this.peek(0, dst);

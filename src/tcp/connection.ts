@@ -768,8 +768,14 @@ export class Connection {
 
   /**
    * The next segment to send, or null when there is nothing. Call until null.
-   * The returned object is the caller's (a fresh repr each time; the payload
-   * is a copy).
+   *
+   * The repr object is the caller's (a fresh one each time), but its
+   * `payload` is borrowed: usually a view (`subarray`) into the connection's
+   * send buffer, so a segment costs no payload allocation and the caller
+   * copies the bytes once, into the frame it builds. The view is valid until
+   * the next call into this connection (a later `write` may reuse the space
+   * once the bytes are acknowledged); a caller that keeps a segment longer
+   * must copy the payload (`slice`). Never write into it.
    */
   pollTransmit(now: Instant): TcpRepr | null {
     this.lastEct = false;
@@ -2819,9 +2825,18 @@ export class Connection {
     return { ...seg, seq: seqStart, flags, payload };
   }
 
+  /**
+   * The send ring's bytes for a segment: a view into the ring (no copy, no
+   * allocation) unless they wrap around the ring's end, which happens once
+   * per trip round the ring; then a copy. See pollTransmit for how long the
+   * view stays valid.
+   */
   private copyOut(seqStart: SeqNum, len: number): Uint8Array {
+    const offset = seqDiff(seqStart, this.ringSeq);
+    const view = this.sendRing.view(offset, len);
+    if (view !== null) return view;
     const out = new Uint8Array(len);
-    this.sendRing.peek(seqDiff(seqStart, this.ringSeq), out);
+    this.sendRing.peek(offset, out);
     return out;
   }
 

@@ -82,6 +82,47 @@ test('ByteRing keeps bytes in order across wrap and growth, within its limit', (
   assert.throws(() => new ByteRing(-1), RangeError);
 });
 
+test('ByteRing.view is a copy-free view of held bytes, or null where they wrap or are not held', () => {
+  const ring = new ByteRing(4096);
+  assert.equal(ring.view(0, 0)?.length, 0, 'an empty view of an empty ring');
+  assert.equal(ring.view(0, 1), null, 'nothing held');
+  const model: number[] = [];
+  const rng = new SeededRng(11);
+  let next = 0;
+  let views = 0;
+  let wraps = 0;
+  for (let round = 0; round < 3000; round++) {
+    if (randomFloat(rng) < 0.5) {
+      const chunk = new Uint8Array(1 + (rng.nextU32() % 700));
+      for (let i = 0; i < chunk.length; i++) chunk[i] = (next + i) & 0xff;
+      const taken = ring.write(chunk);
+      next += taken;
+      for (let i = 0; i < taken; i++) model.push(chunk[i]!);
+    } else {
+      ring.discard(rng.nextU32() % 600);
+      model.splice(0, model.length - ring.length);
+    }
+    const offset = rng.nextU32() % (model.length + 2);
+    const length = rng.nextU32() % 1500;
+    const view = ring.view(offset, length);
+    if (offset + length > model.length) {
+      assert.equal(view, null, 'bytes beyond what is held');
+      continue;
+    }
+    const copy = new Uint8Array(length);
+    assert.equal(ring.peek(offset, copy), offset < model.length ? length : 0);
+    if (view === null) {
+      // Only where the bytes wrap: peek then copies them.
+      assert.deepEqual([...copy], model.slice(offset, offset + length));
+      wraps++;
+      continue;
+    }
+    views++;
+    assert.deepEqual([...view], model.slice(offset, offset + length));
+  }
+  assert.ok(views > 100 && wraps > 10, `views ${views}, wraps ${wraps}: both cases ran`);
+});
+
 test('RangeSet merges, counts new values and trims', () => {
   const set = new RangeSet();
   assert.equal(set.add(10, 20), 10);
