@@ -102,8 +102,12 @@ export interface LinkStats {
  *   here and now (too big, too short, a full local queue); it never throws on
  *   a frame. Loss further along the path is silent, as on a real network.
  * - `receive(now)` returns the next frame that has arrived by `now`, or null.
- *   The returned array is **the caller's**: nobody else holds it, so it may
- *   be kept or modified.
+ *   The returned bytes are **the caller's**: the link and the sender never
+ *   write them again, so they may be kept or modified. They need not be an
+ *   ArrayBuffer of their own (a link may carve frames from shared blocks, as
+ *   the memory pair does): use the view's `byteOffset`/`byteLength`, never
+ *   `frame.buffer` whole, and `slice` a small piece kept long rather than
+ *   pin the block with a `subarray`.
  * - `pollTimeout()` is the earliest instant at which the endpoint may have
  *   something to do: a frame becomes receivable or a held frame departs.
  *   It is honest: nothing becomes receivable before it, so a driver that
