@@ -1,4 +1,5 @@
 import {
+  BufferPool,
   NEVER,
   earliest,
   seconds,
@@ -195,6 +196,13 @@ const HEADROOM = ETHERNET_HEADER_LENGTH;
  * collect) than the bytes in it. A stack that sends little keeps small
  * blocks; one that sends a lot doubles them up to the largest.
  */
+/**
+ * Storage of connections' send and receive buffers that the stack keeps for
+ * reuse: a ring that empties gives its storage back and takes it again when
+ * data comes (see BufferPool). A few default-sized (1 MB) buffers, shared by
+ * all connections; idle connections hold none.
+ */
+const BUFFER_POOL_BYTES = 4 * 1024 * 1024;
 const FRAME_BLOCK_MIN = 16 * 1024;
 const FRAME_BLOCK_MAX = 512 * 1024;
 /** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
@@ -245,6 +253,8 @@ export class Stack implements SocketHost {
   /** Connections with possible output or timer changes since the last poll. */
   private readonly dirty = new Set<TcpSocket>();
   private readonly deadlines = new DeadlineHeap();
+  /** Connection buffer storage for reuse (see BUFFER_POOL_BYTES). */
+  private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
   private readonly drops: DropCounts = {};
   private nextSocketId = 1;
   /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201). */
@@ -495,6 +505,7 @@ export class Stack implements SocketHost {
       iss,
       config,
       timestampOffset: this.tsOffset(local, localPort, remote, options.port),
+      buffers: this.buffers,
     });
     const socket = new TcpSocket(
       this,
@@ -1438,6 +1449,7 @@ export class Stack implements SocketHost {
       iss,
       config,
       timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
+      buffers: this.buffers,
     });
     const child = new TcpSocket(
       this,
@@ -1564,7 +1576,7 @@ export class Stack implements SocketHost {
       sack: false,
       timestamps: false,
     });
-    return Connection.listen({ iss, config });
+    return Connection.listen({ iss, config, buffers: this.buffers });
   }
 
   private sendReset(now: Instant, src: IpAddr, dst: IpAddr, seg: TcpRepr): void {

@@ -1,6 +1,7 @@
 import {
   NEVER,
   ByteRing,
+  type BufferPool,
   RangeSet,
   assertNever,
   earliest,
@@ -50,6 +51,8 @@ export interface ConnectOptions {
   config: TcpConfig;
   /** Offset added to our timestamp clock (Linux randomises it per connection); default 0. */
   timestampOffset?: number;
+  /** Where the send and receive buffers' storage is recycled (one per stack); default none. */
+  buffers?: BufferPool | null;
 }
 
 /** Options for a passive open (`Connection.listen`). */
@@ -58,6 +61,8 @@ export interface ListenOptions {
   iss: SeqNum;
   config: TcpConfig;
   timestampOffset?: number;
+  /** As {@link ConnectOptions.buffers}. */
+  buffers?: BufferPool | null;
 }
 
 /** A call the application made that the connection's state does not allow. */
@@ -391,7 +396,12 @@ export class Connection {
 
   private readonly counters = emptyStats();
 
-  private constructor(config: TcpConfig, iss: SeqNum, timestampOffset: number) {
+  private constructor(
+    config: TcpConfig,
+    iss: SeqNum,
+    timestampOffset: number,
+    buffers: BufferPool | null,
+  ) {
     validateTcpConfig(config);
     this.config = config;
     this.iss = iss;
@@ -402,8 +412,8 @@ export class Connection {
     this.ringSeq = seqAdd(iss, 1);
     this.recoverSeq = iss;
     this.roundEnd = iss;
-    this.sendRing = new ByteRing(config.sendBufferSize);
-    this.receive = new ReceiveBuffer(config.receiveBufferSize);
+    this.sendRing = new ByteRing(config.sendBufferSize, buffers);
+    this.receive = new ReceiveBuffer(config.receiveBufferSize, buffers);
     this.timestampOffset = timestampOffset >>> 0;
     this.offeredWscale = config.windowScaling ? windowScaleFor(config.maxReceiveBufferSize) : -1;
     this.peerMss = config.defaultPeerMss;
@@ -441,7 +451,12 @@ export class Connection {
 
   /** Active open: sends a SYN (RFC 9293 §3.10.1 OPEN call, active). */
   static connect(now: Instant, options: ConnectOptions): Connection {
-    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    const conn = new Connection(
+      options.config,
+      options.iss,
+      options.timestampOffset ?? 0,
+      options.buffers ?? null,
+    );
     conn.lastReceiveAt = now;
     conn.sndNxt = seqAdd(options.iss, 1);
     conn.synPending = true;
@@ -452,7 +467,12 @@ export class Connection {
 
   /** Passive open: a connection in LISTEN that the next SYN synchronizes. */
   static listen(options: ListenOptions): Connection {
-    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    const conn = new Connection(
+      options.config,
+      options.iss,
+      options.timestampOffset ?? 0,
+      options.buffers ?? null,
+    );
     conn.passive = true;
     conn.setState(0 as Instant, TcpState.Listen, 'call listen');
     return conn;
