@@ -130,6 +130,16 @@ export interface LinkEndpoint {
    * be {@link ETHERNET_HEADER_LENGTH} bytes longer.
    */
   readonly mtu: number;
+  /**
+   * Checksum offload, as Linux's loopback has it: true when this endpoint
+   * and its peer are joined with nothing that could change or record a frame
+   * in between, so a stack on it neither computes TCP checksums (the field is
+   * sent as 0) nor verifies them; a stack on the peer must do the same, so
+   * the peer sets it too. Absent means false: host devices (TUN/TAP),
+   * impairment and capture wrappers never set it, and refuse to wrap an
+   * endpoint that has it (a one-sided wrapper would break the bargain).
+   */
+  readonly checksumOffload?: boolean;
   /** Offers a frame at `now`; copies it; false if refused here. Never throws on a frame. */
   send(now: Instant, frame: Uint8Array): boolean;
   /** The next frame that has arrived by `now` (the caller's to keep), or null. */
@@ -142,6 +152,20 @@ export interface LinkEndpoint {
 
 /** The two ends of a link: what one sends, the other receives. */
 export type LinkPair<E extends LinkEndpoint = LinkEndpoint> = readonly [E, E];
+
+/**
+ * Throws unless `inner` may be wrapped by `who`: a wrapper that can change
+ * or record frames cannot sit on a checksum-offload endpoint (its peer would
+ * send frames without checksums through it, or trust what it altered).
+ */
+export function checkWrappable(who: string, inner: LinkEndpoint): void {
+  if (inner.checksumOffload === true) {
+    throw new RangeError(
+      `${who}: cannot wrap an endpoint with checksum offload; make the pair without it ` +
+        '(memoryPair({ checksumOffload: false }), the default)',
+    );
+  }
+}
 
 /** The longest frame a link of this kind and MTU carries. */
 export function maxFrameLength(kind: LinkKind, mtu: number): number {

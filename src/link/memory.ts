@@ -21,6 +21,14 @@ export interface MemoryPairOptions {
    * `queue-full`). Default 1000, Linux's default `txqueuelen`.
    */
   queueFrames?: number;
+  /**
+   * Checksum offload on both ends ({@link LinkEndpoint.checksumOffload}):
+   * stacks on the pair then neither compute nor verify TCP checksums, as
+   * Linux does on loopback, since bytes copied in memory cannot be damaged.
+   * Only for ends attached to stacks as they are: `impair()` and `pcapTap()`
+   * refuse an endpoint that has it. Default false.
+   */
+  checksumOffload?: boolean;
 }
 
 const DEFAULT_MTU = 1500;
@@ -129,24 +137,31 @@ export class MemoryEndpoint implements LinkEndpoint {
   readonly mtu: number;
   /** How many frames may wait in this end's receive backlog. */
   readonly queueFrames: number;
+  readonly checksumOffload: boolean;
   private peer: MemoryEndpoint;
   private readonly inbox: FrameFifo;
   private readonly counters: LinkCounters;
   private readonly copies = new CopyArena();
 
-  private constructor(kind: LinkKind, mtu: number, queueFrames: number) {
+  private constructor(kind: LinkKind, mtu: number, queueFrames: number, checksumOffload: boolean) {
     this.kind = kind;
     this.mtu = mtu;
     this.queueFrames = queueFrames;
+    this.checksumOffload = checksumOffload;
     this.peer = this; // replaced by the other end in pair() before anyone sees it
     this.inbox = new FrameFifo();
     this.counters = new LinkCounters();
   }
 
   /** Two joined endpoints with checked settings; {@link memoryPair} is the public way in. */
-  static pair(kind: LinkKind, mtu: number, queueFrames: number): LinkPair<MemoryEndpoint> {
-    const a = new MemoryEndpoint(kind, mtu, queueFrames);
-    const b = new MemoryEndpoint(kind, mtu, queueFrames);
+  static pair(
+    kind: LinkKind,
+    mtu: number,
+    queueFrames: number,
+    checksumOffload = false,
+  ): LinkPair<MemoryEndpoint> {
+    const a = new MemoryEndpoint(kind, mtu, queueFrames, checksumOffload);
+    const b = new MemoryEndpoint(kind, mtu, queueFrames, checksumOffload);
     a.peer = b;
     b.peer = a;
     return [a, b];
@@ -207,5 +222,5 @@ export function memoryPair(options: MemoryPairOptions): LinkPair<MemoryEndpoint>
       `memoryPair: queueFrames must be a positive integer (or Infinity), got ${queueFrames}`,
     );
   }
-  return MemoryEndpoint.pair(options.kind, mtu, queueFrames);
+  return MemoryEndpoint.pair(options.kind, mtu, queueFrames, options.checksumOffload === true);
 }

@@ -102,6 +102,13 @@ export interface InterfaceOptions {
   mac?: string;
   /** Addresses with prefix ("10.0.0.2/24", "fd00::2/64"); each adds a connected route. */
   addresses?: string[];
+  /**
+   * The link needs no TCP checksums (a link endpoint's `checksumOffload`):
+   * segments leave with 0 in the checksum field and arriving ones are not
+   * verified, as on Linux's loopback. Default false. Ignored on a forwarding
+   * stack: a router passes segments on to links that need the checksum.
+   */
+  checksumOffload?: boolean;
 }
 
 /** Options of a stack (one host). */
@@ -160,6 +167,8 @@ interface Interface {
   drops: DropCounts;
   framesIn: number;
   framesOut: number;
+  /** See InterfaceOptions.checksumOffload. */
+  checksumOffload: boolean;
 }
 
 interface Route {
@@ -350,6 +359,7 @@ export class Stack implements SocketHost {
       drops: {},
       framesIn: 0,
       framesOut: 0,
+      checksumOffload: options.checksumOffload === true && !this.forwarding,
     };
     this.interfaces.push(iface);
     this.routeEpoch++;
@@ -884,7 +894,7 @@ export class Stack implements SocketHost {
       remote.family === 4
         ? pseudoHeaderSumV4(local.v4, remote.v4, IpProtocol.Tcp, tcpLength)
         : pseudoHeaderSumV6(local.v6, remote.v6, IpProtocol.Tcp, tcpLength);
-    emitTcp(seg, tcpBytes, pseudo);
+    emitTcp(seg, tcpBytes, pseudo, !route.iface.checksumOffload);
     // We never fragment TCP: DF is set and the MSS follows the path MTU. The
     // source is the connection's own address, whatever the route prefers.
     this.emitIpInPlace(now, route, local, remote, IpProtocol.Tcp, buffer, tcpLength, true, ecn);
@@ -1376,7 +1386,7 @@ export class Stack implements SocketHost {
       src.family === 4
         ? pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Tcp, bytes.length)
         : pseudoHeaderSumV6(src.v6, dst.v6, IpProtocol.Tcp, bytes.length);
-    const seg = parseTcp(bytes, pseudo);
+    const seg = parseTcp(bytes, pseudo, !iface.checksumOffload);
     if (isDropReason(seg)) {
       this.drop(iface, seg);
       return;
