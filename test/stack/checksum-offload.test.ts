@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRng, instant, millis, randomBytes } from '../../src/base/index.js';
-import { impair, memoryPair, pcapTap } from '../../src/link/index.js';
+import { impair, memoryPair, pcapTap, type LinkEndpoint } from '../../src/link/index.js';
 import { Network } from '../../src/sim/index.js';
 import { Stack, type TcpSocket } from '../../src/stack/index.js';
 import { TcpState } from '../../src/tcp/index.js';
@@ -173,5 +173,6 @@ test('impair and pcapTap refuse an endpoint with checksum offload; a plain pair 
   assert.throws(() => pcapTap(ea), /checksum offload/);
   const [plain] = memoryPair({ kind: 'ip' });
   assert.equal(plain.checksumOffload, false);
-  assert.equal(impair(plain, { seed: 1 }).checksumOffload, undefined);
+  const wrapped: LinkEndpoint = impair(plain, { seed: 1 });
+  assert.notEqual(wrapped.checksumOffload, true, 'a wrapper never claims offload');
 });
