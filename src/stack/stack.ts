@@ -2240,7 +2240,9 @@ export class Stack implements SocketHost {
     overrides?: Partial<TcpConfig>,
   ): TcpConfig {
     const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    return tcpConfig({
+    // tcpDefaults is a whole, checked config: one copy per connection (its
+    // socket options change it), checked by the Connection it goes to.
+    return {
       ...this.tcpDefaults,
       ...overrides,
       // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
@@ -2249,7 +2251,7 @@ export class Stack implements SocketHost {
         Math.min(iface.mtu, this.pathMtus.get(remote.text) ?? iface.mtu) - ipHeader - 20,
       ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
-    });
+    };
   }
 
   private tsOffset(local: IpAddr, localPort: number, remote: IpAddr, remotePort: number): number {

@@ -3075,6 +3075,10 @@ export class Connection {
     this.keepAliveAt = NEVER;
     this.finWait2At = NEVER;
     this.timeWaitAt = later(now, micros(2 * this.config.msl));
+    // Our FIN is acknowledged, so nothing is outstanding: the scoreboard's
+    // storage goes, as Linux swaps a socket for a small timewait sock. A busy
+    // server holds a TIME-WAIT connection per closed one for 2 MSL.
+    this.board.drop();
   }
 
   private returnToListen(now: Instant, cause: string): void {
