@@ -38,7 +38,8 @@ export interface MemoryHosts {
 }
 
 /**
- * Two stacks joined by `memoryPair` (kind `ip`, as a TUN device: no ARP).
+ * Two stacks joined by `memoryPair` (kind `ip`, as a TUN device: no ARP),
+ * with checksum offload unless impaired.
  * With an impairment, a's end is wrapped by `impair()`, which then acts on
  * both directions. The drivers hold a reference each, so the process lives
  * until {@link MemoryHosts.close}.
@@ -46,7 +47,9 @@ export interface MemoryHosts {
 export function memoryHosts(mtu: number, path: PathImpairment | null = null): MemoryHosts {
   const a = new RealDriver();
   const b = new RealDriver();
-  const [ea, eb] = memoryPair({ kind: 'ip', mtu });
+  // Checksum offload, as the kernel's loopback (node:net's figures are over
+  // it); impairment wraps an end, which offload does not allow.
+  const [ea, eb] = memoryPair({ kind: 'ip', mtu, checksumOffload: path === null });
   const first: LinkEndpoint =
     path === null
       ? ea

@@ -2,23 +2,87 @@ const EMPTY = new Uint8Array(0);
 const INITIAL_STORAGE = 4096;
 
 /**
+ * Storage that rings hand back when they empty and take again when data
+ * comes, so a busy connection's buffer is recycled rather than allocated,
+ * zeroed and collected once per read (the way the kernel's page allocator
+ * recycles socket-buffer memory). One pool serves the rings of one owner,
+ * such as a stack. It holds at most `maxBytes`; beyond that, storage given
+ * back is left to the garbage collector.
+ *
+ * Recycled storage is not zeroed: a ring never exposes bytes it did not
+ * write since it took the storage (reads, peeks and views stop at what it
+ * holds).
+ */
+export class BufferPool {
+  /** Most bytes of storage the pool keeps. */
+  readonly maxBytes: number;
+  /** Idle storage by exact size. */
+  private readonly idle = new Map<number, Uint8Array[]>();
+  private held = 0;
+
+  constructor(maxBytes: number) {
+    if (!(maxBytes >= 0)) {
+      throw new RangeError(`BufferPool maxBytes must be a non-negative number, got ${maxBytes}`);
+    }
+    this.maxBytes = maxBytes;
+  }
+
+  /** Bytes of storage waiting in the pool. */
+  get pooledBytes(): number {
+    return this.held;
+  }
+
+  /** Storage of exactly `size` bytes: recycled if the pool has one, else new (zeroed). */
+  take(size: number): Uint8Array {
+    const list = this.idle.get(size);
+    if (list !== undefined && list.length > 0) {
+      this.held -= size;
+      return list.pop()!;
+    }
+    return new Uint8Array(size);
+  }
+
+  /**
+   * Hands storage back. The giver must hold no view into it any more: the
+   * next `take` of this size may write into it.
+   */
+  give(storage: Uint8Array): void {
+    const size = storage.length;
+    if (size === 0 || this.held + size > this.maxBytes) return;
+    let list = this.idle.get(size);
+    if (list === undefined) {
+      list = [];
+      this.idle.set(size, list);
+    }
+    list.push(storage);
+    this.held += size;
+  }
+}
+
+/**
  * A FIFO of bytes with a fixed limit and storage that grows on demand, used
  * for send and receive buffers. Storage is allocated lazily (an idle
  * connection holds none) and released again when the ring empties through
- * `release()`. Bytes can be peeked at any offset without consuming them,
- * which the sender uses to retransmit.
+ * `release()`, into the {@link BufferPool} given, if any. The ring remembers
+ * how much storage it last had, so the next data takes that much at once
+ * instead of growing through every size again. Bytes can be peeked at any
+ * offset without consuming them, which the sender uses to retransmit.
  */
 export class ByteRing {
   private storage: Uint8Array = EMPTY;
   private head = 0;
   private used = 0;
   private max: number;
+  /** Storage size before the last release (0: none yet): what the next reserve takes. */
+  private lastCapacity = 0;
+  private readonly pool: BufferPool | null;
 
-  constructor(limit: number) {
+  constructor(limit: number, pool: BufferPool | null = null) {
     if (!Number.isInteger(limit) || limit < 0) {
       throw new RangeError(`ByteRing limit must be a non-negative integer, got ${limit}`);
     }
     this.max = limit;
+    this.pool = pool;
   }
 
   /** Bytes held. */
@@ -75,6 +139,22 @@ export class ByteRing {
     return n;
   }
 
+  /**
+   * A view (`subarray`, no copy) of `length` bytes starting `offset` bytes
+   * from the front, or null when they are not all held or wrap around the end
+   * of the storage (then {@link peek} copies them). The view shares the
+   * ring's storage: it stays valid until those bytes are discarded and the
+   * space is written again, so a caller copies what it keeps.
+   */
+  view(offset: number, length: number): Uint8Array | null {
+    if (offset < 0 || length < 0 || offset + length > this.used) return null;
+    const cap = this.storage.length;
+    if (cap === 0) return length === 0 ? EMPTY : null;
+    const start = (this.head + offset) % cap;
+    if (start + length > cap) return null;
+    return this.storage.subarray(start, start + length);
+  }
+
   /** Moves bytes from the front into `dst`; returns the count. */
   read(dst: Uint8Array): number {
     const n = this.peek(0, dst);
@@ -90,9 +170,15 @@ export class ByteRing {
     this.head = this.used === 0 ? 0 : (this.head + k) % this.storage.length;
   }
 
-  /** Frees the storage when nothing is held, so idle connections cost no buffer memory. */
+  /**
+   * Frees the storage when nothing is held (into the pool, if any), so idle
+   * connections cost no buffer memory. A view from {@link view} must not be
+   * used after this.
+   */
   release(): void {
-    if (this.used === 0) {
+    if (this.used === 0 && this.storage.length > 0) {
+      this.lastCapacity = this.storage.length;
+      if (this.pool !== null) this.pool.give(this.storage);
       this.storage = EMPTY;
       this.head = 0;
     }
@@ -101,11 +187,14 @@ export class ByteRing {
   private reserve(needed: number): void {
     const cap = this.storage.length;
     if (needed <= cap) return;
-    let next = Math.max(cap * 2, INITIAL_STORAGE);
+    // After a release, start from the size the ring had: a connection that
+    // was busy is likely to be busy again in the same way.
+    let next = Math.max(cap * 2, INITIAL_STORAGE, cap === 0 ? this.lastCapacity : 0);
     while (next < needed) next *= 2;
     next = Math.min(next, Math.max(this.max, needed));
-    const grown = new Uint8Array(next);
+    const grown = this.pool !== null ? this.pool.take(next) : new Uint8Array(next);
     if (this.used > 0) this.peek(0, grown.subarray(0, this.used));
+    if (this.pool !== null && cap > 0) this.pool.give(this.storage);
     this.storage = grown;
     this.head = 0;
   }

@@ -31,6 +31,7 @@ import {
   MAX_MTU,
   MIN_MTU,
   addInnerDrops,
+  checkWrappable,
   frameSizeProblem,
   maxFrameLength,
 } from './link.js';
@@ -478,6 +479,7 @@ export class ImpairedLink implements LinkEndpoint {
   private readonly counters: LinkCounters;
 
   constructor(inner: LinkEndpoint, options: ImpairOptions) {
+    checkWrappable('impair', inner);
     let base: Rng;
     if (options.rng !== undefined) base = options.rng;
     else if (options.seed !== undefined) base = new SeededRng(options.seed);

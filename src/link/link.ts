@@ -102,8 +102,12 @@ export interface LinkStats {
  *   here and now (too big, too short, a full local queue); it never throws on
  *   a frame. Loss further along the path is silent, as on a real network.
  * - `receive(now)` returns the next frame that has arrived by `now`, or null.
- *   The returned array is **the caller's**: nobody else holds it, so it may
- *   be kept or modified.
+ *   The returned bytes are **the caller's**: the link and the sender never
+ *   write them again, so they may be kept or modified. They need not be an
+ *   ArrayBuffer of their own (a link may carve frames from shared blocks, as
+ *   the memory pair does): use the view's `byteOffset`/`byteLength`, never
+ *   `frame.buffer` whole, and `slice` a small piece kept long rather than
+ *   pin the block with a `subarray`.
  * - `pollTimeout()` is the earliest instant at which the endpoint may have
  *   something to do: a frame becomes receivable or a held frame departs.
  *   It is honest: nothing becomes receivable before it, so a driver that
@@ -126,6 +130,16 @@ export interface LinkEndpoint {
    * be {@link ETHERNET_HEADER_LENGTH} bytes longer.
    */
   readonly mtu: number;
+  /**
+   * Checksum offload, as Linux's loopback has it: true when this endpoint
+   * and its peer are joined with nothing that could change or record a frame
+   * in between, so a stack on it neither computes TCP checksums (the field is
+   * sent as 0) nor verifies them; a stack on the peer must do the same, so
+   * the peer sets it too. Absent means false: host devices (TUN/TAP),
+   * impairment and capture wrappers never set it, and refuse to wrap an
+   * endpoint that has it (a one-sided wrapper would break the bargain).
+   */
+  readonly checksumOffload?: boolean;
   /** Offers a frame at `now`; copies it; false if refused here. Never throws on a frame. */
   send(now: Instant, frame: Uint8Array): boolean;
   /** The next frame that has arrived by `now` (the caller's to keep), or null. */
@@ -138,6 +152,20 @@ export interface LinkEndpoint {
 
 /** The two ends of a link: what one sends, the other receives. */
 export type LinkPair<E extends LinkEndpoint = LinkEndpoint> = readonly [E, E];
+
+/**
+ * Throws unless `inner` may be wrapped by `who`: a wrapper that can change
+ * or record frames cannot sit on a checksum-offload endpoint (its peer would
+ * send frames without checksums through it, or trust what it altered).
+ */
+export function checkWrappable(who: string, inner: LinkEndpoint): void {
+  if (inner.checksumOffload === true) {
+    throw new RangeError(
+      `${who}: cannot wrap an endpoint with checksum offload; make the pair without it ` +
+        '(memoryPair({ checksumOffload: false }), the default)',
+    );
+  }
+}
 
 /** The longest frame a link of this kind and MTU carries. */
 export function maxFrameLength(kind: LinkKind, mtu: number): number {

@@ -9,7 +9,7 @@
  * including frames the impairment then loses.
  */
 import type { Instant } from '../base/index.js';
-import { LinkKind } from './link.js';
+import { LinkKind, checkWrappable } from './link.js';
 import type { LinkEndpoint, LinkStats } from './link.js';
 import { LinkType, PcapWriter } from './pcap.js';
 
@@ -37,6 +37,8 @@ export class PcapTap implements LinkEndpoint {
   readonly writer: PcapWriter;
 
   constructor(inner: LinkEndpoint, writer: PcapWriter) {
+    // A capture of checksum-less frames would show every segment as corrupt.
+    checkWrappable('pcapTap', inner);
     const expected = pcapLinkType(inner.kind);
     if (writer.linkType !== expected) {
       throw new RangeError(

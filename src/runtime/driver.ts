@@ -12,7 +12,7 @@ import type { InterfaceOptions, Stack, StackEvent } from '../stack/index.js';
 import type { TcpEvent } from '../tcp/index.js';
 
 /** Interface options for {@link Driver.attach}: kind and MTU come from the endpoint. */
-export type AttachOptions = Omit<InterfaceOptions, 'kind' | 'mtu'>;
+export type AttachOptions = Omit<InterfaceOptions, 'kind' | 'mtu' | 'checksumOffload'>;
 
 /** A timer on a driver's clock (real or virtual). */
 export interface DriverTimer {

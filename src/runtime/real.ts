@@ -157,6 +157,7 @@ export class RealDriver implements Driver {
       ...options,
       kind: endpoint.kind,
       mtu: endpoint.mtu,
+      checksumOffload: endpoint.checksumOffload === true,
     });
     const attachment = { ifIndex, endpoint };
     this.attachments.push(attachment);

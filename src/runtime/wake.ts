@@ -30,6 +30,8 @@ export interface Wakeable {
 export class WakingEndpoint implements LinkEndpoint {
   readonly kind: LinkKind;
   readonly mtu: number;
+  /** The inner endpoint's: waking changes no frame. */
+  readonly checksumOffload: boolean;
   private readonly inner: LinkEndpoint;
   private readonly peerEndpoint: LinkEndpoint;
   private readonly peer: Wakeable;
@@ -42,6 +44,7 @@ export class WakingEndpoint implements LinkEndpoint {
   constructor(inner: LinkEndpoint, peerEndpoint: LinkEndpoint, peer: Wakeable) {
     this.kind = inner.kind;
     this.mtu = inner.mtu;
+    this.checksumOffload = inner.checksumOffload === true;
     this.inner = inner;
     this.peerEndpoint = peerEndpoint;
     this.peer = peer;
@@ -70,7 +73,10 @@ export class WakingEndpoint implements LinkEndpoint {
 
 /** Options of {@link joinDrivers}. */
 export interface JoinOptions {
-  /** The link to use; default a new `memoryPair` of `kind` and `mtu`. */
+  /**
+   * The link to use; default a new `memoryPair` of `kind` and `mtu`, with
+   * checksum offload (nothing else can reach its ends).
+   */
   pair?: LinkPair;
   /** Kind of a new memory pair (default 'ethernet'). */
   kind?: LinkKind;
@@ -93,7 +99,11 @@ export function joinDrivers(
 ): { ifIndexA: number; ifIndexB: number } {
   const [ea, eb] =
     options.pair ??
-    memoryPair({ kind: options.kind ?? 'ethernet', ...(options.mtu ? { mtu: options.mtu } : {}) });
+    memoryPair({
+      kind: options.kind ?? 'ethernet',
+      checksumOffload: true,
+      ...(options.mtu ? { mtu: options.mtu } : {}),
+    });
   const ifIndexA = a.attach(new WakingEndpoint(ea, eb, b), options.a);
   const ifIndexB = b.attach(new WakingEndpoint(eb, ea, a), options.b);
   return { ifIndexA, ifIndexB };

@@ -77,9 +77,14 @@ export class Network {
   attach(
     host: SimHost,
     endpoint: LinkEndpoint,
-    options: Omit<InterfaceOptions, 'kind' | 'mtu'> = {},
+    options: Omit<InterfaceOptions, 'kind' | 'mtu' | 'checksumOffload'> = {},
   ): number {
-    const ifIndex = host.stack.addInterface({ ...options, kind: endpoint.kind, mtu: endpoint.mtu });
+    const ifIndex = host.stack.addInterface({
+      ...options,
+      kind: endpoint.kind,
+      mtu: endpoint.mtu,
+      checksumOffload: endpoint.checksumOffload === true,
+    });
     this.attachments.push({ host, ifIndex, endpoint });
     return ifIndex;
   }

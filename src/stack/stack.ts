@@ -1,4 +1,5 @@
 import {
+  BufferPool,
   NEVER,
   earliest,
   seconds,
@@ -101,6 +102,13 @@ export interface InterfaceOptions {
   mac?: string;
   /** Addresses with prefix ("10.0.0.2/24", "fd00::2/64"); each adds a connected route. */
   addresses?: string[];
+  /**
+   * The link needs no TCP checksums (a link endpoint's `checksumOffload`):
+   * segments leave with 0 in the checksum field and arriving ones are not
+   * verified, as on Linux's loopback. Default false. Ignored on a forwarding
+   * stack: a router passes segments on to links that need the checksum.
+   */
+  checksumOffload?: boolean;
 }
 
 /** Options of a stack (one host). */
@@ -159,6 +167,8 @@ interface Interface {
   drops: DropCounts;
   framesIn: number;
   framesOut: number;
+  /** See InterfaceOptions.checksumOffload. */
+  checksumOffload: boolean;
 }
 
 interface Route {
@@ -195,6 +205,13 @@ const HEADROOM = ETHERNET_HEADER_LENGTH;
  * collect) than the bytes in it. A stack that sends little keeps small
  * blocks; one that sends a lot doubles them up to the largest.
  */
+/**
+ * Storage of connections' send and receive buffers that the stack keeps for
+ * reuse: a ring that empties gives its storage back and takes it again when
+ * data comes (see BufferPool). A few default-sized (1 MB) buffers, shared by
+ * all connections; idle connections hold none.
+ */
+const BUFFER_POOL_BYTES = 4 * 1024 * 1024;
 const FRAME_BLOCK_MIN = 16 * 1024;
 const FRAME_BLOCK_MAX = 512 * 1024;
 /** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
@@ -245,6 +262,8 @@ export class Stack implements SocketHost {
   /** Connections with possible output or timer changes since the last poll. */
   private readonly dirty = new Set<TcpSocket>();
   private readonly deadlines = new DeadlineHeap();
+  /** Connection buffer storage for reuse (see BUFFER_POOL_BYTES). */
+  private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
   private readonly drops: DropCounts = {};
   private nextSocketId = 1;
   /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201). */
@@ -340,6 +359,7 @@ export class Stack implements SocketHost {
       drops: {},
       framesIn: 0,
       framesOut: 0,
+      checksumOffload: options.checksumOffload === true && !this.forwarding,
     };
     this.interfaces.push(iface);
     this.routeEpoch++;
@@ -495,6 +515,7 @@ export class Stack implements SocketHost {
       iss,
       config,
       timestampOffset: this.tsOffset(local, localPort, remote, options.port),
+      buffers: this.buffers,
     });
     const socket = new TcpSocket(
       this,
@@ -873,7 +894,7 @@ export class Stack implements SocketHost {
       remote.family === 4
         ? pseudoHeaderSumV4(local.v4, remote.v4, IpProtocol.Tcp, tcpLength)
         : pseudoHeaderSumV6(local.v6, remote.v6, IpProtocol.Tcp, tcpLength);
-    emitTcp(seg, tcpBytes, pseudo);
+    emitTcp(seg, tcpBytes, pseudo, !route.iface.checksumOffload);
     // We never fragment TCP: DF is set and the MSS follows the path MTU. The
     // source is the connection's own address, whatever the route prefers.
     this.emitIpInPlace(now, route, local, remote, IpProtocol.Tcp, buffer, tcpLength, true, ecn);
@@ -1365,7 +1386,7 @@ export class Stack implements SocketHost {
       src.family === 4
         ? pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Tcp, bytes.length)
         : pseudoHeaderSumV6(src.v6, dst.v6, IpProtocol.Tcp, bytes.length);
-    const seg = parseTcp(bytes, pseudo);
+    const seg = parseTcp(bytes, pseudo, !iface.checksumOffload);
     if (isDropReason(seg)) {
       this.drop(iface, seg);
       return;
@@ -1438,6 +1459,7 @@ export class Stack implements SocketHost {
       iss,
       config,
       timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
+      buffers: this.buffers,
     });
     const child = new TcpSocket(
       this,
@@ -1564,7 +1586,7 @@ export class Stack implements SocketHost {
       sack: false,
       timestamps: false,
     });
-    return Connection.listen({ iss, config });
+    return Connection.listen({ iss, config, buffers: this.buffers });
   }
 
   private sendReset(now: Instant, src: IpAddr, dst: IpAddr, seg: TcpRepr): void {
@@ -2218,7 +2240,9 @@ export class Stack implements SocketHost {
     overrides?: Partial<TcpConfig>,
   ): TcpConfig {
     const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    return tcpConfig({
+    // tcpDefaults is a whole, checked config: one copy per connection (its
+    // socket options change it), checked by the Connection it goes to.
+    return {
       ...this.tcpDefaults,
       ...overrides,
       // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
@@ -2227,7 +2251,7 @@ export class Stack implements SocketHost {
         Math.min(iface.mtu, this.pathMtus.get(remote.text) ?? iface.mtu) - ipHeader - 20,
       ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
-    });
+    };
   }
 
   private tsOffset(local: IpAddr, localPort: number, remote: IpAddr, remotePort: number): number {

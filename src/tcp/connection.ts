@@ -1,6 +1,7 @@
 import {
   NEVER,
   ByteRing,
+  type BufferPool,
   RangeSet,
   assertNever,
   earliest,
@@ -50,6 +51,8 @@ export interface ConnectOptions {
   config: TcpConfig;
   /** Offset added to our timestamp clock (Linux randomises it per connection); default 0. */
   timestampOffset?: number;
+  /** Where the send and receive buffers' storage is recycled (one per stack); default none. */
+  buffers?: BufferPool | null;
 }
 
 /** Options for a passive open (`Connection.listen`). */
@@ -58,6 +61,8 @@ export interface ListenOptions {
   iss: SeqNum;
   config: TcpConfig;
   timestampOffset?: number;
+  /** As {@link ConnectOptions.buffers}. */
+  buffers?: BufferPool | null;
 }
 
 /** A call the application made that the connection's state does not allow. */
@@ -391,7 +396,12 @@ export class Connection {
 
   private readonly counters = emptyStats();
 
-  private constructor(config: TcpConfig, iss: SeqNum, timestampOffset: number) {
+  private constructor(
+    config: TcpConfig,
+    iss: SeqNum,
+    timestampOffset: number,
+    buffers: BufferPool | null,
+  ) {
     validateTcpConfig(config);
     this.config = config;
     this.iss = iss;
@@ -402,8 +412,8 @@ export class Connection {
     this.ringSeq = seqAdd(iss, 1);
     this.recoverSeq = iss;
     this.roundEnd = iss;
-    this.sendRing = new ByteRing(config.sendBufferSize);
-    this.receive = new ReceiveBuffer(config.receiveBufferSize);
+    this.sendRing = new ByteRing(config.sendBufferSize, buffers);
+    this.receive = new ReceiveBuffer(config.receiveBufferSize, buffers);
     this.timestampOffset = timestampOffset >>> 0;
     this.offeredWscale = config.windowScaling ? windowScaleFor(config.maxReceiveBufferSize) : -1;
     this.peerMss = config.defaultPeerMss;
@@ -442,7 +452,12 @@ export class Connection {
 
   /** Active open: sends a SYN (RFC 9293 §3.10.1 OPEN call, active). */
   static connect(now: Instant, options: ConnectOptions): Connection {
-    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    const conn = new Connection(
+      options.config,
+      options.iss,
+      options.timestampOffset ?? 0,
+      options.buffers ?? null,
+    );
     conn.lastReceiveAt = now;
     conn.sndNxt = seqAdd(options.iss, 1);
     conn.synPending = true;
@@ -453,7 +468,12 @@ export class Connection {
 
   /** Passive open: a connection in LISTEN that the next SYN synchronizes. */
   static listen(options: ListenOptions): Connection {
-    const conn = new Connection(options.config, options.iss, options.timestampOffset ?? 0);
+    const conn = new Connection(
+      options.config,
+      options.iss,
+      options.timestampOffset ?? 0,
+      options.buffers ?? null,
+    );
     conn.passive = true;
     conn.setState(0 as Instant, TcpState.Listen, 'call listen');
     return conn;
@@ -769,8 +789,14 @@ export class Connection {
 
   /**
    * The next segment to send, or null when there is nothing. Call until null.
-   * The returned object is the caller's (a fresh repr each time; the payload
-   * is a copy).
+   *
+   * The repr object is the caller's (a fresh one each time), but its
+   * `payload` is borrowed: usually a view (`subarray`) into the connection's
+   * send buffer, so a segment costs no payload allocation and the caller
+   * copies the bytes once, into the frame it builds. The view is valid until
+   * the next call into this connection (a later `write` may reuse the space
+   * once the bytes are acknowledged); a caller that keeps a segment longer
+   * must copy the payload (`slice`). Never write into it.
    */
   pollTransmit(now: Instant): TcpRepr | null {
     this.lastEct = false;
@@ -2834,9 +2860,18 @@ export class Connection {
     return { ...seg, seq: seqStart, flags, payload };
   }
 
+  /**
+   * The send ring's bytes for a segment: a view into the ring (no copy, no
+   * allocation) unless they wrap around the ring's end, which happens once
+   * per trip round the ring; then a copy. See pollTransmit for how long the
+   * view stays valid.
+   */
   private copyOut(seqStart: SeqNum, len: number): Uint8Array {
+    const offset = seqDiff(seqStart, this.ringSeq);
+    const view = this.sendRing.view(offset, len);
+    if (view !== null) return view;
     const out = new Uint8Array(len);
-    this.sendRing.peek(seqDiff(seqStart, this.ringSeq), out);
+    this.sendRing.peek(offset, out);
     return out;
   }
 
@@ -3055,6 +3090,10 @@ export class Connection {
     this.keepAliveAt = NEVER;
     this.finWait2At = NEVER;
     this.timeWaitAt = later(now, micros(2 * this.config.msl));
+    // Our FIN is acknowledged, so nothing is outstanding: the scoreboard's
+    // storage goes, as Linux swaps a socket for a small timewait sock. A busy
+    // server holds a TIME-WAIT connection per closed one for 2 MSL.
+    this.board.drop();
   }
 
   private returnToListen(now: Instant, cause: string): void {

@@ -1,4 +1,4 @@
-import { ByteRing, RangeSet } from '../base/index.js';
+import { ByteRing, RangeSet, type BufferPool } from '../base/index.js';
 
 /** Result of `ReceiveBuffer.insert`. */
 export interface InsertResult {
@@ -39,8 +39,9 @@ export class ReceiveBuffer {
   /** Ranges touched most recently first (RFC 2018 §4: SACK block order). */
   private recent: Array<[number, number]> = [];
 
-  constructor(limit: number) {
-    this.ring = new ByteRing(limit);
+  /** `pool`: where the in-order ring's storage goes when it empties, and comes from again. */
+  constructor(limit: number, pool: BufferPool | null = null) {
+    this.ring = new ByteRing(limit, pool);
   }
 
   /** In-order bytes the application can read. */

@@ -485,7 +485,8 @@ export function tcpHeaderLength(repr: TcpRepr): number {
  * returns the number of bytes written, `tcpHeaderLength(repr) +
  * repr.payload.length`. `pseudoSum` is the pseudo-header sum for that length
  * (see {@link pseudoHeaderSumV4} / {@link pseudoHeaderSumV6}); the checksum is
- * computed here.
+ * computed here, unless `computeChecksum` is false (checksum offload: a link
+ * whose receiver verifies nothing, as Linux's loopback), when the field is 0.
  *
  * Options follow the byte layout Linux's tcp_options_write produces, because
  * packetdrill scripts and peers' tests expect it:
@@ -504,7 +505,12 @@ export function tcpHeaderLength(repr: TcpRepr): number {
  * @throws RangeError when `out` is too short (API misuse: size it with
  *   `tcpHeaderLength(repr) + repr.payload.length`).
  */
-export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoSum: number): number {
+export function emitTcp(
+  repr: TcpRepr,
+  out: Uint8Array,
+  pseudoSum: number,
+  computeChecksum = true,
+): number {
   const options = repr.options;
   const flags = repr.flags & 0xff;
   const headerLength = TCP_HEADER_LENGTH + tcpOptionsLength(options, flags);
@@ -586,8 +592,10 @@ export function emitTcp(repr: TcpRepr, out: Uint8Array, pseudoSum: number): numb
   while (i < headerLength) out[i++] = TcpOptionKind.EOL;
 
   out.set(payload, headerLength);
-  const segment = total === out.length ? out : out.subarray(0, total);
-  writeU16(out, CHECKSUM, checksumFinish(checksumAdd(pseudoSum, segment)));
+  if (computeChecksum) {
+    const segment = total === out.length ? out : out.subarray(0, total);
+    writeU16(out, CHECKSUM, checksumFinish(checksumAdd(pseudoSum, segment)));
+  }
   return total;
 }
 

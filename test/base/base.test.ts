@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
+  BufferPool,
   ByteRing,
   RangeSet,
   SeededRng,
@@ -80,6 +81,111 @@ test('ByteRing keeps bytes in order across wrap and growth, within its limit', (
   ring.release();
   assert.equal(ring.allocated, 0);
   assert.throws(() => new ByteRing(-1), RangeError);
+});
+
+test('ByteRing.view is a copy-free view of held bytes, or null where they wrap or are not held', () => {
+  const ring = new ByteRing(4096);
+  assert.equal(ring.view(0, 0)?.length, 0, 'an empty view of an empty ring');
+  assert.equal(ring.view(0, 1), null, 'nothing held');
+  const model: number[] = [];
+  const rng = new SeededRng(11);
+  let next = 0;
+  let views = 0;
+  let wraps = 0;
+  for (let round = 0; round < 3000; round++) {
+    if (randomFloat(rng) < 0.5) {
+      const chunk = new Uint8Array(1 + (rng.nextU32() % 700));
+      for (let i = 0; i < chunk.length; i++) chunk[i] = (next + i) & 0xff;
+      const taken = ring.write(chunk);
+      next += taken;
+      for (let i = 0; i < taken; i++) model.push(chunk[i]!);
+    } else {
+      ring.discard(rng.nextU32() % 600);
+      model.splice(0, model.length - ring.length);
+    }
+    const offset = rng.nextU32() % (model.length + 2);
+    const length = rng.nextU32() % 1500;
+    const view = ring.view(offset, length);
+    if (offset + length > model.length) {
+      assert.equal(view, null, 'bytes beyond what is held');
+      continue;
+    }
+    const copy = new Uint8Array(length);
+    assert.equal(ring.peek(offset, copy), offset < model.length ? length : 0);
+    if (view === null) {
+      // Only where the bytes wrap: peek then copies them.
+      assert.deepEqual([...copy], model.slice(offset, offset + length));
+      wraps++;
+      continue;
+    }
+    views++;
+    assert.deepEqual([...view], model.slice(offset, offset + length));
+  }
+  assert.ok(views > 100 && wraps > 10, `views ${views}, wraps ${wraps}: both cases ran`);
+});
+
+test('BufferPool recycles storage by size and keeps no more than its limit', () => {
+  const pool = new BufferPool(10_000);
+  const a = pool.take(4096);
+  assert.equal(a.length, 4096);
+  pool.give(a);
+  assert.equal(pool.pooledBytes, 4096);
+  assert.equal(pool.take(8192).length, 8192, 'another size is new storage');
+  assert.equal(pool.take(4096), a, 'the same size comes back');
+  assert.equal(pool.pooledBytes, 0);
+  pool.give(a);
+  pool.give(new Uint8Array(4096));
+  pool.give(new Uint8Array(4096)); // over the limit: dropped
+  assert.equal(pool.pooledBytes, 8192);
+  pool.give(new Uint8Array(0));
+  assert.equal(pool.pooledBytes, 8192);
+  assert.throws(() => new BufferPool(-1), RangeError);
+});
+
+test('ByteRing with a pool: release gives storage back, the next write takes the size it had', () => {
+  const pool = new BufferPool(1 << 20);
+  const ring = new ByteRing(1 << 20, pool);
+  ring.write(new Uint8Array(100_000).fill(1));
+  const size = ring.allocated;
+  assert.ok(size >= 100_000);
+  ring.release(); // held: nothing happens
+  assert.equal(ring.allocated, size);
+  ring.discard(100_000);
+  ring.release();
+  assert.equal(ring.allocated, 0, 'an empty ring holds no storage');
+  assert.equal(pool.pooledBytes, size);
+  ring.write(Uint8Array.of(7));
+  assert.equal(ring.allocated, size, 'back at the size it had, in one step');
+  assert.equal(pool.pooledBytes, 0, 'taken from the pool');
+  const out = new Uint8Array(4);
+  assert.equal(ring.read(out), 1);
+  assert.equal(out[0], 7, 'recycled storage shows only what was written since');
+});
+
+test('ByteRings sharing a pool keep their bytes apart across releases and growth', () => {
+  const pool = new BufferPool(1 << 20);
+  const rings = [new ByteRing(50_000, pool), new ByteRing(50_000, pool), new ByteRing(9_000, pool)];
+  const models: number[][] = [[], [], []];
+  const rng = new SeededRng(5);
+  let next = 0;
+  for (let round = 0; round < 6000; round++) {
+    const k = rng.nextU32() % rings.length;
+    const ring = rings[k]!;
+    const model = models[k]!;
+    if (randomFloat(rng) < 0.55) {
+      const chunk = new Uint8Array(1 + (rng.nextU32() % 5000));
+      for (let i = 0; i < chunk.length; i++) chunk[i] = next++ & 0xff;
+      const taken = ring.write(chunk);
+      for (let i = 0; i < taken; i++) model.push(chunk[i]!);
+    } else {
+      const out = new Uint8Array(1 + (rng.nextU32() % 8000));
+      const got = ring.read(out);
+      assert.deepEqual([...out.subarray(0, got)], model.splice(0, got));
+      ring.release();
+    }
+    assert.equal(ring.length, model.length);
+  }
+  assert.ok(pool.pooledBytes <= pool.maxBytes);
 });
 
 test('RangeSet merges, counts new values and trims', () => {

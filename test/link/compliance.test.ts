@@ -7,6 +7,13 @@ import { linkCompliance } from './compliance.js';
 
 linkCompliance('memoryPair', (config) => memoryPair(config), { instantaneous: true });
 
+// Offload changes what stacks do with checksums, not how the link carries frames.
+linkCompliance(
+  'memoryPair with checksum offload',
+  (config) => memoryPair({ ...config, checksumOffload: true }),
+  { instantaneous: true },
+);
+
 linkCompliance(
   'impair(memoryPair) with no impairment',
   (config) => {

@@ -154,6 +154,23 @@ suite('TIME-WAIT', () => {
     assert.equal(conn.transitions[conn.transitions.length - 1]!.cause, 'timer 2MSL');
   });
 
+  test('a connection entering TIME-WAIT after sending data keeps no buffer storage', () => {
+    // A busy server holds one TIME-WAIT connection per closed one for 2·MSL:
+    // its send record (the scoreboard) must not stay with it.
+    const conn = established({ delayedAck: false });
+    conn.write(pattern(3000));
+    conn.shutdown(at(20));
+    const sent = drain(conn, at(20));
+    assert.ok(sent.length >= 3);
+    assert.ok(conn.bufferBytes > 0, 'data and FIN in flight');
+    deliver(conn, at(30), segment({ seq: PEER + 1, ack: OURS + 3002 }));
+    assert.equal(conn.state, TcpState.FinWait2);
+    const fin = segment({ seq: PEER + 1, ack: OURS + 3002, flags: FIN | ACK });
+    expectSent(deliver(conn, at(40), fin), { flags: '.', ack: PEER + 2 });
+    assert.equal(conn.state, TcpState.TimeWait);
+    assert.equal(conn.bufferBytes, 0);
+  });
+
   test('2·MSL follows the configured MSL', () => {
     const { conn, now } = inState(TcpState.TimeWait, { msl: seconds(1) });
     assert.equal(conn.pollTimeout(), later(at(now), seconds(2)));
