@@ -383,6 +383,16 @@ export class Connection {
   private keepAliveProbesOut = 0;
   private persistBackoff = 0;
   private probeOwed = false;
+  /**
+   * The most bytes in flight after a send within the current window, and the
+   * offset that window ends at (Linux's max_packets_out and cwnd_usage_seq).
+   * Whether the sender used its cwnd is judged over the window, not by what
+   * is in flight when an ACK lands: a receiver that acknowledges a whole
+   * burst in a few ACKs would otherwise have all but the first counted as
+   * application-limited, and cwnd would hardly grow.
+   */
+  private windowMaxFlight = 0;
+  private windowUsageEnd = -1;
   private writableWanted = false;
   private readableSignalled = false;
 
@@ -1600,7 +1610,9 @@ export class Connection {
     } else if (advanced && priorState !== CaState.Recovery && priorState !== CaState.Cwr) {
       // (The ACK that ends a reduction leaves cwnd where the reduction put it.)
       const rtt = sample.caRtt >= 0 ? (sample.caRtt as Duration) : this.lastRttSample;
-      this.cc.onAck(now, dataAcked, priorInFlight, rtt);
+      // Linux tcp_is_cwnd_limited: the window's peak use, not just this moment's.
+      const used = priorInFlight > this.windowMaxFlight ? priorInFlight : this.windowMaxFlight;
+      this.cc.onAck(now, dataAcked, used, rtt);
     }
     if (this.caState === CaState.Open && this.board.retransBytes === 0) this.retransStampTs = -1;
     this.recordWindow(now);
@@ -2461,6 +2473,12 @@ export class Connection {
 
   /** Bookkeeping for any data segment that leaves: PRR's count, the controller, the pacer. */
   private onDataSent(now: Instant, bytes: number, pipeBefore: number): void {
+    const flight = pipeBefore + bytes;
+    // Linux tcp_cwnd_validate: a new window starts once the last one is acknowledged.
+    if (this.offsetOf(this.sndUna) >= this.windowUsageEnd || flight > this.windowMaxFlight) {
+      this.windowMaxFlight = flight;
+      this.windowUsageEnd = this.offsetOf(this.sndNxt);
+    }
     if (this.caState === CaState.Recovery || this.caState === CaState.Cwr) this.prr.onSent(bytes);
     this.cc.onPacketSent(now, bytes, pipeBefore);
     if (this.pacing) this.advancePacer(now, bytes);
