@@ -235,7 +235,7 @@ const KERNEL_PY = fileURLToPath(new URL('../kernel.py', import.meta.url));
 export interface KernelCommand {
   /** Resolves when it printed "ready" (servers). */
   ready: Promise<void>;
-  /** Its JSON line when it exits 0; rejects with its stderr otherwise. */
+  /** Its JSON line when it exits 0; rejects with its output otherwise. */
   result: Promise<Record<string, number>>;
   /** Kills it (servers that run until killed). */
   kill(): void;
@@ -252,46 +252,15 @@ export function kernel(
   timeoutMs = 120_000,
   congestion = '',
 ): KernelCommand {
-  const child = ns.spawn('env', [
-    `KERNEL_CC=${congestion}`,
-    'python3',
-    KERNEL_PY,
-    ...args.map(String),
-  ]);
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => {};
-  let failReady: (error: Error) => void = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    failReady = reject;
-  });
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (text: string) => {
-    stdout += text;
-    if (/^ready$/m.test(stdout)) markReady();
-  });
-  child.stderr!.on('data', (text: string) => (stderr += text));
-  const result = new Promise<Record<string, number>>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const lines = stdout.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (code === 0 && last.startsWith('{')) {
-        resolve(JSON.parse(last) as Record<string, number>);
-      } else {
-        const why = signal !== null ? `killed by ${signal}` : `exit ${code}`;
-        const error = new Error(`kernel.py ${args.join(' ')}: ${why}\n${stderr.trim()}`);
-        failReady(error);
-        reject(error);
-      }
-    });
-  });
-  ready.catch(() => {});
-  result.catch(() => {});
-  return { ready, result, kill: () => child.kill('SIGKILL') };
+  const argv = args.map(String);
+  const child = ns.runJson(
+    'env',
+    [`KERNEL_CC=${congestion}`, 'python3', KERNEL_PY, ...argv],
+    timeoutMs,
+    `kernel.py ${argv.join(' ')}`,
+  );
+  // bench/kernel.py prints numbers only.
+  return { ...child, result: child.result as Promise<Record<string, number>> };
 }
 
 /** Waits `ms` milliseconds. */

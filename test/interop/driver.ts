@@ -16,7 +16,7 @@ import { Stack, type StackEvent, type TcpListener, type TcpSocket } from '../../
 import { TcpState, type TcpConfig, type TcpError, type TcpEvent } from '../../src/tcp/index.js';
 import { pcapTap, type LinkEndpoint } from '../../src/link/index.js';
 import { openTap, openTun, type HostLink } from '../../src/link/node/index.js';
-import { withNetns, type Netns } from './netns.js';
+import { withNetns, type JsonChild, type Netns } from './netns.js';
 
 /** Frames taken from the device per round before the stack's output is sent (ACK clocking). */
 const RX_BUDGET = 256;
@@ -359,52 +359,12 @@ export function echoServer(host: TestHost, port: number): { results: Promise<Tra
 const KERNEL_PY = fileURLToPath(new URL('./kernel.py', import.meta.url));
 
 /** A kernel.py command running in a namespace. */
-export interface KernelProcess {
-  /** Resolves when the command printed "ready" (servers). */
-  ready: Promise<void>;
-  /** Resolves with the command's JSON line when it exits 0; rejects with its stderr otherwise. */
-  result: Promise<Record<string, unknown>>;
-}
+export type KernelProcess = JsonChild;
 
 /** Runs `python3 kernel.py <args>` inside `ns`, killed after `timeoutMs`. */
 export function kernel(ns: Netns, args: (string | number)[], timeoutMs = 30_000): KernelProcess {
-  const child = ns.spawn('python3', [KERNEL_PY, ...args.map(String)]);
-  let stdout = '';
-  let stderr = '';
-  let markReady: () => void = () => {};
-  let failReady: (error: Error) => void = () => {};
-  const ready = new Promise<void>((resolve, reject) => {
-    markReady = resolve;
-    failReady = reject;
-  });
-  child.stdout!.setEncoding('utf8');
-  child.stderr!.setEncoding('utf8');
-  child.stdout!.on('data', (text: string) => {
-    stdout += text;
-    if (/^ready$/m.test(stdout)) markReady();
-  });
-  child.stderr!.on('data', (text: string) => (stderr += text));
-  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      const lines = stdout.trim().split('\n');
-      const last = lines[lines.length - 1] ?? '';
-      if (code === 0 && last.startsWith('{')) {
-        resolve(JSON.parse(last) as Record<string, unknown>);
-      } else {
-        const why =
-          signal !== null ? `killed by ${signal} (timeout ${timeoutMs} ms?)` : `exit ${code}`;
-        const error = new Error(`kernel.py ${args.join(' ')}: ${why}\n${stderr}${stdout}`);
-        failReady(error);
-        reject(error);
-      }
-    });
-  });
-  // A test awaiting only one of them must not see the other's rejection as unhandled.
-  ready.catch(() => {});
-  result.catch(() => {});
-  return { ready, result };
+  const argv = args.map(String);
+  return ns.runJson('python3', [KERNEL_PY, ...argv], timeoutMs, `kernel.py ${argv.join(' ')}`);
 }
 
 /** The addresses of the interop tests: the kernel is .1 / ::1, tcpts .2 / ::2. */

@@ -126,6 +126,16 @@ export function mirredFilter(from: string, to: string): string[] {
   ];
 }
 
+/** A helper script running in a namespace (see {@link Netns.runJson}). */
+export interface JsonChild {
+  /** Resolves when it printed "ready" (servers). */
+  ready: Promise<void>;
+  /** Its last line, JSON, when it exits 0; rejects with its output otherwise. */
+  result: Promise<Record<string, unknown>>;
+  /** Kills it (servers that run until killed). */
+  kill(): void;
+}
+
 /** A network namespace of this test process. */
 export class Netns {
   readonly name: string;
@@ -174,6 +184,53 @@ export class Netns {
   /** Runs a command inside the namespace to completion; returns its status and output. */
   tryExec(command: string, args: string[]): { ok: boolean; output: string } {
     return run('ip', ['netns', 'exec', this.name, command, ...args]);
+  }
+
+  /**
+   * Starts a helper script in the namespace that prints "ready" once it
+   * serves (if it is a server) and ends with one JSON line: `ready` resolves
+   * at "ready", `result` with the JSON line when it exits 0, and both reject
+   * with its output otherwise. It is killed after `timeoutMs`. `label` names
+   * it in errors (e.g. "kernel.py sink ...").
+   */
+  runJson(command: string, args: string[], timeoutMs: number, label: string): JsonChild {
+    const child = this.spawn(command, args);
+    let stdout = '';
+    let stderr = '';
+    let markReady: () => void = () => {};
+    let failReady: (error: Error) => void = () => {};
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      failReady = reject;
+    });
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
+      stdout += text;
+      if (/^ready$/m.test(stdout)) markReady();
+    });
+    child.stderr!.on('data', (text: string) => (stderr += text));
+    const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        const lines = stdout.trim().split('\n');
+        const last = lines[lines.length - 1] ?? '';
+        if (code === 0 && last.startsWith('{')) {
+          resolve(JSON.parse(last) as Record<string, unknown>);
+        } else {
+          const why =
+            signal !== null ? `killed by ${signal} (timeout ${timeoutMs} ms?)` : `exit ${code}`;
+          const error = new Error(`${label}: ${why}\n${stderr}${stdout}`);
+          failReady(error);
+          reject(error);
+        }
+      });
+    });
+    // A caller awaiting only one of them must not see the other's rejection as unhandled.
+    ready.catch(() => {});
+    result.catch(() => {});
+    return { ready, result, kill: () => child.kill('SIGKILL') };
   }
 
   /** Starts a command inside the namespace; it is killed when the namespace is deleted. */
