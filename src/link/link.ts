@@ -101,6 +101,15 @@ export interface LinkStats {
  *   frames in one scratch buffer). It returns false when the frame is refused
  *   here and now (too big, too short, a full local queue); it never throws on
  *   a frame. Loss further along the path is silent, as on a real network.
+ * - `send(now, frame, true)` hands the frame over instead: the caller
+ *   promises that neither it nor anyone else will write `frame`'s bytes
+ *   again, and that they overlap no other frame it sends, so the endpoint may
+ *   keep `frame` itself and deliver it as is, with no copy (as Linux's
+ *   loopback passes the skb along rather than copying it). An endpoint that
+ *   cannot use the promise copies as usual; a wrapper passes the promise on
+ *   only if it neither writes the frame nor sends it twice. The receiver's
+ *   guarantee below is the same either way. A stack makes this promise for
+ *   every frame it emits (Stack.pollTransmit).
  * - `receive(now)` returns the next frame that has arrived by `now`, or null.
  *   The returned bytes are **the caller's**: the link and the sender never
  *   write them again, so they may be kept or modified. They need not be an
@@ -140,8 +149,13 @@ export interface LinkEndpoint {
    * endpoint that has it (a one-sided wrapper would break the bargain).
    */
   readonly checksumOffload?: boolean;
-  /** Offers a frame at `now`; copies it; false if refused here. Never throws on a frame. */
-  send(now: Instant, frame: Uint8Array): boolean;
+  /**
+   * Offers a frame at `now`; false if refused here. Never throws on a frame.
+   * Copies it, unless `handover` is true: then the caller gives the frame's
+   * bytes away (it never writes them again and they overlap no other frame),
+   * and the endpoint may deliver `frame` itself. Default false.
+   */
+  send(now: Instant, frame: Uint8Array, handover?: boolean): boolean;
   /** The next frame that has arrived by `now` (the caller's to keep), or null. */
   receive(now: Instant): Uint8Array | null;
   /** The earliest instant at which `receive()` may return a frame or a held frame departs; `NEVER` if none. */

@@ -232,7 +232,8 @@ export class RealDriver implements Driver {
       for (let out = stack.pollTransmit(now); out !== null; out = stack.pollTransmit(now)) {
         const a = this.byIndex[out.ifIndex];
         // A frame for an interface nobody attached a link to has nowhere to go.
-        if (a !== undefined) a.endpoint.send(now, out.frame);
+        // The stack never writes a frame it emitted again: handed over, not copied.
+        if (a !== undefined) a.endpoint.send(now, out.frame, true);
         work = true;
       }
       for (let e = stack.pollEvent(); e !== null; e = stack.pollEvent()) {

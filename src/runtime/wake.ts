@@ -50,8 +50,9 @@ export class WakingEndpoint implements LinkEndpoint {
     this.peer = peer;
   }
 
-  send(now: Instant, frame: Uint8Array): boolean {
-    const ok = this.inner.send(now, frame);
+  /** Passes `handover` on: waking neither writes nor repeats a frame. */
+  send(now: Instant, frame: Uint8Array, handover = false): boolean {
+    const ok = this.inner.send(now, frame, handover);
     if (this.peerEndpoint.pollTimeout() <= now) this.peer.wake();
     return ok;
   }

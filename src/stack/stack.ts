@@ -634,7 +634,13 @@ export class Stack implements SocketHost {
     }
   }
 
-  /** The next frame to transmit, or null. Call until null after any input, command or timeout. */
+  /**
+   * The next frame to transmit, or null. Call until null after any input,
+   * command or timeout. The frame is the caller's: the stack never writes its
+   * bytes again and no other frame shares them (each is built in storage of
+   * its own, see frameBuffer), so a driver may hand it to the link without a
+   * copy (`LinkEndpoint.send(now, frame, true)`).
+   */
   pollTransmit(now: Instant): OutgoingFrame | null {
     if (this.txHead >= this.txQueue.length) {
       this.txQueue.length = 0;

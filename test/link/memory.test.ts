@@ -73,6 +73,20 @@ test('order holds across ring growth and wrap-around', () => {
   assert.ok(sent > 1000);
 });
 
+test('a frame handed over is delivered as it is, without a copy; one not handed over is copied', () => {
+  const [a, b] = memoryPair({ kind: 'ip', mtu: 1500 });
+  const given = new Uint8Array(100).fill(0x45);
+  const lent = new Uint8Array(100).fill(0x46);
+  assert.equal(a.send(instant(1), given, true), true);
+  assert.equal(a.send(instant(1), lent), true);
+  assert.equal(b.receive(instant(1)), given);
+  const copy = b.receive(instant(1));
+  assert.notEqual(copy, lent);
+  assert.deepEqual(copy, lent);
+  assert.equal(a.stats().txFrames, 2);
+  assert.equal(b.stats().rxBytes, 200);
+});
+
 test('bad options are API misuse and throw with a message that says what to pass', () => {
   assert.throws(
     () => memoryPair({ kind: LinkKind.Ip, mtu: MIN_MTU - 1 }),
