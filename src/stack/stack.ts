@@ -225,6 +225,8 @@ const LINUX_EPHEMERAL_HIGH = 60999;
 const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
 const EMPTY = new Uint8Array(0);
 const MAX_PATH_MTU_ENTRIES = 4096;
+/** The largest MSS: a 65535-byte IPv4 packet less 40 bytes of headers (TcpConfig.mss's bound too). */
+const MAX_MSS = 65495;
 /** SYN cookies are valid for two of these periods. */
 const SYN_COOKIE_PERIOD = 64_000_000;
 /** MSS values a cookie can encode in 3 bits (common path MTUs; as Linux's msstab idea). */
@@ -239,6 +241,11 @@ const SYN_COOKIE_MSS = [536, 1220, 1360, 1400, 1440, 1460, 8960, 65495] as const
 export class Stack implements SocketHost {
   private readonly rng: Rng;
   private readonly tcpDefaults: TcpConfig;
+  /**
+   * The MSS cap the stack's options asked for (as TCP_MAXSEG would), or the
+   * largest there is: a connection's MSS otherwise follows the interface MTU.
+   */
+  private readonly mssLimit: number;
   private readonly forwarding: boolean;
   private readonly defaultTtl: number;
   private readonly defaultBacklog: number;
@@ -308,6 +315,7 @@ export class Stack implements SocketHost {
   constructor(options: StackOptions) {
     this.rng = options.rng;
     this.tcpDefaults = tcpConfig(options.tcp ?? {});
+    this.mssLimit = options.tcp?.mss ?? MAX_MSS;
     this.forwarding = options.forwarding ?? false;
     this.defaultTtl = options.defaultTtl ?? 64;
     this.defaultBacklog = options.defaultBacklog ?? 4096;
@@ -2252,8 +2260,11 @@ export class Stack implements SocketHost {
       ...this.tcpDefaults,
       ...overrides,
       // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
+      // As Linux (tcp_advertise_mss), the MTU alone sets it unless the
+      // application capped it: the profile's 1460 is Ethernet's, and on a
+      // 64 KB link it would cut every segment to 1448 bytes of payload.
       mss: Math.min(
-        overrides?.mss ?? this.tcpDefaults.mss,
+        overrides?.mss ?? this.mssLimit,
         Math.min(iface.mtu, this.pathMtus.get(remote.text) ?? iface.mtu) - ipHeader - 20,
       ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
