@@ -158,6 +158,22 @@ export interface LinkEndpoint {
   send(now: Instant, frame: Uint8Array, handover?: boolean): boolean;
   /** The next frame that has arrived by `now` (the caller's to keep), or null. */
   receive(now: Instant): Uint8Array | null;
+  /**
+   * Optional. The caller is done with the frame the last `receive()` returned:
+   * it keeps no reference and will neither read nor write it again. An
+   * endpoint whose peer handed that frame over may give its storage back to
+   * the peer's sender ({@link LinkEndpoint.reclaim}), as a NIC's transmit
+   * ring gets its buffers back; otherwise it ignores the call. A driver
+   * calls it only between `receive()` and the next `receive()`.
+   */
+  release?(frame: Uint8Array): void;
+  /**
+   * Optional. Storage of a frame this endpoint's user handed over
+   * (`send(now, frame, true)`) that the receiver has released, now free for
+   * the user to build frames in again (Stack.recycleFrame); null when none.
+   * Nobody else reads or writes it any more.
+   */
+  reclaim?(): Uint8Array | null;
   /** The earliest instant at which `receive()` may return a frame or a held frame departs; `NEVER` if none. */
   pollTimeout(): Instant;
   /** A snapshot of the counters. */

@@ -222,11 +222,18 @@ export class RealDriver implements Driver {
     for (let round = 0; ; round++) {
       let work = false;
       for (let i = 0; i < attachments.length; i++) {
-        const a = attachments[i]!;
-        for (let f = a.endpoint.receive(now); f !== null; f = a.endpoint.receive(now)) {
-          stack.receiveFrame(now, a.ifIndex, f);
+        const endpoint = attachments[i]!.endpoint;
+        const ifIndex = attachments[i]!.ifIndex;
+        for (let f = endpoint.receive(now); f !== null; f = endpoint.receive(now)) {
+          stack.receiveFrame(now, ifIndex, f);
+          // The stack kept nothing of it: its storage may go back to its sender.
+          if (endpoint.release !== undefined) endpoint.release(f);
           work = true;
         }
+        // Storage of frames we handed over that the receiver is done with.
+        if (endpoint.reclaim !== undefined)
+          for (let r = endpoint.reclaim(); r !== null; r = endpoint.reclaim())
+            stack.recycleFrame(r);
       }
       if (stack.pollTimeout() <= now) stack.handleTimeout(now);
       for (let out = stack.pollTransmit(now); out !== null; out = stack.pollTransmit(now)) {

@@ -63,6 +63,16 @@ export class WakingEndpoint implements LinkEndpoint {
     return frame;
   }
 
+  /** Passes the release on, if the inner endpoint takes one. */
+  release(frame: Uint8Array): void {
+    if (this.inner.release !== undefined) this.inner.release(frame);
+  }
+
+  /** The inner endpoint's reclaimed storage, if it has any. */
+  reclaim(): Uint8Array | null {
+    return this.inner.reclaim !== undefined ? this.inner.reclaim() : null;
+  }
+
   pollTimeout(): Instant {
     return this.inner.pollTimeout();
   }

@@ -214,6 +214,14 @@ const HEADROOM = ETHERNET_HEADER_LENGTH;
 const BUFFER_POOL_BYTES = 4 * 1024 * 1024;
 const FRAME_BLOCK_MIN = 16 * 1024;
 const FRAME_BLOCK_MAX = 512 * 1024;
+/**
+ * Frames at least this long are built in recycled storage when there is some
+ * (Stack.recycleFrame): below it, carving from a block costs less than
+ * keeping spares.
+ */
+const RECYCLE_MIN_FRAME = 16 * 1024;
+/** Spare frame buffers kept at most: enough for a window of 64 KB frames in flight in memory. */
+const MAX_SPARE_FRAMES = 64;
 /** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
 const FRAME_ALIGN = 8;
 /** Entries of the route cache before it starts afresh. */
@@ -292,6 +300,8 @@ export class Stack implements SocketHost {
   private readonly v4Addresses = new Map<number, IpAddr>();
   private frameBlock = new Uint8Array(0);
   private frameUsed = 0;
+  /** Storage for large frames given back by {@link Stack.recycleFrame}, newest last. */
+  private readonly spareFrames: Uint8Array[] = [];
   /** The IPv4 header fields of the packet being built (emitIpv4 keeps nothing of it). */
   private readonly ipv4Header: Ipv4Repr = {
     src: 0,
@@ -606,7 +616,12 @@ export class Stack implements SocketHost {
   // The sans-IO surface
   // =====================================================================
 
-  /** One frame arrived on interface `ifIndex` at `now`. Never throws on bad input. */
+  /**
+   * One frame arrived on interface `ifIndex` at `now`. Never throws on bad
+   * input. The stack keeps no reference to `frame` once this returns (what
+   * it keeps, it copies), so the caller may then give its storage away
+   * (`LinkEndpoint.release`).
+   */
   receiveFrame(now: Instant, ifIndex: number, frame: Uint8Array): void {
     const iface = this.interfaces[ifIndex];
     if (iface === undefined)
@@ -659,6 +674,30 @@ export class Stack implements SocketHost {
     const frame = this.txQueue[this.txHead++]!;
     this.interfaces[frame.ifIndex]!.framesOut++;
     return frame;
+  }
+
+  /**
+   * Gives back a frame this stack emitted (pollTransmit) that nobody will
+   * read or write again: one it handed over whose receiver has finished with
+   * it (`LinkEndpoint.reclaim`). The stack builds large frames in such
+   * storage again, so a bulk sender reuses a few buffers instead of
+   * allocating (and the garbage collector freeing) one per 64 KB frame.
+   * Small frames (carved from shared blocks), anything that is not a whole
+   * large frame's buffer, and more than a few spares are left to the
+   * collector.
+   */
+  recycleFrame(frame: Uint8Array): void {
+    const whole = frame.buffer;
+    // A large frame we built owns its whole ArrayBuffer; the link may see it
+    // without the headroom (an IP link), so it starts at 0 or HEADROOM.
+    if (
+      frame.length < RECYCLE_MIN_FRAME - HEADROOM ||
+      frame.byteOffset > HEADROOM ||
+      frame.byteOffset + frame.length !== whole.byteLength ||
+      this.spareFrames.length >= MAX_SPARE_FRAMES
+    )
+      return;
+    this.spareFrames.push(new Uint8Array(whole));
   }
 
   /** The next event for the application, or null. */
@@ -902,7 +941,10 @@ export class Stack implements SocketHost {
     }
     const tcpLength = tcpHeaderLength(seg) + seg.payload.length;
     const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    const buffer = this.frameBuffer(HEADROOM + ipHeader + tcpLength);
+    const buffer = this.frameBuffer(
+      HEADROOM + ipHeader + tcpLength,
+      tcpLength - seg.payload.length,
+    );
     const tcpBytes = buffer.subarray(HEADROOM + ipHeader);
     const pseudo =
       remote.family === 4
@@ -919,7 +961,22 @@ export class Stack implements SocketHost {
    * block (see FRAME_BLOCK_MIN). Frames never share bytes, so each is as
    * much its receiver's as a buffer of its own would be.
    */
-  private frameBuffer(length: number): Uint8Array {
+  private frameBuffer(length: number, headerBytes: number): Uint8Array {
+    if (length >= RECYCLE_MIN_FRAME) {
+      // A large frame has an ArrayBuffer of its own, so that it can come
+      // back whole (recycleFrame) and be built again. In storage that came
+      // back the payload is copied over all the rest, so only the headers
+      // need the zeros a fresh buffer has (options padding, reserved bits).
+      const spares = this.spareFrames;
+      while (spares.length > 0) {
+        const spare = spares.pop()!;
+        if (spare.length < length) continue; // too small for this one: let it go
+        const out = new Uint8Array(spare.buffer, 0, length);
+        out.fill(0, 0, HEADROOM + IPV6_HEADER_LENGTH + headerBytes);
+        return out;
+      }
+      return new Uint8Array(length);
+    }
     let block = this.frameBlock;
     let at = this.frameUsed;
     if (at + length > block.length) {
