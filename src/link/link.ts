@@ -31,6 +31,14 @@ export const MIN_MTU = 68;
 /** The largest IPv4 packet a 16-bit total length can describe (RFC 791); IPv6 jumbograms (RFC 2675) are out of scope. */
 export const MAX_MTU = 65535;
 
+/**
+ * Frames shorter than this are never given back by `release()`
+ * ({@link LinkEndpoint.release}), so a driver need not release them: they
+ * cost less to make afresh than to send back (and a stack carves them from
+ * shared blocks it would not reuse one by one).
+ */
+export const RELEASE_MIN_FRAME = 16 * 1024;
+
 /** Why a link dropped a frame. Links never throw on a frame: they count it under one of these. */
 export const LinkDropReason = {
   /** Longer than the MTU (plus the Ethernet header on an Ethernet link). */
@@ -164,7 +172,8 @@ export interface LinkEndpoint {
    * endpoint whose peer handed that frame over may give its storage back to
    * the peer's sender ({@link LinkEndpoint.reclaim}), as a NIC's transmit
    * ring gets its buffers back; otherwise it ignores the call. A driver
-   * calls it only between `receive()` and the next `receive()`.
+   * calls it only between `receive()` and the next `receive()`, and need not
+   * for frames shorter than {@link RELEASE_MIN_FRAME}.
    */
   release?(frame: Uint8Array): void;
   /**

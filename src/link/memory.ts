@@ -6,7 +6,13 @@
  */
 import { NEVER } from '../base/index.js';
 import type { Instant } from '../base/index.js';
-import { LinkCounters, LinkDropReason, checkLinkConfig, frameSizeProblem } from './link.js';
+import {
+  LinkCounters,
+  LinkDropReason,
+  RELEASE_MIN_FRAME,
+  checkLinkConfig,
+  frameSizeProblem,
+} from './link.js';
 import type { LinkEndpoint, LinkKind, LinkPair, LinkStats } from './link.js';
 
 /** Options of {@link memoryPair}. */
@@ -226,11 +232,12 @@ export class MemoryEndpoint implements LinkEndpoint {
 
   /**
    * Gives a handed-over frame's storage back to the end that sent it, once
-   * (a copy made here, or a frame released twice, is left alone). At most
+   * (a copy made here, a frame released twice, or a frame shorter than
+   * {@link RELEASE_MIN_FRAME} is left alone). At most
    * {@link MAX_RELEASED} wait there; more are left to the collector.
    */
   release(frame: Uint8Array): void {
-    if (frame !== this.lastHanded) return;
+    if (frame.length < RELEASE_MIN_FRAME || frame !== this.lastHanded) return;
     this.lastHanded = null;
     const back = this.peer.released;
     if (back.length < MAX_RELEASED) back.push(frame);

@@ -87,11 +87,11 @@ test('a frame handed over is delivered as it is, without a copy; one not handed 
   assert.equal(b.stats().rxBytes, 200);
 });
 
-test('release gives a handed-over frame back to its sender once; copies and stale frames stay put', () => {
-  const [a, b] = memoryPair({ kind: 'ip', mtu: 1500 });
+test('release gives a large handed-over frame back to its sender once; small, copied and stale frames stay put', () => {
+  const [a, b] = memoryPair({ kind: 'ip', mtu: 65535 });
   assert.equal(a.reclaim(), null, 'nothing to reclaim yet');
-  const given = new Uint8Array(100).fill(1);
-  const lent = new Uint8Array(100).fill(2);
+  const given = new Uint8Array(20_000).fill(1);
+  const lent = new Uint8Array(20_000).fill(2);
   a.send(instant(1), given, true);
   a.send(instant(1), lent);
   const first = b.receive(instant(1))!;
@@ -103,8 +103,8 @@ test('release gives a handed-over frame back to its sender once; copies and stal
   b.release(b.receive(instant(1))!);
   assert.equal(a.reclaim(), null);
   // Only the frame the last receive() returned may be released.
-  const g1 = new Uint8Array(100).fill(3);
-  const g2 = new Uint8Array(100).fill(4);
+  const g1 = new Uint8Array(20_000).fill(3);
+  const g2 = new Uint8Array(20_000).fill(4);
   a.send(instant(2), g1, true);
   a.send(instant(2), g2, true);
   const r1 = b.receive(instant(2))!;
@@ -113,12 +113,16 @@ test('release gives a handed-over frame back to its sender once; copies and stal
   assert.equal(a.reclaim(), null, 'a frame received before the last one');
   // What waits for reclaim is bounded; the rest is left to the collector.
   for (let i = 0; i < 200; i++) {
-    a.send(instant(3), new Uint8Array(100), true);
+    a.send(instant(3), new Uint8Array(20_000), true);
     b.release(b.receive(instant(3))!);
   }
   let back = 0;
   while (a.reclaim() !== null) back++;
   assert.ok(back > 0 && back < 200, `${back} waited`);
+  // A small frame (an ACK) is not worth sending back.
+  a.send(instant(4), new Uint8Array(100), true);
+  b.release(b.receive(instant(4))!);
+  assert.equal(a.reclaim(), null);
 });
 
 test('bad options are API misuse and throw with a message that says what to pass', () => {
