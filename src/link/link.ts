@@ -31,6 +31,14 @@ export const MIN_MTU = 68;
 /** The largest IPv4 packet a 16-bit total length can describe (RFC 791); IPv6 jumbograms (RFC 2675) are out of scope. */
 export const MAX_MTU = 65535;
 
+/**
+ * Frames shorter than this are never given back by `release()`
+ * ({@link LinkEndpoint.release}), so a driver need not release them: they
+ * cost less to make afresh than to send back (and a stack carves them from
+ * shared blocks it would not reuse one by one).
+ */
+export const RELEASE_MIN_FRAME = 16 * 1024;
+
 /** Why a link dropped a frame. Links never throw on a frame: they count it under one of these. */
 export const LinkDropReason = {
   /** Longer than the MTU (plus the Ethernet header on an Ethernet link). */
@@ -101,6 +109,15 @@ export interface LinkStats {
  *   frames in one scratch buffer). It returns false when the frame is refused
  *   here and now (too big, too short, a full local queue); it never throws on
  *   a frame. Loss further along the path is silent, as on a real network.
+ * - `send(now, frame, true)` hands the frame over instead: the caller
+ *   promises that neither it nor anyone else will write `frame`'s bytes
+ *   again, and that they overlap no other frame it sends, so the endpoint may
+ *   keep `frame` itself and deliver it as is, with no copy (as Linux's
+ *   loopback passes the skb along rather than copying it). An endpoint that
+ *   cannot use the promise copies as usual; a wrapper passes the promise on
+ *   only if it neither writes the frame nor sends it twice. The receiver's
+ *   guarantee below is the same either way. A stack makes this promise for
+ *   every frame it emits (Stack.pollTransmit).
  * - `receive(now)` returns the next frame that has arrived by `now`, or null.
  *   The returned bytes are **the caller's**: the link and the sender never
  *   write them again, so they may be kept or modified. They need not be an
@@ -140,10 +157,32 @@ export interface LinkEndpoint {
    * endpoint that has it (a one-sided wrapper would break the bargain).
    */
   readonly checksumOffload?: boolean;
-  /** Offers a frame at `now`; copies it; false if refused here. Never throws on a frame. */
-  send(now: Instant, frame: Uint8Array): boolean;
+  /**
+   * Offers a frame at `now`; false if refused here. Never throws on a frame.
+   * Copies it, unless `handover` is true: then the caller gives the frame's
+   * bytes away (it never writes them again and they overlap no other frame),
+   * and the endpoint may deliver `frame` itself. Default false.
+   */
+  send(now: Instant, frame: Uint8Array, handover?: boolean): boolean;
   /** The next frame that has arrived by `now` (the caller's to keep), or null. */
   receive(now: Instant): Uint8Array | null;
+  /**
+   * Optional. The caller is done with the frame the last `receive()` returned:
+   * it keeps no reference and will neither read nor write it again. An
+   * endpoint whose peer handed that frame over may give its storage back to
+   * the peer's sender ({@link LinkEndpoint.reclaim}), as a NIC's transmit
+   * ring gets its buffers back; otherwise it ignores the call. A driver
+   * calls it only between `receive()` and the next `receive()`, and need not
+   * for frames shorter than {@link RELEASE_MIN_FRAME}.
+   */
+  release?(frame: Uint8Array): void;
+  /**
+   * Optional. Storage of a frame this endpoint's user handed over
+   * (`send(now, frame, true)`) that the receiver has released, now free for
+   * the user to build frames in again (Stack.recycleFrame); null when none.
+   * Nobody else reads or writes it any more.
+   */
+  reclaim?(): Uint8Array | null;
   /** The earliest instant at which `receive()` may return a frame or a held frame departs; `NEVER` if none. */
   pollTimeout(): Instant;
   /** A snapshot of the counters. */

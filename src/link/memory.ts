@@ -6,7 +6,13 @@
  */
 import { NEVER } from '../base/index.js';
 import type { Instant } from '../base/index.js';
-import { LinkCounters, LinkDropReason, checkLinkConfig, frameSizeProblem } from './link.js';
+import {
+  LinkCounters,
+  LinkDropReason,
+  RELEASE_MIN_FRAME,
+  checkLinkConfig,
+  frameSizeProblem,
+} from './link.js';
 import type { LinkEndpoint, LinkKind, LinkPair, LinkStats } from './link.js';
 
 /** Options of {@link memoryPair}. */
@@ -34,6 +40,8 @@ export interface MemoryPairOptions {
 const DEFAULT_MTU = 1500;
 const DEFAULT_QUEUE_FRAMES = 1000;
 const INITIAL_CAPACITY = 16;
+/** Released frames that wait at most for their sender to reclaim them (a window of 64 KB frames). */
+const MAX_RELEASED = 64;
 /**
  * Copies of sent frames are carved from shared blocks rather than each
  * getting an ArrayBuffer of its own (an ArrayBuffer costs more to make and
@@ -81,6 +89,8 @@ class CopyArena {
 class FrameFifo {
   private frames: (Uint8Array | null)[];
   private times: Float64Array;
+  /** 1 where the frame was handed over by its sender (send(now, frame, true)), else 0. */
+  private handed: Uint8Array;
   private head: number;
   private mask: number;
   length: number;
@@ -88,22 +98,29 @@ class FrameFifo {
   constructor() {
     this.frames = new Array<Uint8Array | null>(INITIAL_CAPACITY).fill(null);
     this.times = new Float64Array(INITIAL_CAPACITY);
+    this.handed = new Uint8Array(INITIAL_CAPACITY);
     this.head = 0;
     this.mask = INITIAL_CAPACITY - 1;
     this.length = 0;
   }
 
-  push(time: Instant, frame: Uint8Array): void {
+  push(time: Instant, frame: Uint8Array, handed: boolean): void {
     if (this.length > this.mask) this.grow();
     const at = (this.head + this.length) & this.mask;
     this.frames[at] = frame;
     this.times[at] = time;
+    this.handed[at] = handed ? 1 : 0;
     this.length++;
   }
 
   /** Arrival time of the oldest frame; only when `length > 0`. */
   peekTime(): Instant {
     return this.times[this.head] as Instant;
+  }
+
+  /** Whether the oldest frame was handed over; only when `length > 0`. */
+  peekHanded(): boolean {
+    return this.handed[this.head] === 1;
   }
 
   /** Removes and returns the oldest frame; only when `length > 0`. */
@@ -119,13 +136,16 @@ class FrameFifo {
     const capacity = (this.mask + 1) * 2;
     const frames = new Array<Uint8Array | null>(capacity).fill(null);
     const times = new Float64Array(capacity);
+    const handed = new Uint8Array(capacity);
     for (let i = 0; i < this.length; i++) {
       const from = (this.head + i) & this.mask;
       frames[i] = this.frames[from]!;
       times[i] = this.times[from]!;
+      handed[i] = this.handed[from]!;
     }
     this.frames = frames;
     this.times = times;
+    this.handed = handed;
     this.head = 0;
     this.mask = capacity - 1;
   }
@@ -142,6 +162,13 @@ export class MemoryEndpoint implements LinkEndpoint {
   private readonly inbox: FrameFifo;
   private readonly counters: LinkCounters;
   private readonly copies = new CopyArena();
+  /**
+   * The frame the last receive() returned when its sender had handed it over
+   * (the only frame release() may give back), else null.
+   */
+  private lastHanded: Uint8Array | null = null;
+  /** Handed-over frames this end sent that the peer has released, for reclaim(). */
+  private readonly released: Uint8Array[] = [];
 
   private constructor(kind: LinkKind, mtu: number, queueFrames: number, checksumOffload: boolean) {
     this.kind = kind;
@@ -172,7 +199,7 @@ export class MemoryEndpoint implements LinkEndpoint {
     return this.inbox.length;
   }
 
-  send(now: Instant, frame: Uint8Array): boolean {
+  send(now: Instant, frame: Uint8Array, handover = false): boolean {
     const problem = frameSizeProblem(this.kind, this.mtu, frame.length);
     if (problem !== null) {
       this.counters.dropTx(problem);
@@ -183,19 +210,41 @@ export class MemoryEndpoint implements LinkEndpoint {
       this.counters.dropTx(LinkDropReason.QueueFull);
       return false;
     }
-    // send() copies (LinkEndpoint contract): the one copy the receiver will own.
-    peer.inbox.push(now, this.copies.copy(frame));
+    // send() copies (LinkEndpoint contract): the one copy the receiver will
+    // own. A frame handed over is already the receiver's to own: the sender
+    // never writes it again, so it goes across as it is.
+    peer.inbox.push(now, handover ? frame : this.copies.copy(frame), handover);
     this.counters.sent(frame.length);
     return true;
   }
 
   receive(now: Instant): Uint8Array | null {
     const inbox = this.inbox;
+    this.lastHanded = null;
     // A frame sent "at" a later instant than `now` has not arrived yet.
     if (inbox.length === 0 || inbox.peekTime() > now) return null;
+    const handed = inbox.peekHanded();
     const frame = inbox.shift();
+    if (handed) this.lastHanded = frame;
     this.counters.received(frame.length);
     return frame;
+  }
+
+  /**
+   * Gives a handed-over frame's storage back to the end that sent it, once
+   * (a copy made here, a frame released twice, or a frame shorter than
+   * {@link RELEASE_MIN_FRAME} is left alone). At most
+   * {@link MAX_RELEASED} wait there; more are left to the collector.
+   */
+  release(frame: Uint8Array): void {
+    if (frame.length < RELEASE_MIN_FRAME || frame !== this.lastHanded) return;
+    this.lastHanded = null;
+    const back = this.peer.released;
+    if (back.length < MAX_RELEASED) back.push(frame);
+  }
+
+  reclaim(): Uint8Array | null {
+    return this.released.pop() ?? null;
   }
 
   pollTimeout(): Instant {

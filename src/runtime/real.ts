@@ -3,7 +3,7 @@
  * monotonic clock, with `setTimeout`/`setImmediate` as its one host timer.
  */
 import { NEVER, type Instant, type Rng } from '../base/index.js';
-import type { LinkEndpoint } from '../link/index.js';
+import { RELEASE_MIN_FRAME, type LinkEndpoint } from '../link/index.js';
 import { Stack, type StackOptions } from '../stack/index.js';
 import { CryptoRng, realClock, type Clock } from './clock.js';
 import {
@@ -110,6 +110,8 @@ export class RealDriver implements Driver {
   private handleAt: Instant = NEVER;
   /** Service passes run (for tests and diagnostics). */
   passes = 0;
+  /** Whether the stack has sent a frame its link may give back (see RELEASE_MIN_FRAME). */
+  private sentLarge = false;
 
   /** One bound callback for every host timer (no closure per arm). */
   private readonly fire = (): void => {
@@ -222,17 +224,27 @@ export class RealDriver implements Driver {
     for (let round = 0; ; round++) {
       let work = false;
       for (let i = 0; i < attachments.length; i++) {
-        const a = attachments[i]!;
-        for (let f = a.endpoint.receive(now); f !== null; f = a.endpoint.receive(now)) {
-          stack.receiveFrame(now, a.ifIndex, f);
+        const endpoint = attachments[i]!.endpoint;
+        const ifIndex = attachments[i]!.ifIndex;
+        for (let f = endpoint.receive(now); f !== null; f = endpoint.receive(now)) {
+          stack.receiveFrame(now, ifIndex, f);
+          // The stack kept nothing of it: its storage may go back to its sender.
+          if (f.length >= RELEASE_MIN_FRAME && endpoint.release !== undefined) endpoint.release(f);
           work = true;
         }
+        // Storage of frames we handed over that the receiver is done with
+        // (only large ones come back: no need to ask before we sent one).
+        if (this.sentLarge && endpoint.reclaim !== undefined)
+          for (let r = endpoint.reclaim(); r !== null; r = endpoint.reclaim())
+            stack.recycleFrame(r);
       }
       if (stack.pollTimeout() <= now) stack.handleTimeout(now);
       for (let out = stack.pollTransmit(now); out !== null; out = stack.pollTransmit(now)) {
         const a = this.byIndex[out.ifIndex];
         // A frame for an interface nobody attached a link to has nowhere to go.
-        if (a !== undefined) a.endpoint.send(now, out.frame);
+        // The stack never writes a frame it emitted again: handed over, not copied.
+        if (a !== undefined) a.endpoint.send(now, out.frame, true);
+        if (out.frame.length >= RELEASE_MIN_FRAME) this.sentLarge = true;
         work = true;
       }
       for (let e = stack.pollEvent(); e !== null; e = stack.pollEvent()) {

@@ -50,8 +50,9 @@ export class WakingEndpoint implements LinkEndpoint {
     this.peer = peer;
   }
 
-  send(now: Instant, frame: Uint8Array): boolean {
-    const ok = this.inner.send(now, frame);
+  /** Passes `handover` on: waking neither writes nor repeats a frame. */
+  send(now: Instant, frame: Uint8Array, handover = false): boolean {
+    const ok = this.inner.send(now, frame, handover);
     if (this.peerEndpoint.pollTimeout() <= now) this.peer.wake();
     return ok;
   }
@@ -60,6 +61,16 @@ export class WakingEndpoint implements LinkEndpoint {
     const frame = this.inner.receive(now);
     if (frame === null && this.peerEndpoint.pollTimeout() <= now) this.peer.wake();
     return frame;
+  }
+
+  /** Passes the release on, if the inner endpoint takes one. */
+  release(frame: Uint8Array): void {
+    if (this.inner.release !== undefined) this.inner.release(frame);
+  }
+
+  /** The inner endpoint's reclaimed storage, if it has any. */
+  reclaim(): Uint8Array | null {
+    return this.inner.reclaim !== undefined ? this.inner.reclaim() : null;
   }
 
   pollTimeout(): Instant {

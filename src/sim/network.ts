@@ -148,7 +148,8 @@ export class Network {
         if (stack.pollTimeout() <= now) stack.handleTimeout(now);
         for (let out = stack.pollTransmit(now); out !== null; out = stack.pollTransmit(now)) {
           const attachment = this.attachmentOf(host, out.ifIndex);
-          if (attachment !== null) attachment.endpoint.send(now, out.frame);
+          // A stack never writes a frame it emitted again: handed over, not copied.
+          if (attachment !== null) attachment.endpoint.send(now, out.frame, true);
           work = true;
         }
         for (let e = stack.pollEvent(); e !== null; e = stack.pollEvent()) {

@@ -214,6 +214,14 @@ const HEADROOM = ETHERNET_HEADER_LENGTH;
 const BUFFER_POOL_BYTES = 4 * 1024 * 1024;
 const FRAME_BLOCK_MIN = 16 * 1024;
 const FRAME_BLOCK_MAX = 512 * 1024;
+/**
+ * Frames at least this long are built in recycled storage when there is some
+ * (Stack.recycleFrame): below it, carving from a block costs less than
+ * keeping spares.
+ */
+const RECYCLE_MIN_FRAME = 16 * 1024;
+/** Spare frame buffers kept at most: enough for a window of 64 KB frames in flight in memory. */
+const MAX_SPARE_FRAMES = 64;
 /** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
 const FRAME_ALIGN = 8;
 /** Entries of the route cache before it starts afresh. */
@@ -225,6 +233,8 @@ const LINUX_EPHEMERAL_HIGH = 60999;
 const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
 const EMPTY = new Uint8Array(0);
 const MAX_PATH_MTU_ENTRIES = 4096;
+/** The largest MSS: a 65535-byte IPv4 packet less 40 bytes of headers (TcpConfig.mss's bound too). */
+const MAX_MSS = 65495;
 /** SYN cookies are valid for two of these periods. */
 const SYN_COOKIE_PERIOD = 64_000_000;
 /** MSS values a cookie can encode in 3 bits (common path MTUs; as Linux's msstab idea). */
@@ -239,6 +249,11 @@ const SYN_COOKIE_MSS = [536, 1220, 1360, 1400, 1440, 1460, 8960, 65495] as const
 export class Stack implements SocketHost {
   private readonly rng: Rng;
   private readonly tcpDefaults: TcpConfig;
+  /**
+   * The MSS cap the stack's options asked for (as TCP_MAXSEG would), or the
+   * largest there is: a connection's MSS otherwise follows the interface MTU.
+   */
+  private readonly mssLimit: number;
   private readonly forwarding: boolean;
   private readonly defaultTtl: number;
   private readonly defaultBacklog: number;
@@ -285,6 +300,8 @@ export class Stack implements SocketHost {
   private readonly v4Addresses = new Map<number, IpAddr>();
   private frameBlock = new Uint8Array(0);
   private frameUsed = 0;
+  /** Storage for large frames given back by {@link Stack.recycleFrame}, newest last. */
+  private readonly spareFrames: Uint8Array[] = [];
   /** The IPv4 header fields of the packet being built (emitIpv4 keeps nothing of it). */
   private readonly ipv4Header: Ipv4Repr = {
     src: 0,
@@ -308,6 +325,7 @@ export class Stack implements SocketHost {
   constructor(options: StackOptions) {
     this.rng = options.rng;
     this.tcpDefaults = tcpConfig(options.tcp ?? {});
+    this.mssLimit = options.tcp?.mss ?? MAX_MSS;
     this.forwarding = options.forwarding ?? false;
     this.defaultTtl = options.defaultTtl ?? 64;
     this.defaultBacklog = options.defaultBacklog ?? 4096;
@@ -598,7 +616,12 @@ export class Stack implements SocketHost {
   // The sans-IO surface
   // =====================================================================
 
-  /** One frame arrived on interface `ifIndex` at `now`. Never throws on bad input. */
+  /**
+   * One frame arrived on interface `ifIndex` at `now`. Never throws on bad
+   * input. The stack keeps no reference to `frame` once this returns (what
+   * it keeps, it copies), so the caller may then give its storage away
+   * (`LinkEndpoint.release`).
+   */
   receiveFrame(now: Instant, ifIndex: number, frame: Uint8Array): void {
     const iface = this.interfaces[ifIndex];
     if (iface === undefined)
@@ -634,7 +657,13 @@ export class Stack implements SocketHost {
     }
   }
 
-  /** The next frame to transmit, or null. Call until null after any input, command or timeout. */
+  /**
+   * The next frame to transmit, or null. Call until null after any input,
+   * command or timeout. The frame is the caller's: the stack never writes its
+   * bytes again and no other frame shares them (each is built in storage of
+   * its own, see frameBuffer), so a driver may hand it to the link without a
+   * copy (`LinkEndpoint.send(now, frame, true)`).
+   */
   pollTransmit(now: Instant): OutgoingFrame | null {
     if (this.txHead >= this.txQueue.length) {
       this.txQueue.length = 0;
@@ -645,6 +674,30 @@ export class Stack implements SocketHost {
     const frame = this.txQueue[this.txHead++]!;
     this.interfaces[frame.ifIndex]!.framesOut++;
     return frame;
+  }
+
+  /**
+   * Gives back a frame this stack emitted (pollTransmit) that nobody will
+   * read or write again: one it handed over whose receiver has finished with
+   * it (`LinkEndpoint.reclaim`). The stack builds large frames in such
+   * storage again, so a bulk sender reuses a few buffers instead of
+   * allocating (and the garbage collector freeing) one per 64 KB frame.
+   * Small frames (carved from shared blocks), anything that is not a whole
+   * large frame's buffer, and more than a few spares are left to the
+   * collector.
+   */
+  recycleFrame(frame: Uint8Array): void {
+    const whole = frame.buffer;
+    // A large frame we built owns its whole ArrayBuffer; the link may see it
+    // without the headroom (an IP link), so it starts at 0 or HEADROOM.
+    if (
+      frame.length < RECYCLE_MIN_FRAME - HEADROOM ||
+      frame.byteOffset > HEADROOM ||
+      frame.byteOffset + frame.length !== whole.byteLength ||
+      this.spareFrames.length >= MAX_SPARE_FRAMES
+    )
+      return;
+    this.spareFrames.push(new Uint8Array(whole));
   }
 
   /** The next event for the application, or null. */
@@ -888,7 +941,10 @@ export class Stack implements SocketHost {
     }
     const tcpLength = tcpHeaderLength(seg) + seg.payload.length;
     const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    const buffer = this.frameBuffer(HEADROOM + ipHeader + tcpLength);
+    const buffer = this.frameBuffer(
+      HEADROOM + ipHeader + tcpLength,
+      tcpLength - seg.payload.length,
+    );
     const tcpBytes = buffer.subarray(HEADROOM + ipHeader);
     const pseudo =
       remote.family === 4
@@ -905,7 +961,22 @@ export class Stack implements SocketHost {
    * block (see FRAME_BLOCK_MIN). Frames never share bytes, so each is as
    * much its receiver's as a buffer of its own would be.
    */
-  private frameBuffer(length: number): Uint8Array {
+  private frameBuffer(length: number, headerBytes: number): Uint8Array {
+    if (length >= RECYCLE_MIN_FRAME) {
+      // A large frame has an ArrayBuffer of its own, so that it can come
+      // back whole (recycleFrame) and be built again. In storage that came
+      // back the payload is copied over all the rest, so only the headers
+      // need the zeros a fresh buffer has (options padding, reserved bits).
+      const spares = this.spareFrames;
+      while (spares.length > 0) {
+        const spare = spares.pop()!;
+        if (spare.length < length) continue; // too small for this one: let it go
+        const out = new Uint8Array(spare.buffer, 0, length);
+        out.fill(0, 0, HEADROOM + IPV6_HEADER_LENGTH + headerBytes);
+        return out;
+      }
+      return new Uint8Array(length);
+    }
     let block = this.frameBlock;
     let at = this.frameUsed;
     if (at + length > block.length) {
@@ -2246,8 +2317,11 @@ export class Stack implements SocketHost {
       ...this.tcpDefaults,
       ...overrides,
       // RFC 9293 §3.7.1: MSS = MTU - IP header - TCP header; 1220 is the IPv6 default (RFC 8200 minimum MTU).
+      // As Linux (tcp_advertise_mss), the MTU alone sets it unless the
+      // application capped it: the profile's 1460 is Ethernet's, and on a
+      // 64 KB link it would cut every segment to 1448 bytes of payload.
       mss: Math.min(
-        overrides?.mss ?? this.tcpDefaults.mss,
+        overrides?.mss ?? this.mssLimit,
         Math.min(iface.mtu, this.pathMtus.get(remote.text) ?? iface.mtu) - ipHeader - 20,
       ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,

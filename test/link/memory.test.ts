@@ -73,6 +73,58 @@ test('order holds across ring growth and wrap-around', () => {
   assert.ok(sent > 1000);
 });
 
+test('a frame handed over is delivered as it is, without a copy; one not handed over is copied', () => {
+  const [a, b] = memoryPair({ kind: 'ip', mtu: 1500 });
+  const given = new Uint8Array(100).fill(0x45);
+  const lent = new Uint8Array(100).fill(0x46);
+  assert.equal(a.send(instant(1), given, true), true);
+  assert.equal(a.send(instant(1), lent), true);
+  assert.equal(b.receive(instant(1)), given);
+  const copy = b.receive(instant(1));
+  assert.notEqual(copy, lent);
+  assert.deepEqual(copy, lent);
+  assert.equal(a.stats().txFrames, 2);
+  assert.equal(b.stats().rxBytes, 200);
+});
+
+test('release gives a large handed-over frame back to its sender once; small, copied and stale frames stay put', () => {
+  const [a, b] = memoryPair({ kind: 'ip', mtu: 65535 });
+  assert.equal(a.reclaim(), null, 'nothing to reclaim yet');
+  const given = new Uint8Array(20_000).fill(1);
+  const lent = new Uint8Array(20_000).fill(2);
+  a.send(instant(1), given, true);
+  a.send(instant(1), lent);
+  const first = b.receive(instant(1))!;
+  b.release(first);
+  b.release(first); // twice: still once
+  assert.equal(a.reclaim(), given);
+  assert.equal(a.reclaim(), null);
+  // A copy the link made is not the sender's storage: nothing comes back.
+  b.release(b.receive(instant(1))!);
+  assert.equal(a.reclaim(), null);
+  // Only the frame the last receive() returned may be released.
+  const g1 = new Uint8Array(20_000).fill(3);
+  const g2 = new Uint8Array(20_000).fill(4);
+  a.send(instant(2), g1, true);
+  a.send(instant(2), g2, true);
+  const r1 = b.receive(instant(2))!;
+  b.receive(instant(2));
+  b.release(r1);
+  assert.equal(a.reclaim(), null, 'a frame received before the last one');
+  // What waits for reclaim is bounded; the rest is left to the collector.
+  for (let i = 0; i < 200; i++) {
+    a.send(instant(3), new Uint8Array(20_000), true);
+    b.release(b.receive(instant(3))!);
+  }
+  let back = 0;
+  while (a.reclaim() !== null) back++;
+  assert.ok(back > 0 && back < 200, `${back} waited`);
+  // A small frame (an ACK) is not worth sending back.
+  a.send(instant(4), new Uint8Array(100), true);
+  b.release(b.receive(instant(4))!);
+  assert.equal(a.reclaim(), null);
+});
+
 test('bad options are API misuse and throw with a message that says what to pass', () => {
   assert.throws(
     () => memoryPair({ kind: LinkKind.Ip, mtu: MIN_MTU - 1 }),

@@ -250,6 +250,37 @@ test('path MTU discovery through routers with a smaller MTU in the middle, IPv4 
   }
 });
 
+test('the MSS follows the interface MTU above 1500 (as Linux: MTU - 40), unless tcp.mss caps it', () => {
+  // A jumbo link, IPv4 and IPv6: 1460 is Ethernet's MSS, not a ceiling.
+  for (const [server, header] of [['10.0.0.2', 20] as const, ['fd00::2', 40] as const]) {
+    const { net, a, b } = twoHosts({ kind: 'ip', mtu: 9000 });
+    echoServer(b, 7);
+    const data = randomBytes(new SeededRng(5), new Uint8Array(300_000));
+    const client = echoClient(a, net, server, 7, data);
+    net.runUntil(() => client.received.length === data.length, ms(60_000));
+    assert.deepEqual(Uint8Array.from(client.received), data, `${server}: echoed intact`);
+    const stats = client.socket.stats();
+    // Both ends advertised 9000 - IP - 20; the timestamp option takes 12 of each segment.
+    assert.equal(stats.sendMss, 9000 - header - 20 - 12, `${server}: send MSS`);
+    assert.equal(stats.receiveMss, 9000 - header - 20 - 12, `${server}: receive MSS`);
+  }
+  // A stack told tcp.mss keeps it as a cap, as TCP_MAXSEG does.
+  const net = new Network({ seed: 2 });
+  const a = net.addHost('a', { tcp: { mss: 1460 } });
+  const b = net.addHost('b');
+  const [ea, eb] = memoryPair({ kind: 'ip', mtu: 65535 });
+  net.attach(a, ea, { addresses: ['10.0.0.1/24'] });
+  net.attach(b, eb, { addresses: ['10.0.0.2/24'] });
+  echoServer(b, 7);
+  const data = randomBytes(new SeededRng(6), new Uint8Array(100_000));
+  const client = echoClient(a, net, '10.0.0.2', 7, data);
+  net.runUntil(() => client.received.length === data.length, ms(60_000));
+  assert.deepEqual(Uint8Array.from(client.received), data, 'echoed intact');
+  // The cap holds both ways (Linux's user_mss clamps what we send too).
+  assert.equal(client.socket.stats().receiveMss, 1460 - 12);
+  assert.equal(client.socket.stats().sendMss, 1460 - 12);
+});
+
 test('a listen collision is EADDRINUSE; a UDP bind collision too', () => {
   const { b } = twoHosts();
   b.stack.listen({ port: 80 });
