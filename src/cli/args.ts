@@ -54,3 +54,62 @@ export function parseCommandArgs(
     }
   }
 }
+
+/** `value` as a positive whole number, or a one-line usage error naming `--name`. */
+export function positiveInteger(command: string, name: string, value: string): number | string {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
+    return `tcpts ${command}: --${name} takes a positive whole number, got '${value}' (see 'tcpts ${command} --help')`;
+  }
+  return Number(value);
+}
+
+/** What {@link parseFileCommand} gives a command that goes on. */
+export interface FileCommandArgs {
+  values: ParsedArgs['values'];
+  /** The one FILE. */
+  path: string;
+  /** `--connection N` when the command declares it, else 1. */
+  connection: number;
+}
+
+/**
+ * The front every command that reads one capture shares (decode, ladder,
+ * plot): parse `args`, answer `--help` with `usage`, want exactly one FILE,
+ * and read `--connection N` (default 1) if `options` declares it. Returns
+ * the arguments, or the exit status when the command is already done (0
+ * after the help, 2 after a usage error on stderr).
+ */
+export function parseFileCommand(
+  command: string,
+  args: string[],
+  options: Record<string, OptionSpec>,
+  usage: string,
+  io: CommandIo,
+): FileCommandArgs | number {
+  const parsed = parseCommandArgs(command, args, options);
+  if (typeof parsed === 'string') {
+    io.err(parsed);
+    return 2;
+  }
+  const values = parsed.values;
+  if (values.help === true) {
+    io.out(usage);
+    return 0;
+  }
+  if (parsed.positionals.length !== 1) {
+    io.err(
+      `tcpts ${command}: expected one FILE, got ${parsed.positionals.length} (see 'tcpts ${command} --help')`,
+    );
+    return 2;
+  }
+  let connection = 1;
+  if (typeof values.connection === 'string') {
+    const n = positiveInteger(command, 'connection', values.connection);
+    if (typeof n === 'string') {
+      io.err(n);
+      return 2;
+    }
+    connection = n;
+  }
+  return { values, path: parsed.positionals[0]!, connection };
+}

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { PcapError, readPcap } from '../link/index.js';
 import { TcpdumpFormatter } from './tcpdump-format.js';
 import type { CommandIo } from './args.js';
-import { parseCommandArgs } from './args.js';
+import { parseFileCommand } from './args.js';
 
 /** Options of {@link decodeCapture}. */
 export interface DecodeOptions {
@@ -73,25 +73,18 @@ file (the packets before the damage are printed), 2 for bad usage.`;
 
 /** Runs `tcpts decode` with its arguments; returns the exit status. */
 export function runDecode(args: string[], io: CommandIo): number {
-  const parsed = parseCommandArgs('decode', args, {
-    absolute: { type: 'boolean', short: 'S' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (typeof parsed === 'string') {
-    io.err(parsed);
-    return 2;
-  }
-  if (parsed.values.help === true) {
-    io.out(DECODE_USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    io.err(
-      `tcpts decode: expected one FILE, got ${parsed.positionals.length} (see 'tcpts decode --help')`,
-    );
-    return 2;
-  }
-  const path = parsed.positionals[0]!;
+  const front = parseFileCommand(
+    'decode',
+    args,
+    {
+      absolute: { type: 'boolean', short: 'S' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    DECODE_USAGE,
+    io,
+  );
+  if (typeof front === 'number') return front;
+  const { values: v, path } = front;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -100,7 +93,7 @@ export function runDecode(args: string[], io: CommandIo): number {
     io.err(`tcpts decode: cannot read ${path}: ${describeReadError(code)}`);
     return 1;
   }
-  const result = decodeCapture(bytes, { absolute: parsed.values.absolute === true });
+  const result = decodeCapture(bytes, { absolute: v.absolute === true });
   if (result.lines.length > 0) io.out(result.lines.join('\n'));
   if (result.error !== null) {
     io.err(`tcpts decode: ${path}: ${result.error}`);

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { PcapError, readPcap } from '../link/index.js';
 import { TcpFlags } from '../wire/index.js';
 import type { CommandIo } from './args.js';
-import { parseCommandArgs } from './args.js';
+import { parseFileCommand } from './args.js';
 import {
   RowKind,
   Side,
@@ -471,50 +471,25 @@ Options:
 Exit status: 0 on success, 1 for an unreadable file, one without TCP or a
 damaged one (the packets before the damage are drawn), 2 for bad usage.`;
 
-/** Reads a positive integer option; a one-line error otherwise. */
-export function positiveInteger(command: string, name: string, value: string): number | string {
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    return `tcpts ${command}: --${name} takes a positive whole number, got '${value}' (see 'tcpts ${command} --help')`;
-  }
-  return Number(value);
-}
-
 /** Runs `tcpts ladder`; returns the exit status. */
 export function runLadder(args: string[], io: CommandIo): number {
-  const parsed = parseCommandArgs('ladder', args, {
-    connection: { type: 'string', short: 'c' },
-    list: { type: 'boolean', short: 'l' },
-    absolute: { type: 'boolean', short: 'S' },
-    svg: { type: 'string' },
-    json: { type: 'boolean' },
-    all: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (typeof parsed === 'string') {
-    io.err(parsed);
-    return 2;
-  }
-  const v = parsed.values;
-  if (v.help === true) {
-    io.out(LADDER_USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    io.err(
-      `tcpts ladder: expected one FILE, got ${parsed.positionals.length} (see 'tcpts ladder --help')`,
-    );
-    return 2;
-  }
-  let connection = 1;
-  if (typeof v.connection === 'string') {
-    const n = positiveInteger('ladder', 'connection', v.connection);
-    if (typeof n === 'string') {
-      io.err(n);
-      return 2;
-    }
-    connection = n;
-  }
-  const path = parsed.positionals[0]!;
+  const front = parseFileCommand(
+    'ladder',
+    args,
+    {
+      connection: { type: 'string', short: 'c' },
+      list: { type: 'boolean', short: 'l' },
+      absolute: { type: 'boolean', short: 'S' },
+      svg: { type: 'string' },
+      json: { type: 'boolean' },
+      all: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    LADDER_USAGE,
+    io,
+  );
+  if (typeof front === 'number') return front;
+  const { values: v, path, connection } = front;
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);

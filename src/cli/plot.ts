@@ -10,8 +10,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandIo } from './args.js';
-import { parseCommandArgs } from './args.js';
-import { describeFsError, positiveInteger } from './ladder.js';
+import { parseFileCommand } from './args.js';
+import { describeFsError } from './ladder.js';
 import { plotFromCapture, type PlotModel, type PlotRange } from './plot-model.js';
 import { xmlEscape } from './svg.js';
 
@@ -443,36 +443,19 @@ damaged one (the packets before the damage are drawn), 2 for bad usage.`;
 
 /** Runs `tcpts plot`; returns the exit status. */
 export function runPlot(args: string[], io: CommandIo): number {
-  const parsed = parseCommandArgs('plot', args, {
-    connection: { type: 'string', short: 'c' },
-    output: { type: 'string', short: 'o' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (typeof parsed === 'string') {
-    io.err(parsed);
-    return 2;
-  }
-  const v = parsed.values;
-  if (v.help === true) {
-    io.out(PLOT_USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1) {
-    io.err(
-      `tcpts plot: expected one FILE, got ${parsed.positionals.length} (see 'tcpts plot --help')`,
-    );
-    return 2;
-  }
-  let connection = 1;
-  if (typeof v.connection === 'string') {
-    const n = positiveInteger('plot', 'connection', v.connection);
-    if (typeof n === 'string') {
-      io.err(n);
-      return 2;
-    }
-    connection = n;
-  }
-  const path = parsed.positionals[0]!;
+  const front = parseFileCommand(
+    'plot',
+    args,
+    {
+      connection: { type: 'string', short: 'c' },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    PLOT_USAGE,
+    io,
+  );
+  if (typeof front === 'number') return front;
+  const { values: v, path, connection } = front;
   const output =
     typeof v.output === 'string' ? v.output : `${path.replace(/\.(pcap|cap|dmp)$/i, '')}.svg`;
   if (output === path) {
