@@ -6,6 +6,7 @@
 // and nothing below the sans-IO line may import node: modules.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { noRawSeqCompare } from './eslint-rules/no-raw-seq-compare.js';
 
 /** Which src/ folders each folder may import from. */
 const allowed = {
@@ -81,7 +82,18 @@ export default tseslint.config(
     rules: boundaryRules(folder),
   })),
   {
-    files: ['scripts/**/*.{js,mjs}', 'eslint.config.js'],
+    // Sequence numbers compare modulo 2^32 (RFC 9293 §3.4): a rule with type
+    // information refuses a raw `<` on a SeqNum, which the type system allows.
+    files: ['src/**/*.ts'],
+    ignores: ['src/base/seq.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { tcpts: { rules: { 'no-raw-seq-compare': noRawSeqCompare } } },
+    rules: { 'tcpts/no-raw-seq-compare': 'error' },
+  },
+  {
+    files: ['scripts/**/*.{js,mjs}', 'eslint.config.js', 'eslint-rules/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

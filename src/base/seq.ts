@@ -1,8 +1,11 @@
 /**
  * TCP sequence numbers: unsigned 32-bit values compared modulo 2^32
- * (RFC 9293 §3.4). A branded number so that a raw `<` on two sequence
- * numbers does not type-check by accident; compare only through these helpers
- * (the same idea as Linux's before()/after() and gVisor's seqnum package).
+ * (RFC 9293 §3.4). A branded number, so that a plain number is not taken
+ * for a sequence number by accident. The brand alone does not stop a raw `<`
+ * (TypeScript compares any two number-like values), so the lint rule
+ * eslint-rules/no-raw-seq-compare.js refuses relational operators on SeqNum
+ * everywhere in src/ but this file: compare only through these helpers (the
+ * same idea as Linux's before()/after() and gVisor's seqnum package).
  */
 export type SeqNum = number & { readonly __seq: unique symbol };
 
