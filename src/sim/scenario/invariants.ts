@@ -36,6 +36,7 @@ export function nothingLost(run: Run): boolean {
   return true;
 }
 
+/** The checks of a run whose workloads finished and whose network then fell quiet. */
 export function checkEnd(run: Run): void {
   for (const p of run.peers) checkConnectionEnd(p);
   for (const w of run.workloads) w.check();

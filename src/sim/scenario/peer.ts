@@ -21,6 +21,7 @@ import { EXPECT_SCRATCH, READ_SCRATCH, WRITE_SCRATCH, fillStream } from './strea
  */
 export type Expect = 'clean' | 'aborted' | 'reset' | 'any' | 'stray';
 
+/** Holds the peers that arrive until `size` have, then lets them all go in the same instant. */
 export class Barrier {
   readonly size: number;
   readonly arrived: Peer[] = [];
@@ -39,6 +40,7 @@ export class Barrier {
   }
 }
 
+/** One step of a peer's script; byte counts add up over the script. */
 export type Step =
   | { op: 'send'; bytes: number }
   | { op: 'recv'; bytes: number }
@@ -48,6 +50,7 @@ export type Step =
   | { op: 'sleep'; duration: number }
   | { op: 'barrier'; barrier: Barrier };
 
+/** The bytes a script sends (`send`) or expects to read (`recv`) in all. */
 export function sumOf(steps: Step[], op: 'send' | 'recv'): number {
   let total = 0;
   for (const s of steps) if (s.op === op) total += s.bytes;

@@ -30,6 +30,10 @@ export interface ScenarioOptions {
   timeLimit?: Duration;
 }
 
+/**
+ * One run of a plan: what its parts share (the network and its hosts and
+ * links, the peers and workloads, the failures found, the trace).
+ */
 export class Run {
   readonly plan: ScenarioPlan;
   readonly net: Network;

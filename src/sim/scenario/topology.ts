@@ -11,12 +11,14 @@ import type { Run } from './run.js';
 import { TcpWireLedger } from './wire-ledger.js';
 import { WireObserver } from './wire-observer.js';
 
+/** One end of a built link: its host, the observer the stack sees, and the impaired link under it. */
 export interface BuiltEnd {
   host: SimHost;
   observer: WireObserver;
   link: ImpairedLink;
 }
 
+/** A built link: its plan, both ends, and its capture when capturing. */
 export interface BuiltLink {
   plan: LinkPlan;
   left: BuiltEnd;

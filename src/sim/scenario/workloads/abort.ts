@@ -10,6 +10,7 @@ import type { Run } from '../run.js';
 import { PairWorkload } from './pair.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** The abort workload of plan `w`: a pair whose receiver aborts, or makes the sender abort, mid-stream. */
 export function abort(
   run: Run,
   name: string,

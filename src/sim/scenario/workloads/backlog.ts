@@ -10,6 +10,7 @@ import type { WorkloadPlan } from '../plan.js';
 import type { Run } from '../run.js';
 import { TcpWorkload, type Endpoints } from './workload.js';
 
+/** Opens the planned clients against a listener that accepts only some of them. */
 export class Backlog extends TcpWorkload {
   private readonly plan: Extract<WorkloadPlan, { kind: 'backlog' }>;
   private readonly clients = new Map<string, { index: number; client: Peer; served: boolean }>();

@@ -8,6 +8,7 @@ import type { Run } from '../run.js';
 import { PairWorkload } from './pair.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** The bulk workload of plan `w`: a pair with one script each way. */
 export function bulk(
   run: Run,
   name: string,

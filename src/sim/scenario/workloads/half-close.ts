@@ -7,6 +7,7 @@ import type { Run } from '../run.js';
 import { PairWorkload } from './pair.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** The half-close workload of plan `w`. */
 export function halfClose(
   run: Run,
   name: string,

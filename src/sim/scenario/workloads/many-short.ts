@@ -10,6 +10,7 @@ import type { WorkloadPlan } from '../plan.js';
 import type { Run } from '../run.js';
 import { TcpWorkload, type Endpoints } from './workload.js';
 
+/** Opens the planned connections a few at a time and serves each accepted one its script. */
 export class ManyShort extends TcpWorkload {
   private readonly plan: Extract<WorkloadPlan, { kind: 'many-short' }>;
   private nextIndex = 0;

@@ -9,6 +9,7 @@ import type { Run } from '../run.js';
 import { PairWorkload } from './pair.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** The request-response workload of plan `w`: one pair, the rounds in its scripts. */
 export function requestResponse(
   run: Run,
   name: string,

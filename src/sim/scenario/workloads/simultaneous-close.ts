@@ -8,6 +8,7 @@ import type { Run } from '../run.js';
 import { PairWorkload } from './pair.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** The simultaneous-close workload of plan `w`. */
 export function simultaneousClose(
   run: Run,
   name: string,

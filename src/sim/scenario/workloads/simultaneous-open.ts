@@ -8,6 +8,7 @@ import type { WorkloadPlan } from '../plan.js';
 import type { Run } from '../run.js';
 import { TcpWorkload, type Endpoints } from './workload.js';
 
+/** Both ends connect to each other; each then sends, shuts down and reads to the end. */
 export class SimultaneousOpen extends TcpWorkload {
   private readonly plan: Extract<WorkloadPlan, { kind: 'simultaneous-open' }>;
 

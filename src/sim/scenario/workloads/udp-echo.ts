@@ -11,6 +11,7 @@ import type { Run } from '../run.js';
 import { EXPECT_SCRATCH, fillStream, onesSum, streamWord } from '../streams.js';
 import type { Endpoints, Workload } from './workload.js';
 
+/** Sends the planned bursts from a, echoes them on b, and checks every datagram both ways. */
 export class UdpEcho implements Workload {
   readonly name: string;
   private readonly run: Run;

@@ -9,6 +9,7 @@ import type { SimHost } from '../../network.js';
 import { Peer } from '../peer.js';
 import type { Run } from '../run.js';
 
+/** One workload as the run drives it. */
 export interface Workload {
   readonly name: string;
   start(now: Instant): void;
@@ -22,6 +23,7 @@ export interface Workload {
   describe(): string;
 }
 
+/** The two end hosts and the addresses (of the workload's family) they reach each other at. */
 export interface Endpoints {
   a: SimHost;
   b: SimHost;
@@ -29,6 +31,7 @@ export interface Endpoints {
   bAddress: string;
 }
 
+/** How the connection ends finished, counted: "3 ok, 1 reset". */
 export function describePeers(peers: Peer[]): string {
   const counts = new Map<string, number>();
   for (const p of peers) {
@@ -38,6 +41,7 @@ export function describePeers(peers: Peer[]): string {
   return [...counts].map(([k, n]) => `${n} ${k}`).join(', ');
 }
 
+/** The base of the TCP workloads: its peers, its listener on b, and the helpers to connect and listen. */
 export abstract class TcpWorkload implements Workload {
   readonly name: string;
   protected readonly run: Run;
