@@ -20,7 +20,7 @@ import {
   runPlan,
   type ScenarioPlan,
   type ScenarioResult,
-} from '../src/sim/index.js';
+} from '../src/sim/scenario/index.js';
 
 /** Writes one pcap per link into `dir`; returns the file names. */
 export function writeCaptures(result: ScenarioResult, dir: string): string[] {

@@ -8,7 +8,7 @@
 // status 1 if any seed failed. Failures of known, reported issues are listed
 // apart and do not fail the soak.
 import { parseArgs } from 'node:util';
-import { reproduceCommand, runScenario, type ScenarioFailure } from '../src/sim/index.js';
+import { reproduceCommand, runScenario, type ScenarioFailure } from '../src/sim/scenario/index.js';
 import { defaultCaptureDir, writeCaptures } from './sim.js';
 
 function main(): number {

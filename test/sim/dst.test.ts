@@ -1,6 +1,6 @@
 // Deterministic simulation testing: a few hundred seeded scenarios, each a
 // random topology, impairments, TCP options and workloads, with every
-// invariant of src/sim/scenario.ts checked; the seeds that once failed, as
+// invariant of src/sim/scenario/ checked; the seeds that once failed, as
 // named regressions; and proof that the invariants catch a broken stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ import {
   runScenario,
   type ScenarioPlan,
   type ScenarioResult,
-} from '../../src/sim/index.js';
+} from '../../src/sim/scenario/index.js';
 import { Stack, TcpSocket } from '../../src/stack/index.js';
 import { Connection } from '../../src/tcp/index.js';
 

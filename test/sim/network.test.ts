@@ -11,7 +11,8 @@ import {
   type Instant,
 } from '../../src/base/index.js';
 import { impair, memoryPair, type ImpairOptions, type ImpairedLink } from '../../src/link/index.js';
-import { Network, planScenario, runScenario, type SimHost } from '../../src/sim/index.js';
+import { Network, type SimHost } from '../../src/sim/index.js';
+import { planScenario, runScenario } from '../../src/sim/scenario/index.js';
 import type { TcpConfig } from '../../src/tcp/index.js';
 import type { TcpSocket } from '../../src/stack/index.js';
 
