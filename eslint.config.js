@@ -42,13 +42,19 @@ function boundaryRules(folder) {
               `!../${other}/node/index.js`,
             ]
           : [`!../${other}/index.js`];
+      const withNode = other === 'link' && ['runtime', 'net', 'cli'].includes(folder);
       patterns.push({
         group: [`../${other}/*`, ...entries],
         message: `Import ${other}/ through its entry file: '../${other}/index.js'.`,
       });
+      // The same from a file in a subfolder (../../other/..., any depth).
+      patterns.push({
+        regex: `^\\.\\./(\\.\\./)+${other}/(?!index\\.js$${withNode ? '|node/index\\.js$' : ''})`,
+        message: `Import ${other}/ through its entry file (${other}/index.js).`,
+      });
     } else {
       patterns.push({
-        group: [`../${other}/*`, `../../${other}/*`],
+        regex: `^(\\.\\./)+${other}/`,
         message: `${folder}/ may not import ${other}/ (dependency direction in DESIGN.md).`,
       });
     }
