@@ -1,5 +1,6 @@
 import {
   BufferPool,
+  DeadlineHeap,
   NEVER,
   earliest,
   seconds,
@@ -276,7 +277,7 @@ export class Stack implements SocketHost {
   private eventHead = 0;
   /** Connections with possible output or timer changes since the last poll. */
   private readonly dirty = new Set<TcpSocket>();
-  private readonly deadlines = new DeadlineHeap();
+  private readonly deadlines = new DeadlineHeap<TcpSocket>();
   /** Connection buffer storage for reuse (see BUFFER_POOL_BYTES). */
   private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
   private readonly drops: DropCounts = {};
@@ -2423,80 +2424,6 @@ function addressInUse(address: string, port: number): Error {
     address,
     port,
   });
-}
-
-/**
- * Deadlines of many connections, smallest first: a binary heap with lazy
- * deletion, so a stack with 100,000 connections finds its next timer in
- * O(log n) instead of scanning them all.
- */
-class DeadlineHeap {
-  private readonly heap: Array<{ at: Instant; socket: TcpSocket }> = [];
-  private readonly current = new Map<TcpSocket, Instant>();
-
-  set(socket: TcpSocket, at: Instant): void {
-    const before = this.current.get(socket);
-    if (before === at) return;
-    if (at === NEVER) {
-      this.current.delete(socket);
-      return;
-    }
-    this.current.set(socket, at);
-    this.push({ at, socket });
-  }
-
-  peek(): Instant {
-    this.prune();
-    return this.heap.length > 0 ? this.heap[0]!.at : NEVER;
-  }
-
-  /** Removes and returns a socket whose deadline is due, or null. */
-  popDue(now: Instant): TcpSocket | null {
-    this.prune();
-    const top = this.heap[0];
-    if (top === undefined || top.at > now) return null;
-    this.pop();
-    this.current.delete(top.socket);
-    return top.socket;
-  }
-
-  private prune(): void {
-    while (this.heap.length > 0) {
-      const top = this.heap[0]!;
-      if (this.current.get(top.socket) === top.at) return;
-      this.pop();
-    }
-  }
-
-  private push(item: { at: Instant; socket: TcpSocket }): void {
-    const h = this.heap;
-    h.push(item);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (h[parent]!.at <= h[i]!.at) break;
-      [h[parent], h[i]] = [h[i]!, h[parent]!];
-      i = parent;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && h[l]!.at < h[m]!.at) m = l;
-      if (r < h.length && h[r]!.at < h[m]!.at) m = r;
-      if (m === i) break;
-      [h[m], h[i]] = [h[i]!, h[m]!];
-      i = m;
-    }
-  }
 }
 
 /** The ECN field of an IP packet's header (RFC 3168 §5), for TCP's congestion echo. */
