@@ -39,6 +39,11 @@ export class TcpSocket {
   readonly listener: TcpListener | null;
   /** Set once the application has taken it from the listener (or it was opened actively). */
   accepted: boolean;
+  /**
+   * Counted in its listener's SYN queue (half-open, RFC 4987 §3.1): set when
+   * a listener makes it, cleared once when it is established or closes first.
+   */
+  inSynQueue = false;
   /** Free for the owner (the net/ layer keeps its Socket here). */
   owner: unknown = null;
   private readonly host: SocketHost;

@@ -881,7 +881,10 @@ export class Stack implements SocketHost {
   private childEvent(socket: TcpSocket, e: TcpEvent): void {
     const listener = socket.listener!;
     if (e.type === 'connected') {
-      listener.synQueueLength--;
+      if (socket.inSynQueue) {
+        socket.inSynQueue = false;
+        listener.synQueueLength--;
+      }
       if (listener.closed) {
         socket.conn.abort(0 as Instant);
         return;
@@ -901,9 +904,12 @@ export class Stack implements SocketHost {
       return;
     }
     if (e.type === 'closed') {
-      const wasHalfOpen = !listener.acceptQueue.includes(socket);
-      if (wasHalfOpen && socket.conn.transitions.every((t) => t.to !== TcpState.Established)) {
-        listener.synQueueLength = Math.max(0, listener.synQueueLength - 1);
+      // Counted by our own flag, not the connection's transitions (recorded
+      // only with config.recordTransitions): a child reset after it was
+      // established, or on a closed listener, left the SYN queue already.
+      if (socket.inSynQueue) {
+        socket.inSynQueue = false;
+        listener.synQueueLength--;
       }
       const i = listener.acceptQueue.indexOf(socket);
       if (i >= 0) listener.acceptQueue.splice(i, 1);
@@ -1542,6 +1548,7 @@ export class Stack implements SocketHost {
       listener,
     );
     listener.synQueueLength++;
+    child.inSynQueue = true;
     this.connections.set(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
     this.lastDemux = null;
     conn.handleSegment(now, seg);
@@ -1625,6 +1632,7 @@ export class Stack implements SocketHost {
       listener,
     );
     listener.synQueueLength++;
+    child.inSynQueue = true;
     this.connections.set(key, child);
     this.lastDemux = null;
     conn.handleSegment(now, seg);
