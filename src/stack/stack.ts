@@ -322,6 +322,12 @@ export class Stack implements SocketHost {
   private ipv4Identification = 1;
   private icmpTokens: number;
   private icmpRefillAt = 0 as Instant;
+  /**
+   * The time of the latest call that brought one (a frame, a timeout, a
+   * poll): the present, for the few calls that come without a time of their
+   * own (pollEvent, a listener's close).
+   */
+  private latestInput = 0 as Instant;
 
   constructor(options: StackOptions) {
     this.rng = options.rng;
@@ -502,6 +508,7 @@ export class Stack implements SocketHost {
   ): TcpSocket {
     const remote = IpAddr.parseOrThrow(options.host, 'host');
     checkPort(options.port, false);
+    this.latestInput = now;
     const route = this.route(remote);
     if (route === null) {
       throw Object.assign(
@@ -627,6 +634,7 @@ export class Stack implements SocketHost {
     const iface = this.interfaces[ifIndex];
     if (iface === undefined)
       throw new RangeError(`no interface ${ifIndex}; add it with addInterface first`);
+    this.latestInput = now;
     iface.framesIn++;
     if (iface.kind === 'ip') {
       this.receiveIp(now, iface, frame);
@@ -666,6 +674,7 @@ export class Stack implements SocketHost {
    * copy (`LinkEndpoint.send(now, frame, true)`).
    */
   pollTransmit(now: Instant): OutgoingFrame | null {
+    this.latestInput = now;
     if (this.txHead >= this.txQueue.length) {
       this.txQueue.length = 0;
       this.txHead = 0;
@@ -704,7 +713,7 @@ export class Stack implements SocketHost {
   /** The next event for the application, or null. */
   pollEvent(): StackEvent | null {
     if (this.eventHead >= this.events.length) {
-      if (this.dirty.size > 0) this.collectEvents();
+      if (this.dirty.size > 0) this.collectEvents(this.latestInput);
       if (this.eventHead >= this.events.length) {
         this.events.length = 0;
         this.eventHead = 0;
@@ -725,6 +734,7 @@ export class Stack implements SocketHost {
 
   /** Runs every timer due at `now`. */
   handleTimeout(now: Instant): void {
+    this.latestInput = now;
     for (
       let socket = this.deadlines.popDue(now);
       socket !== null;
@@ -793,7 +803,7 @@ export class Stack implements SocketHost {
     // Connections nobody will accept are reset, as Linux does on close of a listening socket.
     for (const socket of this.connections.values()) {
       if (socket.listener === listener && !socket.accepted) {
-        socket.conn.abort(this.icmpRefillAt);
+        socket.conn.abort(this.latestInput);
         this.dirty.add(socket);
       }
     }
@@ -856,20 +866,20 @@ export class Stack implements SocketHost {
           conn.transmitEcn,
         );
       }
-      this.drainConnectionEvents(socket);
+      this.drainConnectionEvents(now, socket);
       this.deadlines.set(socket, conn.pollTimeout());
     }
   }
 
-  private collectEvents(): void {
-    for (const socket of this.dirty) this.drainConnectionEvents(socket);
+  private collectEvents(now: Instant): void {
+    for (const socket of this.dirty) this.drainConnectionEvents(now, socket);
   }
 
-  private drainConnectionEvents(socket: TcpSocket): void {
+  private drainConnectionEvents(now: Instant, socket: TcpSocket): void {
     const conn = socket.conn;
     for (let e = conn.pollEvent(); e !== null; e = conn.pollEvent()) {
       if (socket.listener !== null && !socket.accepted) {
-        this.childEvent(socket, e);
+        this.childEvent(now, socket, e);
         continue;
       }
       this.events.push({ type: 'tcp', socket, event: e });
@@ -878,7 +888,7 @@ export class Stack implements SocketHost {
   }
 
   /** Events of a connection still owned by its listener (not yet accepted). */
-  private childEvent(socket: TcpSocket, e: TcpEvent): void {
+  private childEvent(now: Instant, socket: TcpSocket, e: TcpEvent): void {
     const listener = socket.listener!;
     if (e.type === 'connected') {
       if (socket.inSynQueue) {
@@ -886,7 +896,7 @@ export class Stack implements SocketHost {
         listener.synQueueLength--;
       }
       if (listener.closed) {
-        socket.conn.abort(0 as Instant);
+        socket.conn.abort(now);
         return;
       }
       listener.acceptQueue.push(socket);
@@ -900,7 +910,7 @@ export class Stack implements SocketHost {
     ) {
       // RFC 9293: a reset half-open connection "returns to LISTEN"; for us the
       // child simply goes away, and the listener never saw it.
-      socket.conn.abort(0 as Instant);
+      socket.conn.abort(now);
       return;
     }
     if (e.type === 'closed') {
