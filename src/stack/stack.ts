@@ -89,7 +89,8 @@ import { StackDropReason, countDrop, type DropCounts } from './drop.js';
 import { NeighborCache, type QueuedPacket } from './neighbor.js';
 import { PortAllocator } from './ports.js';
 import { Reassembler } from './reassembly.js';
-import { TcpListener, TcpSocket, UdpSocket, type SocketHost } from './sockets.js';
+import { UdpBindings, type UdpHost } from '../udp/index.js';
+import { TcpListener, TcpSocket, type TcpSocketHost, type UdpSocket } from './sockets.js';
 
 /** One network interface of a stack. */
 export interface InterfaceOptions {
@@ -247,7 +248,7 @@ const SYN_COOKIE_MSS = [536, 1220, 1360, 1400, 1440, 1460, 8960, 65495] as const
  * (`receiveFrame`), frames out (`pollTransmit`), one earliest deadline
  * (`pollTimeout` / `handleTimeout`), events for the application (`pollEvent`).
  */
-export class Stack implements SocketHost {
+export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
   private readonly rng: Rng;
   private readonly tcpDefaults: TcpConfig;
   /**
@@ -270,7 +271,7 @@ export class Stack implements SocketHost {
   /** Connections by 4-tuple key (remote first, so lookups build one string). */
   private readonly connections = new Map<string, TcpSocket>();
   private readonly listeners = new Map<number, TcpListener[]>();
-  private readonly udpSockets = new Map<number, UdpSocket[]>();
+  private readonly udpSockets = new UdpBindings<IpAddr>();
   private readonly txQueue: OutgoingFrame[] = [];
   private txHead = 0;
   private readonly events: StackEvent[] = [];
@@ -569,25 +570,15 @@ export class Stack implements SocketHost {
   bindUdp(options: { port?: number; host?: string }): UdpSocket {
     const address =
       options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'bind host') : null;
-    let port = options.port ?? 0;
+    const port = options.port ?? 0;
     checkPort(port, true);
-    if (port === 0) {
-      for (let p = LINUX_EPHEMERAL_LOW; p <= LINUX_EPHEMERAL_HIGH; p++) {
-        if (!this.udpSockets.has(p)) {
-          port = p;
-          break;
-        }
-      }
-    }
-    const existing = this.udpSockets.get(port) ?? [];
-    for (const s of existing) {
-      if (s.address === null || address === null || s.address.equals(address))
-        throw addressInUse(address?.text ?? '::', port);
-    }
-    const socket = new UdpSocket(this, address, port, this.udpReceiveBuffer);
-    existing.push(socket);
-    this.udpSockets.set(port, existing);
-    return socket;
+    return this.udpSockets.bind(
+      this,
+      address,
+      port,
+      { low: LINUX_EPHEMERAL_LOW, high: LINUX_EPHEMERAL_HIGH },
+      this.udpReceiveBuffer,
+    );
   }
 
   // =====================================================================
@@ -763,8 +754,6 @@ export class Stack implements SocketHost {
   stats(): StackStats {
     let listeners = 0;
     for (const l of this.listeners.values()) listeners += l.length;
-    let udp = 0;
-    for (const u of this.udpSockets.values()) udp += u.length;
     return {
       drops: { ...this.drops },
       interfaces: this.interfaces.map((i) => ({
@@ -775,7 +764,7 @@ export class Stack implements SocketHost {
       })),
       tcpConnections: this.connections.size,
       tcpListeners: listeners,
-      udpSockets: udp,
+      udpSockets: this.udpSockets.size,
       neighbors: this.neighbors.size,
       pendingFragments: this.fragments.pendingDatagrams,
       synCookiesSent: this.synCookiesSent,
@@ -784,7 +773,7 @@ export class Stack implements SocketHost {
   }
 
   // =====================================================================
-  // SocketHost
+  // TcpSocketHost and UdpHost
   // =====================================================================
 
   touch(socket: TcpSocket): void {
@@ -811,13 +800,7 @@ export class Stack implements SocketHost {
   }
 
   closeUdp(socket: UdpSocket): void {
-    if (socket.closed) return;
-    socket.closed = true;
-    const list = this.udpSockets.get(socket.port);
-    if (list === undefined) return;
-    const rest = list.filter((s) => s !== socket);
-    if (rest.length > 0) this.udpSockets.set(socket.port, rest);
-    else this.udpSockets.delete(socket.port);
+    this.udpSockets.remove(socket);
   }
 
   sendUdp(
@@ -1713,14 +1696,7 @@ export class Stack implements SocketHost {
       this.drop(iface, udp);
       return;
     }
-    const list = this.udpSockets.get(udp.dstPort);
-    let socket: UdpSocket | null = null;
-    if (list !== undefined) {
-      for (const s of list) {
-        if (s.address !== null && s.address.equals(dst)) socket = s;
-        else if (s.address === null && socket === null) socket = s;
-      }
-    }
+    const socket = this.udpSockets.lookup(dst, udp.dstPort);
     if (socket === null) {
       this.drop(iface, StackDropReason.NoSocket);
       // RFC 1122 §4.1.3.1: port unreachable, never for broadcast or multicast.
@@ -1742,12 +1718,10 @@ export class Stack implements SocketHost {
       }
       return;
     }
-    if (socket.queuedBytes + udp.payload.length > socket.maxQueuedBytes) {
+    if (!socket.deliver(udp.payload, src, udp.srcPort)) {
       this.drop(iface, StackDropReason.UdpQueueFull);
       return;
     }
-    socket.queue.push({ data: udp.payload.slice(), address: src, port: udp.srcPort });
-    socket.queuedBytes += udp.payload.length;
     this.events.push({ type: 'udp', socket });
   }
 
