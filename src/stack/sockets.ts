@@ -1,5 +1,5 @@
 import type { Duration, Instant } from '../base/index.js';
-import type { Connection, TcpState, TcpStats } from '../tcp/index.js';
+import { ListenQueues, type Connection, type TcpState, type TcpStats } from '../tcp/index.js';
 import type { UdpDatagram as UdpDatagramOf, UdpSocket as UdpSocketOf } from '../udp/index.js';
 import type { IpAddr } from './address.js';
 
@@ -36,10 +36,7 @@ export class TcpSocket {
   readonly listener: TcpListener | null;
   /** Set once the application has taken it from the listener (or it was opened actively). */
   accepted: boolean;
-  /**
-   * Counted in its listener's SYN queue (half-open, RFC 4987 §3.1): set when
-   * a listener makes it, cleared once when it is established or closes first.
-   */
+  /** Counted in its listener's SYN queue (see tcp/'s ListenQueues, which keeps it). */
   inSynQueue = false;
   /** Free for the owner (the net/ layer keeps its Socket here). */
   owner: unknown = null;
@@ -123,17 +120,15 @@ export class TcpSocket {
   }
 }
 
-/** A listening TCP port. Established connections wait in `accept()` order. */
-export class TcpListener {
+/**
+ * A listening TCP port. Established connections wait in `accept()` order
+ * (the queues, and `backlog`, `acceptQueue`, `synQueueLength` and `closed`,
+ * are tcp/'s ListenQueues).
+ */
+export class TcpListener extends ListenQueues<TcpSocket> {
   readonly address: IpAddr | null;
   readonly port: number;
   readonly family: 4 | 6 | 0;
-  backlog: number;
-  /** Connections established and not yet accepted. */
-  readonly acceptQueue: TcpSocket[] = [];
-  /** Half-open connections (SYN-RECEIVED) belonging to this listener. */
-  synQueueLength = 0;
-  closed = false;
   owner: unknown = null;
   private readonly host: TcpSocketHost;
 
@@ -144,10 +139,10 @@ export class TcpListener {
     backlog: number,
     family: 4 | 6 | 0,
   ) {
+    super(backlog);
     this.host = host;
     this.address = address;
     this.port = port;
-    this.backlog = backlog;
     this.family = family;
   }
 

@@ -5,10 +5,8 @@ import {
   earliest,
   seconds,
   seq,
-  seqAdd,
   type Instant,
   type Rng,
-  type SeqNum,
 } from '../base/index.js';
 import {
   ArpOperation,
@@ -44,7 +42,6 @@ import {
   ipv6MulticastMac,
   ipv6SolicitedNode,
   isDropReason,
-  noTcpOptions,
   macEqual,
   macIsBroadcast,
   parseArp,
@@ -71,6 +68,7 @@ import {
 import {
   Connection,
   IsnGenerator,
+  SynCookies,
   TcpState,
   resetFor,
   tcpConfig,
@@ -237,10 +235,6 @@ const EMPTY = new Uint8Array(0);
 const MAX_PATH_MTU_ENTRIES = 4096;
 /** The largest MSS: a 65535-byte IPv4 packet less 40 bytes of headers (TcpConfig.mss's bound too). */
 const MAX_MSS = 65495;
-/** SYN cookies are valid for two of these periods. */
-const SYN_COOKIE_PERIOD = 64_000_000;
-/** MSS values a cookie can encode in 3 bits (common path MTUs; as Linux's msstab idea). */
-const SYN_COOKIE_MSS = [536, 1220, 1360, 1400, 1440, 1460, 8960, 65495] as const;
 
 /**
  * One host: interfaces, addresses, routes, the connection table and the
@@ -265,6 +259,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
   private readonly interfaces: Interface[] = [];
   private readonly routes: Route[] = [];
   private readonly isn: IsnGenerator;
+  private readonly synCookies: SynCookies;
   private readonly ports: PortAllocator;
   private readonly neighbors: NeighborCache;
   private readonly fragments: Reassembler;
@@ -318,8 +313,6 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     fragmentOffset: 0,
     payload: EMPTY,
   };
-  private synCookiesSent = 0;
-  private synCookiesAccepted = 0;
   private ipv4Identification = 1;
   private icmpTokens: number;
   private icmpRefillAt = 0 as Instant;
@@ -342,6 +335,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     this.icmpRateLimit = options.icmpRateLimit ?? 1000;
     this.icmpTokens = this.icmpRateLimit;
     this.isn = new IsnGenerator(this.rng);
+    this.synCookies = new SynCookies(this.isn);
     this.ports = new PortAllocator(this.rng, LINUX_EPHEMERAL_LOW, LINUX_EPHEMERAL_HIGH);
     this.neighbors = new NeighborCache({
       reachableTime: seconds(30),
@@ -767,8 +761,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       udpSockets: this.udpSockets.size,
       neighbors: this.neighbors.size,
       pendingFragments: this.fragments.pendingDatagrams,
-      synCookiesSent: this.synCookiesSent,
-      synCookiesAccepted: this.synCookiesAccepted,
+      synCookiesSent: this.synCookies.sent,
+      synCookiesAccepted: this.synCookies.accepted,
     };
   }
 
@@ -874,16 +868,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
   private childEvent(now: Instant, socket: TcpSocket, e: TcpEvent): void {
     const listener = socket.listener!;
     if (e.type === 'connected') {
-      if (socket.inSynQueue) {
-        socket.inSynQueue = false;
-        listener.synQueueLength--;
-      }
-      if (listener.closed) {
-        socket.conn.abort(now);
-        return;
-      }
-      listener.acceptQueue.push(socket);
-      this.events.push({ type: 'accept', listener });
+      if (listener.established(socket)) this.events.push({ type: 'accept', listener });
+      else socket.conn.abort(now);
       return;
     }
     if (
@@ -896,17 +882,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       socket.conn.abort(now);
       return;
     }
-    if (e.type === 'closed') {
-      // Counted by our own flag, not the connection's transitions (recorded
-      // only with config.recordTransitions): a child reset after it was
-      // established, or on a closed listener, left the SYN queue already.
-      if (socket.inSynQueue) {
-        socket.inSynQueue = false;
-        listener.synQueueLength--;
-      }
-      const i = listener.acceptQueue.indexOf(socket);
-      if (i >= 0) listener.acceptQueue.splice(i, 1);
-    }
+    if (e.type === 'closed') listener.childClosed(socket);
   }
 
   /** Drops a connection from the tables once it is CLOSED (TIME-WAIT keeps it). */
@@ -1499,10 +1475,16 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     }
     if (
       (seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.ACK &&
-      this.synCookiesSent > 0
+      this.synCookies.sent > 0 &&
+      this.synCookies.check(now, src.bytes(), seg.srcPort, dst.bytes(), seg.dstPort, seg)
     ) {
-      const key = tupleKey(src, seg.srcPort, dst, seg.dstPort);
-      if (this.acceptSynCookie(now, iface, listener, src, dst, seg, key)) return;
+      if (listener.acceptQueueFull) {
+        this.drop(iface, StackDropReason.BacklogFull);
+        return;
+      }
+      const conn = this.synCookies.open(now, seg, this.cookieConfig(iface, src), this.buffers);
+      this.addChild(listener, conn, src, dst, seg);
+      return;
     }
     if ((seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) {
       // Not a SYN for a listener: RST for an ACK (RFC 9293 LISTEN step 2), ignore the rest.
@@ -1513,14 +1495,24 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     }
     // RFC 4987: bound half-open connections and the accept queue, so a SYN
     // flood cannot take the memory that established connections need.
-    if (listener.acceptQueue.length >= listener.backlog) {
+    if (listener.acceptQueueFull) {
       this.drop(iface, StackDropReason.BacklogFull);
       return;
     }
-    if (listener.synQueueLength >= Math.min(this.maxSynBacklog, Math.max(listener.backlog, 8))) {
+    if (listener.synQueueFull(this.maxSynBacklog)) {
       // RFC 4987 §3.6: the SYN queue is full (a flood, or a burst): answer with
       // a SYN cookie and keep no state until the handshake completes.
-      this.sendSynCookie(now, iface, src, dst, seg);
+      const synAck = this.synCookies.answer(
+        now,
+        src.bytes(),
+        seg.srcPort,
+        dst.bytes(),
+        seg.dstPort,
+        seg,
+        this.cookieConfig(iface, src),
+        this.buffers,
+      );
+      if (synAck !== null) this.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
       return;
     }
     void packet;
@@ -1532,90 +1524,18 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
       buffers: this.buffers,
     });
-    const child = new TcpSocket(
-      this,
-      this.nextSocketId++,
-      conn,
-      { address: dst, port: seg.dstPort },
-      { address: src, port: seg.srcPort },
-      listener,
-    );
-    listener.synQueueLength++;
-    child.inSynQueue = true;
-    this.connections.set(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
-    this.lastDemux = null;
     conn.handleSegment(now, seg);
-    this.dirty.add(child);
+    this.addChild(listener, conn, src, dst, seg);
   }
 
-  /**
-   * A SYN cookie (RFC 4987 §3.6; the idea of Bernstein's and Linux's
-   * syncookies, our own encoding): the ISS carries a 5-bit time counter
-   * (64 s periods), a 3-bit MSS index and 24 bits of a keyed hash of the
-   * 4-tuple, the counter and the peer's ISN. Connections opened from a cookie
-   * have no window scaling, SACK or timestamps, since nothing remembered them.
-   */
-  private sendSynCookie(
-    now: Instant,
-    iface: Interface,
+  /** Enters a listener's new child (half-open) in the connection table. */
+  private addChild(
+    listener: TcpListener,
+    conn: Connection,
     src: IpAddr,
     dst: IpAddr,
     seg: TcpRepr,
   ): void {
-    const count = Math.floor(now / SYN_COOKIE_PERIOD);
-    let mssIndex = 0;
-    const peerMss = seg.options.mss > 0 ? seg.options.mss : 536;
-    for (let i = 0; i < SYN_COOKIE_MSS.length; i++) if (SYN_COOKIE_MSS[i]! <= peerMss) mssIndex = i;
-    const cookie = this.synCookie(src, seg.srcPort, dst, seg.dstPort, count, seg.seq, mssIndex);
-    const conn = this.cookieConnection(iface, src, cookie);
-    conn.handleSegment(now, {
-      ...seg,
-      options: { ...seg.options, mss: SYN_COOKIE_MSS[mssIndex]! },
-    });
-    const synAck = conn.pollTransmit(now);
-    if (synAck === null) return;
-    this.synCookiesSent++;
-    this.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
-  }
-
-  /** The final ACK of a cookie handshake: rebuild the connection if the cookie is ours and fresh. */
-  private acceptSynCookie(
-    now: Instant,
-    iface: Interface,
-    listener: TcpListener,
-    src: IpAddr,
-    dst: IpAddr,
-    seg: TcpRepr,
-    key: string,
-  ): boolean {
-    const cookie = (seg.ack - 1) >>> 0;
-    const irs = seqAdd(seg.seq, -1);
-    const count = Math.floor(now / SYN_COOKIE_PERIOD);
-    const mssIndex = (cookie >>> 24) & 0x7;
-    let valid = false;
-    // Valid for the current period and the one before (64 to 128 s).
-    for (const c of [count, count - 1]) {
-      if (c >= 0 && this.synCookie(src, seg.srcPort, dst, seg.dstPort, c, irs, mssIndex) === cookie)
-        valid = true;
-    }
-    if (!valid) return false;
-    if (listener.acceptQueue.length >= listener.backlog) {
-      this.drop(iface, StackDropReason.BacklogFull);
-      return true;
-    }
-    const conn = this.cookieConnection(iface, src, cookie as SeqNum);
-    const syn: TcpRepr = {
-      ...seg,
-      seq: irs,
-      ack: 0 as SeqNum,
-      flags: TcpFlags.SYN,
-      payload: EMPTY,
-      options: { ...noTcpOptions(), mss: SYN_COOKIE_MSS[mssIndex]! },
-    };
-    conn.handleSegment(now, syn);
-    while (conn.pollTransmit(now) !== null) {
-      // The SYN,ACK already went out as the cookie; this rebuilds its state only.
-    }
     const child = new TcpSocket(
       this,
       this.nextSocketId++,
@@ -1624,42 +1544,19 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       { address: src, port: seg.srcPort },
       listener,
     );
-    listener.synQueueLength++;
-    child.inSynQueue = true;
-    this.connections.set(key, child);
+    listener.addHalfOpen(child);
+    this.connections.set(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
     this.lastDemux = null;
-    conn.handleSegment(now, seg);
     this.dirty.add(child);
-    this.synCookiesAccepted++;
-    return true;
   }
 
-  private synCookie(
-    remote: IpAddr,
-    remotePort: number,
-    local: IpAddr,
-    localPort: number,
-    count: number,
-    irs: SeqNum,
-    mssIndex: number,
-  ): SeqNum {
-    const hash = this.isn.hash(
-      local.bytes(),
-      localPort,
-      remote.bytes(),
-      remotePort,
-      (Math.imul(count, 0x9e3779b1) ^ irs) >>> 0,
-    );
-    return ((((count & 0x1f) << 27) | (mssIndex << 24) | (hash & 0xffffff)) >>> 0) as SeqNum;
-  }
-
-  private cookieConnection(iface: Interface, remote: IpAddr, iss: SeqNum): Connection {
-    const config = this.connectionConfig(iface, remote, {
+  /** A connection made from a SYN cookie: nothing remembered window scaling, SACK or timestamps. */
+  private cookieConfig(iface: Interface, remote: IpAddr): TcpConfig {
+    return this.connectionConfig(iface, remote, {
       windowScaling: false,
       sack: false,
       timestamps: false,
     });
-    return Connection.listen({ iss, config, buffers: this.buffers });
   }
 
   private sendReset(now: Instant, src: IpAddr, dst: IpAddr, seg: TcpRepr): void {
