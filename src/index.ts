@@ -9,6 +9,7 @@
 export * as base from './base/index.js';
 export * as wire from './wire/index.js';
 export * as tcp from './tcp/index.js';
+export * as udp from './udp/index.js';
 export * as link from './link/index.js';
 export * as stack from './stack/index.js';
 export * as sim from './sim/index.js';

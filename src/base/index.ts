@@ -6,3 +6,4 @@ export * from './rangeset.js';
 export * from './rng.js';
 export * from './assert.js';
 export * from './siphash.js';
+export * from './deadlines.js';

@@ -65,3 +65,13 @@ export type DropCounts = Record<string, number>;
 export function countDrop(counts: DropCounts, reason: string): void {
   counts[reason] = (counts[reason] ?? 0) + 1;
 }
+
+/** Counts a dropped packet on the stack and on the interface it arrived on. */
+export function countInterfaceDrop(
+  stack: DropCounts,
+  iface: { drops: DropCounts },
+  reason: string,
+): void {
+  countDrop(stack, reason);
+  countDrop(iface.drops, reason);
+}

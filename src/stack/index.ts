@@ -3,6 +3,12 @@ export * from './address.js';
 export * from './drop.js';
 export * from './sockets.js';
 export * from './stack.js';
-export * from './neighbor.js';
+export {
+  DEFAULT_NEIGHBOR_CONFIG,
+  NeighborCache,
+  NeighborState,
+  type NeighborConfig,
+  type QueuedPacket,
+} from './neighbor.js';
 export * from './reassembly.js';
-export * from './ports.js';
+export { EPHEMERAL_PORT_HIGH, EPHEMERAL_PORT_LOW, PortAllocator } from './ports.js';

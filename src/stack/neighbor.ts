@@ -1,8 +1,10 @@
 /**
- * The neighbour cache behind ARP (RFC 826) and NDP (RFC 4861): which link
- * address answers for an IP address on an interface. Sans-IO: it never sends
- * anything itself; it tells the caller when to solicit, holds packets while a
- * neighbour resolves, and hands them back when the answer comes.
+ * Neighbours: ARP (RFC 826) and NDP address resolution (RFC 4861 §7.2).
+ * NeighborDiscovery (at the end) speaks them on the wire; the neighbour cache
+ * it keeps answers which link address stands for an IP address on an
+ * interface. The cache never sends anything itself; it tells its owner when
+ * to solicit, holds packets while a neighbour resolves, and hands them back
+ * when the answer comes.
  *
  * Neighbour Unreachability Detection is a simplified RFC 4861 §7.3.2:
  *
@@ -36,8 +38,31 @@
  * a NUD_FAILED entry that gets traffic.
  */
 import type { Duration, Instant } from '../base/index.js';
-import { NEVER, later } from '../base/index.js';
-import type { MacAddress } from '../wire/index.js';
+import { NEVER, later, seconds } from '../base/index.js';
+import {
+  ArpOperation,
+  EtherType,
+  IPV6_HEADER_LENGTH,
+  Icmpv6Type,
+  IpProtocol,
+  MAC_BROADCAST,
+  NDP_HOP_LIMIT,
+  NeighborAdvertFlags,
+  emitArp,
+  emitIcmpv6,
+  emitIpv6,
+  icmpv6Length,
+  ipv6MulticastMac,
+  ipv6SolicitedNode,
+  isDropReason,
+  parseArp,
+  type Icmpv6Repr,
+  type MacAddress,
+} from '../wire/index.js';
+import { IpAddr, ipv4Broadcast } from './address.js';
+import { StackDropReason, countDrop, countInterfaceDrop, type DropCounts } from './drop.js';
+import { HEADROOM, type TxQueue } from './frames.js';
+import { IPV6_ALL_NODES, type NetInterface, type Routing } from './routes.js';
 
 /** Tunables of a {@link NeighborCache}. */
 export interface NeighborConfig {
@@ -390,4 +415,290 @@ function checkCount(n: number, what: string, min: number): void {
   if (!Number.isInteger(n) || n < min) {
     throw new RangeError(`NeighborConfig.${what} must be an integer >= ${min}, got ${n}`);
   }
+}
+
+/**
+ * ARP (RFC 826) and NDP's address resolution (RFC 4861 §7.2) on the wire:
+ * the requests and answers around the {@link NeighborCache}, and the frames
+ * that wait for them.
+ */
+export class NeighborDiscovery {
+  readonly cache: NeighborCache;
+  private readonly routing: Routing;
+  private readonly tx: TxQueue;
+  private readonly drops: DropCounts;
+  /** A router says so in its neighbour advertisements (RFC 4861 §4.4 R flag). */
+  private readonly router: boolean;
+
+  constructor(routing: Routing, tx: TxQueue, drops: DropCounts, router: boolean) {
+    this.routing = routing;
+    this.tx = tx;
+    this.drops = drops;
+    this.router = router;
+    this.cache = new NeighborCache({
+      reachableTime: seconds(30),
+      retransmitInterval: seconds(1),
+      maxProbes: 3,
+      maxQueuePerNeighbor: 100,
+      maxEntries: 4096,
+    });
+  }
+
+  /** Entries in the cache. */
+  get size(): number {
+    return this.cache.size;
+  }
+
+  pollTimeout(): Instant {
+    return this.cache.pollTimeout();
+  }
+
+  /**
+   * Runs the cache's timers: sends the solicitations and probes due, and
+   * returns the entries whose resolution failed, with the packets that
+   * waited for them (the caller tells their senders).
+   */
+  handleTimeout(now: Instant): Array<{ key: string; packets: QueuedPacket[] }> {
+    const { solicit, failed, probe } = this.cache.handleTimeout(now);
+    for (const key of solicit) this.solicitKey(key);
+    for (const p of probe) this.solicitKey(p.key, p.mac);
+    return failed;
+  }
+
+  /**
+   * Sends an IP packet (in `buffer`, after HEADROOM) over Ethernet to
+   * `nextHop`: at once when its MAC is known, else after resolution.
+   */
+  transmit(
+    now: Instant,
+    iface: NetInterface,
+    nextHop: IpAddr,
+    dst: IpAddr,
+    ethertype: number,
+    buffer: Uint8Array,
+  ): void {
+    const mac = this.resolveMac(now, iface, nextHop, dst);
+    if (mac !== null) {
+      this.tx.ethernet(iface, mac, ethertype, buffer);
+      return;
+    }
+    const key = neighborKey(iface.index, nextHop);
+    const { solicit, dropped } = this.cache.enqueue(now, key, { ethertype, packet: buffer });
+    if (dropped !== null) countDrop(iface.drops, StackDropReason.NeighborQueueFull);
+    if (solicit) this.solicit(iface, nextHop);
+  }
+
+  /** Destination MAC without resolution, or null if the neighbour cache must be asked. */
+  private resolveMac(
+    now: Instant,
+    iface: NetInterface,
+    nextHop: IpAddr,
+    dst: IpAddr,
+  ): MacAddress | null {
+    if (dst.isMulticast) {
+      if (dst.family === 6) return ipv6MulticastMac(dst.v6, new Uint8Array(6));
+      return Uint8Array.of(
+        0x01,
+        0x00,
+        0x5e,
+        (dst.v4 >>> 16) & 0x7f,
+        (dst.v4 >>> 8) & 0xff,
+        dst.v4 & 0xff,
+      );
+    }
+    if (dst.family === 4) {
+      if (dst.v4 === 0xffffffff) return MAC_BROADCAST;
+      for (const a of iface.addresses) {
+        if (
+          a.address.family === 4 &&
+          ipv4Broadcast(a.address, a.prefixLength) === dst.v4 &&
+          a.prefixLength < 31
+        )
+          return MAC_BROADCAST;
+      }
+    }
+    return this.cache.lookup(now, neighborKey(iface.index, nextHop));
+  }
+
+  /** ARP request (RFC 826) or neighbour solicitation (RFC 4861 §7.2.2) for `target`. */
+  private solicit(iface: NetInterface, target: IpAddr, unicastMac?: MacAddress): void {
+    if (target.family === 4) {
+      const source = this.routing.sourceFor(iface, 4, target);
+      const buffer = new Uint8Array(HEADROOM + 28);
+      emitArp(
+        {
+          operation: ArpOperation.Request,
+          senderHardware: iface.mac,
+          senderProtocol: source === null ? 0 : source.v4,
+          targetHardware: new Uint8Array(6),
+          targetProtocol: target.v4,
+        },
+        buffer.subarray(HEADROOM),
+      );
+      // RFC 4861-style unicast probes are ARP requests sent to the cached MAC (as Linux's arp_solicit).
+      this.tx.ethernet(iface, unicastMac?.slice() ?? MAC_BROADCAST, EtherType.Arp, buffer);
+      return;
+    }
+    const source = this.routing.sourceFor(iface, 6, target);
+    if (source === null) return;
+    if (unicastMac !== undefined) {
+      // RFC 4861 §7.2.2: a NUD probe is an NS sent to the target's own address and MAC.
+      const probeNs: Icmpv6Repr = {
+        type: Icmpv6Type.NeighborSolicitation,
+        target: target.v6,
+        sourceLinkLayer: iface.mac,
+      };
+      const probeBody = new Uint8Array(icmpv6Length(probeNs));
+      emitIcmpv6(probeNs, source.v6, target.v6, probeBody);
+      const probeBuffer = ndpPacket(source, target, probeBody);
+      this.tx.ethernet(iface, unicastMac.slice(), EtherType.Ipv6, probeBuffer);
+      return;
+    }
+    const group = IpAddr.fromV6(ipv6SolicitedNode(target.v6, new Uint8Array(16)));
+    const ns: Icmpv6Repr = {
+      type: Icmpv6Type.NeighborSolicitation,
+      target: target.v6,
+      sourceLinkLayer: iface.mac,
+    };
+    const body = new Uint8Array(icmpv6Length(ns));
+    emitIcmpv6(ns, source.v6, group.v6, body);
+    // The same packet IP output would build (hop limit 255 for NDP, RFC 4861
+    // §7.1), sent to the group's multicast MAC (RFC 2464 §7).
+    const buffer = ndpPacket(source, group, body);
+    this.tx.ethernet(iface, ipv6MulticastMac(group.v6, new Uint8Array(6)), EtherType.Ipv6, buffer);
+  }
+
+  private solicitKey(key: string, unicastMac?: MacAddress): void {
+    const slash = key.indexOf('/');
+    const iface = this.routing.interfaces[Number(key.slice(0, slash))];
+    const target = IpAddr.parse(key.slice(slash + 1));
+    if (iface !== undefined && target !== null) this.solicit(iface, target, unicastMac);
+  }
+
+  receiveArp(now: Instant, iface: NetInterface, bytes: Uint8Array): void {
+    const arp = parseArp(bytes);
+    if (isDropReason(arp)) {
+      countInterfaceDrop(this.drops, iface, arp);
+      return;
+    }
+    const ours = iface.addresses.some(
+      (a) => a.address.family === 4 && a.address.v4 === arp.targetProtocol,
+    );
+    const sender = IpAddr.fromV4(arp.senderProtocol);
+    // RFC 826 "merge": refresh a known sender; learn it when the packet is for us.
+    if (
+      arp.senderProtocol !== 0 &&
+      (ours || this.cache.lookup(now, neighborKey(iface.index, sender)) !== null)
+    ) {
+      this.learn(now, iface, sender, arp.senderHardware);
+    }
+    if (!ours) {
+      countInterfaceDrop(this.drops, iface, StackDropReason.NotForUs);
+      return;
+    }
+    if (arp.operation === ArpOperation.Request) {
+      const buffer = new Uint8Array(HEADROOM + 28);
+      emitArp(
+        {
+          operation: ArpOperation.Reply,
+          senderHardware: iface.mac,
+          senderProtocol: arp.targetProtocol,
+          targetHardware: arp.senderHardware,
+          targetProtocol: arp.senderProtocol,
+        },
+        buffer.subarray(HEADROOM),
+      );
+      this.tx.ethernet(iface, arp.senderHardware.slice(), EtherType.Arp, buffer);
+    }
+  }
+
+  learn(now: Instant, iface: NetInterface, address: IpAddr, mac: MacAddress): void {
+    const waiting = this.cache.update(now, neighborKey(iface.index, address), mac);
+    for (const item of waiting) this.tx.ethernet(iface, mac.slice(), item.ethertype, item.packet);
+  }
+
+  /** RFC 4861 §7.2.3-4: a neighbour solicitation for one of our addresses gets an advertisement. */
+  receiveSolicitation(
+    now: Instant,
+    iface: NetInterface,
+    src: IpAddr,
+    targetBytes: Uint8Array,
+    sourceLinkLayer: MacAddress | null,
+    hopLimit: number,
+  ): void {
+    if (hopLimit !== NDP_HOP_LIMIT || iface.kind !== 'ethernet') {
+      countInterfaceDrop(this.drops, iface, StackDropReason.BadNdp);
+      return;
+    }
+    const target = IpAddr.fromV6(targetBytes);
+    if (!iface.addresses.some((a) => a.address.equals(target))) {
+      countInterfaceDrop(this.drops, iface, StackDropReason.NotForUs);
+      return;
+    }
+    if (sourceLinkLayer !== null && !src.isUnspecified)
+      this.learn(now, iface, src, sourceLinkLayer);
+    // RFC 4861 §7.2.4: answer with S (unless the source is ::) and O, with our link-layer address.
+    const to = src.isUnspecified ? IPV6_ALL_NODES : src;
+    const na: Icmpv6Repr = {
+      type: Icmpv6Type.NeighborAdvertisement,
+      flags:
+        (src.isUnspecified ? 0 : NeighborAdvertFlags.Solicited) |
+        NeighborAdvertFlags.Override |
+        (this.router ? NeighborAdvertFlags.Router : 0),
+      target: target.v6,
+      targetLinkLayer: iface.mac,
+    };
+    const body = new Uint8Array(icmpv6Length(na));
+    emitIcmpv6(na, target.v6, to.v6, body);
+    const mac = sourceLinkLayer ?? null;
+    const buffer = ndpPacket(target, to, body);
+    const dstMac = to.isMulticast
+      ? ipv6MulticastMac(to.v6, new Uint8Array(6))
+      : (mac ?? this.cache.lookup(now, neighborKey(iface.index, to)));
+    if (dstMac !== null) this.tx.ethernet(iface, dstMac.slice(), EtherType.Ipv6, buffer);
+  }
+
+  /** RFC 4861 §7.2.5: an advertisement tells us a neighbour's MAC. */
+  receiveAdvertisement(
+    now: Instant,
+    iface: NetInterface,
+    target: Uint8Array,
+    targetLinkLayer: MacAddress | null,
+    hopLimit: number,
+  ): void {
+    if (hopLimit !== NDP_HOP_LIMIT) {
+      countInterfaceDrop(this.drops, iface, StackDropReason.BadNdp);
+      return;
+    }
+    if (targetLinkLayer !== null) this.learn(now, iface, IpAddr.fromV6(target), targetLinkLayer);
+  }
+}
+
+/**
+ * An NDP message in an IPv6 packet with headroom for Ethernet: hop limit 255,
+ * as RFC 4861 §7.1 requires of every NS/NA, so receivers know it was not routed.
+ */
+function ndpPacket(src: IpAddr, dst: IpAddr, body: Uint8Array): Uint8Array {
+  const buffer = new Uint8Array(HEADROOM + IPV6_HEADER_LENGTH + body.length);
+  buffer.set(body, HEADROOM + IPV6_HEADER_LENGTH);
+  emitIpv6(
+    {
+      src: src.v6,
+      dst: dst.v6,
+      hopLimit: NDP_HOP_LIMIT,
+      dscp: 0,
+      ecn: 0,
+      flowLabel: 0,
+      protocol: IpProtocol.Icmpv6,
+      headerLength: IPV6_HEADER_LENGTH,
+      fragment: null,
+      payload: buffer.subarray(HEADROOM + IPV6_HEADER_LENGTH),
+    },
+    buffer.subarray(HEADROOM),
+  );
+  return buffer;
+}
+
+function neighborKey(ifIndex: number, address: IpAddr): string {
+  return `${ifIndex}/${address.text}`;
 }

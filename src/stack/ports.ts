@@ -112,3 +112,21 @@ function checkAddress(addr: Uint8Array, what: string): void {
     );
   }
 }
+
+/** Throws a RangeError unless `port` is a port number (0 too when `allowZero`). */
+export function checkPort(port: number, allowZero: boolean): void {
+  if (!Number.isInteger(port) || port < (allowZero ? 0 : 1) || port > 65535) {
+    throw new RangeError(
+      `port must be an integer in ${allowZero ? 0 : 1}..65535, got ${String(port)}`,
+    );
+  }
+}
+
+/** The EADDRINUSE error of a bind or listen. */
+export function addressInUse(address: string, port: number): Error {
+  return Object.assign(new Error(`address ${address} port ${port} is already in use`), {
+    code: 'EADDRINUSE',
+    address,
+    port,
+  });
+}

@@ -1,27 +1,24 @@
 import type { Duration, Instant } from '../base/index.js';
-import type { Connection, TcpState, TcpStats } from '../tcp/index.js';
+import { ListenQueues, type Connection, type TcpState, type TcpStats } from '../tcp/index.js';
+import type { UdpDatagram as UdpDatagramOf, UdpSocket as UdpSocketOf } from '../udp/index.js';
 import type { IpAddr } from './address.js';
 
 /**
- * What the stack needs from a socket handle's owner: a way to say "this
- * connection has work" after an API call. Implemented by `Stack`.
+ * What a TCP socket or listener handle needs from the stack that owns it: a
+ * way to say "this connection has work" after an API call, and to stop
+ * listening. (UDP sockets declare their own host, udp/'s UdpHost.)
  */
-export interface SocketHost {
+export interface TcpSocketHost {
   /** Marks a connection for output and timer re-evaluation. */
   touch(socket: TcpSocket): void;
   /** Removes a listener. */
   closeListener(listener: TcpListener): void;
-  /** Removes a UDP socket. */
-  closeUdp(socket: UdpSocket): void;
-  /** Sends a datagram from a UDP socket now. */
-  sendUdp(
-    now: Instant,
-    socket: UdpSocket,
-    data: Uint8Array,
-    address: IpAddr,
-    port: number,
-  ): boolean;
 }
+
+/** A bound UDP socket of a stack (udp/'s socket, with the stack's addresses). */
+export type UdpSocket = UdpSocketOf<IpAddr>;
+/** A datagram received on a stack's UDP socket. */
+export type UdpDatagram = UdpDatagramOf<IpAddr>;
 
 /**
  * A handle on one TCP connection of a stack: the 4-tuple plus the
@@ -39,12 +36,14 @@ export class TcpSocket {
   readonly listener: TcpListener | null;
   /** Set once the application has taken it from the listener (or it was opened actively). */
   accepted: boolean;
+  /** Counted in its listener's SYN queue (see tcp/'s ListenQueues, which keeps it). */
+  inSynQueue = false;
   /** Free for the owner (the net/ layer keeps its Socket here). */
   owner: unknown = null;
-  private readonly host: SocketHost;
+  private readonly host: TcpSocketHost;
 
   constructor(
-    host: SocketHost,
+    host: TcpSocketHost,
     id: number,
     conn: Connection,
     local: { address: IpAddr; port: number },
@@ -121,31 +120,29 @@ export class TcpSocket {
   }
 }
 
-/** A listening TCP port. Established connections wait in `accept()` order. */
-export class TcpListener {
+/**
+ * A listening TCP port. Established connections wait in `accept()` order
+ * (the queues, and `backlog`, `acceptQueue`, `synQueueLength` and `closed`,
+ * are tcp/'s ListenQueues).
+ */
+export class TcpListener extends ListenQueues<TcpSocket> {
   readonly address: IpAddr | null;
   readonly port: number;
   readonly family: 4 | 6 | 0;
-  backlog: number;
-  /** Connections established and not yet accepted. */
-  readonly acceptQueue: TcpSocket[] = [];
-  /** Half-open connections (SYN-RECEIVED) belonging to this listener. */
-  synQueueLength = 0;
-  closed = false;
   owner: unknown = null;
-  private readonly host: SocketHost;
+  private readonly host: TcpSocketHost;
 
   constructor(
-    host: SocketHost,
+    host: TcpSocketHost,
     address: IpAddr | null,
     port: number,
     backlog: number,
     family: 4 | 6 | 0,
   ) {
+    super(backlog);
     this.host = host;
     this.address = address;
     this.port = port;
-    this.backlog = backlog;
     this.family = family;
   }
 
@@ -159,48 +156,5 @@ export class TcpListener {
   /** Stops listening; connections not yet accepted are reset. */
   close(): void {
     this.host.closeListener(this);
-  }
-}
-
-/** A received UDP datagram. */
-export interface UdpDatagram {
-  data: Uint8Array;
-  address: IpAddr;
-  port: number;
-}
-
-/** A bound UDP socket. */
-export class UdpSocket {
-  readonly address: IpAddr | null;
-  readonly port: number;
-  readonly queue: UdpDatagram[] = [];
-  queuedBytes = 0;
-  readonly maxQueuedBytes: number;
-  closed = false;
-  owner: unknown = null;
-  private readonly host: SocketHost;
-
-  constructor(host: SocketHost, address: IpAddr | null, port: number, maxQueuedBytes: number) {
-    this.host = host;
-    this.address = address;
-    this.port = port;
-    this.maxQueuedBytes = maxQueuedBytes;
-  }
-
-  /** Sends one datagram; false when it could not be routed. */
-  sendTo(now: Instant, data: Uint8Array, address: IpAddr, port: number): boolean {
-    if (this.closed) throw new Error('UdpSocket.sendTo: the socket is closed; bind a new one');
-    return this.host.sendUdp(now, this, data, address, port);
-  }
-
-  /** The next received datagram, or null. */
-  receive(): UdpDatagram | null {
-    const d = this.queue.shift() ?? null;
-    if (d !== null) this.queuedBytes -= d.data.length;
-    return d;
-  }
-
-  close(): void {
-    this.host.closeUdp(this);
   }
 }

@@ -7,3 +7,4 @@ export * from './rtt.js';
 export * from './isn.js';
 export * from './congestion/index.js';
 export * from './recorder.js';
+export * from './accept.js';

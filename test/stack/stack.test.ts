@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SeededRng, randomBytes } from '../../src/base/index.js';
+import { SeededRng, randomBytes, type Instant } from '../../src/base/index.js';
 import { memoryPair } from '../../src/link/index.js';
 import { Network, type SimHost } from '../../src/sim/index.js';
 import { TcpState } from '../../src/tcp/index.js';
-import { IpAddr, type TcpListener, type TcpSocket } from '../../src/stack/index.js';
+import { IpAddr, Stack, type TcpListener, type TcpSocket } from '../../src/stack/index.js';
 import { ms, readAll, record, twoHosts } from './sim-helpers.js';
 
 /** Makes a host an echo server on `port`: every byte comes back, FIN answers FIN. */
@@ -334,3 +334,56 @@ test('10,000 connections open at once between two hosts, then all close', () => 
 function parseHost(text: string): IpAddr {
   return IpAddr.parseOrThrow(text);
 }
+
+/** Moves every frame `from` emits to `to`, unless `keep` says no; returns how many moved. */
+function carry(
+  from: Stack,
+  to: Stack,
+  now: Instant,
+  keep: (frame: Uint8Array) => boolean = () => true,
+): number {
+  let moved = 0;
+  for (let f = from.pollTransmit(now); f !== null; f = from.pollTransmit(now)) {
+    if (!keep(f.frame)) continue;
+    to.receiveFrame(now, 0, f.frame.slice());
+    moved++;
+  }
+  return moved;
+}
+
+test('closing a listener counts each child out of its SYN queue once, without recorded transitions', () => {
+  const rng = new SeededRng(7);
+  const server = new Stack({ rng, tcp: { recordTransitions: false } });
+  const client = new Stack({ rng: new SeededRng(8) });
+  server.addInterface({ kind: 'ip', addresses: ['10.0.0.2/24'] });
+  client.addInterface({ kind: 'ip', addresses: ['10.0.0.1/24'] });
+  const now = ms(1);
+  const drainEvents = (s: Stack): void => {
+    while (s.pollEvent() !== null) {
+      // the test reads the listener's counters, not the events
+    }
+  };
+  const listener = server.listen({ port: 80 });
+  // One connection completes its handshake and waits, unaccepted, in the accept queue.
+  client.connect(now, { host: '10.0.0.2', port: 80 });
+  while (carry(client, server, now) + carry(server, client, now) > 0) drainEvents(server);
+  drainEvents(server);
+  assert.equal(listener.acceptQueue.length, 1);
+  assert.equal(listener.synQueueLength, 0);
+  // Two more stay half-open: their final ACKs are lost.
+  client.connect(now, { host: '10.0.0.2', port: 80 });
+  client.connect(now, { host: '10.0.0.2', port: 80 });
+  carry(client, server, now);
+  carry(server, client, now);
+  carry(client, server, now, () => false);
+  drainEvents(server);
+  assert.equal(listener.synQueueLength, 2);
+  // Closing resets all three; each half-open child leaves the SYN queue once,
+  // the established one (which was never in it) not at all.
+  listener.close();
+  carry(server, client, now);
+  drainEvents(server);
+  assert.equal(listener.synQueueLength, 0);
+  assert.equal(listener.acceptQueue.length, 0);
+  assert.equal(server.stats().tcpConnections, 0);
+});
