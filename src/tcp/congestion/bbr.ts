@@ -1,0 +1,768 @@
+/**
+ * BBR congestion control, version 3 as draft-ietf-ccwg-bbr describes it: a
+ * model of the path (the bottleneck bandwidth as a windowed maximum of
+ * delivery-rate samples, the round-trip propagation time as a windowed
+ * minimum, and bounds on what may be in flight learned from loss and ECN)
+ * sets the pacing rate and cwnd. A state machine probes the model: Startup
+ * doubles the rate each round until it stops growing, Drain empties the
+ * queue that built, ProbeBW cycles DOWN, CRUISE, REFILL and UP to share the
+ * link and find more bandwidth, and ProbeRTT briefly drains the pipe to
+ * measure min_rtt afresh. The ProbeBW cycle is in bbr-probe-bw.ts, the
+ * filters and constants in bbr-model.ts.
+ *
+ * BBR needs the connection's rate samples (`onRateSample`) and lost packets
+ * (`onPacketLost`), and its pacing (`pacingRate`); see `modelBased` in
+ * types.ts. Names follow the draft (BBR.max_bw is `maxBw`); the draft's
+ * -01 revision renames inflight_hi / inflight_lo to inflight_longterm /
+ * inflight_shortterm, and we keep the shorter names Linux uses.
+ */
+import { SeededRng, randomFloat, type Duration, type Instant } from '../../base/index.js';
+import type { RateSample } from '../recovery/sample.js';
+import type { CongestionConfig, CongestionControl } from './types.js';
+import { INFINITE_SSTHRESH } from './types.js';
+import {
+  AckPhase,
+  BETA,
+  BbrState,
+  HEADROOM,
+  DRAIN_PACING_GAIN,
+  ECN_ALPHA_GAIN,
+  ECN_FACTOR,
+  ECN_THRESH,
+  EXTRA_ACKED_ROUNDS,
+  FULL_BW_COUNT,
+  FULL_BW_THRESH,
+  LOSS_THRESH,
+  MIN_PIPE_CWND_SEGMENTS,
+  MIN_RTT_FILTER_US,
+  MaxBwFilter,
+  PACING_MARGIN,
+  PROBE_RTT_CWND_GAIN,
+  PROBE_RTT_DURATION_US,
+  PROBE_RTT_INTERVAL_US,
+  STARTUP_CWND_GAIN,
+  STARTUP_FULL_LOSS_COUNT,
+  STARTUP_PACING_GAIN,
+  WindowedMax,
+} from './bbr-model.js';
+import { ProbeBwCycle } from './bbr-probe-bw.js';
+
+/** What BBR shows of itself (for TCP_INFO-like stats and plots; Linux tcp_bbr_info). */
+export interface BbrInfo {
+  state: BbrState;
+  /** The bandwidth the model uses (min of max_bw and bw_lo), bytes per second. */
+  bw: number;
+  /** The windowed-max delivery rate, bytes per second. */
+  maxBw: number;
+  /** min_rtt in µs, or -1 before the first sample. */
+  minRtt: number;
+  /** Bytes per second. */
+  pacingRate: number;
+  pacingGain: number;
+  cwndGain: number;
+  cwnd: number;
+  /** bw · min_rtt in bytes (0 before both are known). */
+  bdp: number;
+  /** Bounds on inflight in bytes; Infinity when unset. */
+  inflightHi: number;
+  inflightLo: number;
+  /** Packet-timed rounds so far. */
+  roundCount: number;
+  /** Startup saw the bandwidth stop growing (BBR.filled_pipe). */
+  filledPipe: boolean;
+  /** ECN: EWMA of the CE-marked share of each round. */
+  ecnAlpha: number;
+}
+
+/** Options beyond {@link CongestionConfig}. */
+export interface BbrOptions {
+  /** Respond to ECN marks (Linux BBRv3's response, see bbr-model.ts). Default true. */
+  ecn?: boolean;
+}
+
+/** BBR (name `'bbr'`); make one with {@link createBbr}. */
+export class Bbr implements CongestionControl {
+  readonly name = 'bbr';
+  readonly modelBased = true;
+  cwnd: number;
+  /** BBR has no slow-start threshold; it stays "infinite" so the connection never sets cwnd from it. */
+  ssthresh = INFINITE_SSTHRESH;
+  mss: number;
+  state: BbrState = BbrState.Startup;
+  pacingGain = STARTUP_PACING_GAIN;
+  cwndGain = STARTUP_CWND_GAIN;
+  private pacingRateBps = 0;
+  private readonly initialCwnd: number;
+  private readonly ecnEnabled: boolean;
+
+  // The model (draft §5.5).
+  readonly maxBwFilter = new MaxBwFilter();
+  maxBw = 0;
+  bw = 0;
+  bwLo = Infinity;
+  bwLatest = 0;
+  inflightLatest = 0;
+  inflightHi = Infinity;
+  inflightLo = Infinity;
+  minRtt = -1;
+  private minRttStamp = 0;
+  private probeRttMinDelay = -1;
+  private probeRttMinStamp = 0;
+  private probeRttExpired = false;
+  private readonly extraAckedFilter = new WindowedMax(EXTRA_ACKED_ROUNDS);
+  extraAcked = 0;
+  private extraAckedIntervalStart = 0;
+  private extraAckedDelivered = 0;
+
+  // Rounds (draft §5.5.1) and the checks for a full pipe (§5.3.1.2).
+  roundCount = 0;
+  roundStart = false;
+  private nextRoundDelivered = 0;
+  fullBw = 0;
+  fullBwCount = 0;
+  fullBwNow = false;
+  filledPipe = false;
+
+  // Loss and ECN signals per round (§5.5.10).
+  private lossRoundDelivered = 0;
+  private lossRoundStart = false;
+  private lossInRound = false;
+  private lossEventsInRound = 0;
+  private ceInRound = 0;
+  private deliveredInRound = 0;
+  private ecnInRound = false;
+  ecnAlpha = 0;
+
+  // ProbeRTT (§5.3.4).
+  private probeRttDoneStamp = 0;
+  private probeRttRoundDone = false;
+  private idleRestart = false;
+  private appLimitedRequest = false;
+
+  // Recovery (§5.6.4).
+  private priorCwnd = 0;
+  private packetConservation = false;
+  private inRecovery = false;
+  private recoveryRoundEnd = 0;
+
+  /** The ProbeBW cycle: its phase bookkeeping and decisions. */
+  readonly cycle: ProbeBwCycle;
+  /** The latest time and C.delivered seen, for the lost-packet callback, which carries neither. */
+  private lastNow = 0;
+  private lastDelivered = 0;
+  private lastInFlight = 0;
+  private lastAppLimited = false;
+  private lastRate = 0;
+
+  constructor(config: CongestionConfig, options: BbrOptions = {}) {
+    checkMss(config.mss);
+    if (!Number.isInteger(config.initialWindowSegments) || config.initialWindowSegments < 1) {
+      throw new RangeError(
+        `BBR: initialWindowSegments must be a positive integer, got ${config.initialWindowSegments}`,
+      );
+    }
+    this.mss = config.mss;
+    this.initialCwnd = config.initialWindowSegments * config.mss;
+    this.cwnd = this.initialCwnd;
+    this.ecnEnabled = options.ecn ?? true;
+    const rng = new SeededRng(config.seed ?? 1);
+    this.cycle = new ProbeBwCycle(this, () => randomFloat(rng));
+    // BBRInitPacingRate (§5.6.2): the initial window over 1 ms until an RTT is known.
+    this.pacingRateBps = STARTUP_PACING_GAIN * this.initialCwnd * 1000;
+    this.extraAckedFilter.reset(0, 0);
+  }
+
+  /** The smallest cwnd (BBRMinPipeCwnd). */
+  get minPipeCwnd(): number {
+    return MIN_PIPE_CWND_SEGMENTS * this.mss;
+  }
+
+  /** bw · min_rtt in bytes (BBR.bdp), or 0 before both are known. */
+  get bdp(): number {
+    return this.minRtt > 0 ? (this.bw * this.minRtt) / 1_000_000 : 0;
+  }
+
+  get info(): BbrInfo {
+    return {
+      state: this.state,
+      bw: this.bw,
+      maxBw: this.maxBw,
+      minRtt: this.minRtt,
+      pacingRate: this.pacingRateBps,
+      pacingGain: this.pacingGain,
+      cwndGain: this.cwndGain,
+      cwnd: this.cwnd,
+      bdp: this.bdp,
+      inflightHi: this.inflightHi,
+      inflightLo: this.inflightLo,
+      roundCount: this.roundCount,
+      filledPipe: this.filledPipe,
+      ecnAlpha: this.ecnAlpha,
+    };
+  }
+
+  setMss(mss: number): void {
+    checkMss(mss);
+    if (mss === this.mss) return;
+    const scale = (bytes: number): number =>
+      bytes === Infinity ? bytes : (bytes * mss) / this.mss;
+    this.cwnd = Math.max(MIN_PIPE_CWND_SEGMENTS * mss, Math.floor(scale(this.cwnd)));
+    this.inflightHi = scale(this.inflightHi);
+    this.inflightLo = scale(this.inflightLo);
+    this.priorCwnd = scale(this.priorCwnd);
+    this.mss = mss;
+  }
+
+  /** Window-based growth is not BBR's: the connection calls {@link onRateSample} for a model-based controller. */
+  onAck(_now: Instant, _ackedBytes: number, _bytesInFlight: number, _rtt: Duration): void {}
+
+  /** draft §5.2 BBRUpdateOnACK: the model and state first, then the control parameters. */
+  onRateSample(now: Instant, rs: RateSample): void {
+    this.lastNow = now;
+    this.lastDelivered = rs.deliveredTotal;
+    this.lastInFlight = rs.inFlight;
+    this.lastAppLimited = rs.isAppLimited;
+    this.lastRate = rs.valid ? rs.deliveryRate : 0;
+    if (this.minRtt < 0 && rs.rtt > 0 && this.maxBw === 0) this.initPacingFromRtt(rs.rtt);
+    if (this.inRecovery && this.packetConservation && rs.priorDelivered >= this.recoveryRoundEnd)
+      this.packetConservation = false;
+    // BBRUpdateModelAndState
+    this.updateLatestDeliverySignals(rs);
+    this.updateCongestionSignals(now, rs);
+    this.updateAckAggregation(now, rs);
+    this.checkFullBwReached(rs);
+    this.checkStartupDone(rs);
+    this.checkDrainDone(now, rs);
+    this.cycle.update(now, rs);
+    this.updateMinRtt(now, rs);
+    this.checkProbeRtt(now, rs);
+    this.advanceLatestDeliverySignals(rs);
+    this.boundBwForModel();
+    // BBRUpdateControlParameters
+    this.setPacingRate(this.pacingGain);
+    this.setCwnd(rs);
+  }
+
+  // ------------------------------------------------------------ the model
+
+  /** §5.5.1 BBRUpdateRound: a round ends when a packet sent after the last round began is delivered. */
+  private updateRound(rs: RateSample): void {
+    if (rs.priorDelivered >= 0 && rs.priorDelivered >= this.nextRoundDelivered) {
+      this.startRound(rs.deliveredTotal);
+      this.roundCount++;
+      this.cycle.roundsSinceBwProbe++;
+      this.roundStart = true;
+    } else {
+      this.roundStart = false;
+    }
+  }
+
+  /** BBRStartRound: the next round ends once what is delivered now plus one flight is. */
+  startRound(delivered = this.lastDelivered): void {
+    this.nextRoundDelivered = delivered;
+  }
+
+  /** §5.5.5 BBRUpdateMaxBw: application-limited samples only count when they raise the estimate. */
+  private updateMaxBw(rs: RateSample): void {
+    this.updateRound(rs);
+    if (rs.valid && (rs.deliveryRate >= this.maxBw || !rs.isAppLimited)) {
+      this.maxBwFilter.update(rs.deliveryRate);
+      this.maxBw = this.maxBwFilter.value;
+    }
+  }
+
+  /** §5.5.10 BBRUpdateLatestDeliverySignals: the best rate and volume of this loss round. */
+  private updateLatestDeliverySignals(rs: RateSample): void {
+    this.lossRoundStart = false;
+    if (rs.valid) {
+      if (rs.deliveryRate > this.bwLatest) this.bwLatest = rs.deliveryRate;
+      if (rs.delivered > this.inflightLatest) this.inflightLatest = rs.delivered;
+    }
+    if (rs.priorDelivered >= 0 && rs.priorDelivered >= this.lossRoundDelivered) {
+      this.lossRoundDelivered = rs.deliveredTotal;
+      this.lossRoundStart = true;
+    }
+  }
+
+  private advanceLatestDeliverySignals(rs: RateSample): void {
+    if (!this.lossRoundStart) return;
+    this.bwLatest = rs.valid ? rs.deliveryRate : 0;
+    this.inflightLatest = rs.delivered;
+  }
+
+  /** §5.5.10 BBRUpdateCongestionSignals, with Linux BBRv3's ECN accounting. */
+  private updateCongestionSignals(now: Instant, rs: RateSample): void {
+    this.updateMaxBw(rs);
+    if (rs.newlyLost > 0) {
+      this.lossInRound = true;
+      this.lossEventsInRound++;
+    }
+    if (this.ecnEnabled) {
+      this.ceInRound += rs.ceDelivered;
+      this.deliveredInRound += rs.newlyAcked;
+      if (rs.ceDelivered > 0) this.ecnInRound = true;
+    }
+    if (!this.lossRoundStart) return;
+    this.checkStartupHighLoss(now, rs);
+    this.updateEcnAlpha(now, rs);
+    this.adaptLowerBounds();
+    this.lossInRound = false;
+    this.lossEventsInRound = 0;
+    this.ecnInRound = false;
+    this.ceInRound = 0;
+    this.deliveredInRound = 0;
+  }
+
+  /**
+   * Linux BBRv3's ECN estimate: alpha follows the CE share of each round;
+   * a round more than half marked means inflight was too high, as a loss
+   * rate above 2 % would (bbr_is_inflight_too_high). Linux measures the CE
+   * share over each rate sample's interval from per-packet counts; the
+   * round is the same span, measured with two counters.
+   */
+  private updateEcnAlpha(now: Instant, rs: RateSample): void {
+    if (!this.ecnEnabled || this.deliveredInRound <= 0) return;
+    const ratio = this.ceInRound / this.deliveredInRound;
+    this.ecnAlpha += ECN_ALPHA_GAIN * (ratio - this.ecnAlpha);
+    if (ratio > ECN_THRESH && this.cycle.bwProbeSamples) {
+      this.handleInflightTooHigh(
+        now,
+        rs.isAppLimited,
+        rs.txInFlight > 0 ? rs.txInFlight : rs.priorInFlight,
+      );
+    }
+  }
+
+  /** §5.5.10 BBRAdaptLowerBoundsFromCongestion: short-term bounds cut once per round with loss or ECN, except while probing. */
+  private adaptLowerBounds(): void {
+    if (this.isProbingBw()) return;
+    if (this.lossInRound) {
+      this.initLowerBounds();
+      // BBRLossLowerBounds: down to what the last round delivered, at most by BETA.
+      this.bwLo = Math.max(this.bwLatest, BETA * this.bwLo);
+      this.inflightLo = Math.max(this.inflightLatest, BETA * this.inflightLo);
+    }
+    if (this.ecnInRound && this.ecnEnabled) {
+      this.initLowerBounds();
+      const cut = (1 - ECN_FACTOR * this.ecnAlpha) * this.inflightLo;
+      if (cut < this.inflightLo) this.inflightLo = Math.max(cut, this.minPipeCwnd);
+    }
+  }
+
+  private initLowerBounds(): void {
+    if (this.bwLo === Infinity) this.bwLo = this.maxBw;
+    if (this.inflightLo === Infinity) this.inflightLo = this.cwnd;
+  }
+
+  resetLowerBounds(): void {
+    this.bwLo = Infinity;
+    this.inflightLo = Infinity;
+  }
+
+  /** BBRIsProbingBW: the states that deliberately overshoot. */
+  private isProbingBw(): boolean {
+    const s = this.state;
+    return s === BbrState.Startup || s === BbrState.ProbeBwRefill || s === BbrState.ProbeBwUp;
+  }
+
+  private boundBwForModel(): void {
+    this.bw = this.bwLo < this.maxBw ? this.bwLo : this.maxBw;
+  }
+
+  /** §5.5.9 BBRUpdateACKAggregation: how far deliveries ran ahead of bw over the last rounds. */
+  private updateAckAggregation(now: Instant, rs: RateSample): void {
+    const interval = now - this.extraAckedIntervalStart;
+    let expected = (this.bw * interval) / 1_000_000;
+    if (this.extraAckedDelivered <= expected) {
+      this.extraAckedDelivered = 0;
+      this.extraAckedIntervalStart = now;
+      expected = 0;
+    }
+    this.extraAckedDelivered += rs.newlyAcked;
+    let extra = this.extraAckedDelivered - expected;
+    if (extra > this.cwnd) extra = this.cwnd;
+    this.extraAcked = this.extraAckedFilter.update(extra, this.roundCount);
+  }
+
+  /** §5.5.4 BBRUpdateMinRTT: min_rtt over 10 s, and ProbeRTT's own 5 s minimum. */
+  private updateMinRtt(now: Instant, rs: RateSample): void {
+    this.probeRttExpired = now > this.probeRttMinStamp + PROBE_RTT_INTERVAL_US;
+    if (
+      rs.rtt >= 0 &&
+      (this.probeRttMinDelay < 0 || rs.rtt < this.probeRttMinDelay || this.probeRttExpired)
+    ) {
+      this.probeRttMinDelay = rs.rtt;
+      this.probeRttMinStamp = now;
+    }
+    const minRttExpired = now > this.minRttStamp + MIN_RTT_FILTER_US;
+    if (
+      this.probeRttMinDelay >= 0 &&
+      (this.minRtt < 0 || this.probeRttMinDelay < this.minRtt || minRttExpired)
+    ) {
+      this.minRtt = this.probeRttMinDelay;
+      this.minRttStamp = this.probeRttMinStamp;
+    }
+  }
+
+  // ------------------------------------------------------------ Startup and Drain
+
+  /**
+   * §5.3.1.2 BBRCheckFullBWReached: after three rounds in a row without 25 %
+   * more bandwidth, the pipe is full. The draft compares each round's
+   * delivery rate; we compare max_bw, as Linux does, so that one low sample
+   * at a round's start does not count as a plateau.
+   */
+  private checkFullBwReached(rs: RateSample): void {
+    if (this.fullBwNow || !this.roundStart || rs.isAppLimited) return;
+    if (this.maxBw >= this.fullBw * FULL_BW_THRESH) {
+      this.resetFullBw();
+      this.fullBw = this.maxBw;
+      return;
+    }
+    this.fullBwCount++;
+    this.fullBwNow = this.fullBwCount >= FULL_BW_COUNT;
+    if (this.fullBwNow) this.filledPipe = true;
+  }
+
+  resetFullBw(): void {
+    this.fullBw = 0;
+    this.fullBwCount = 0;
+    this.fullBwNow = false;
+  }
+
+  /**
+   * §5.3.1.3 BBRCheckStartupHighLoss: Startup also ends when a round in
+   * recovery lost more than 2 % in at least six separate events; inflight_hi
+   * then starts at what the round carried. (Linux counts loss events per
+   * ACK with losses, as we do; the draft counts discontiguous lost ranges.)
+   */
+  private checkStartupHighLoss(_now: Instant, rs: RateSample): void {
+    if (this.state !== BbrState.Startup || this.filledPipe || !this.inRecovery) return;
+    if (this.lossEventsInRound < STARTUP_FULL_LOSS_COUNT) return;
+    if (!isInflightTooHigh(rs)) return;
+    this.filledPipe = true;
+    this.inflightHi = Math.max(this.bdp, this.inflightLatest);
+  }
+
+  private checkStartupDone(rs: RateSample): void {
+    if (this.state === BbrState.Startup && this.filledPipe) this.enterDrain(rs);
+  }
+
+  private enterStartup(): void {
+    this.state = BbrState.Startup;
+    this.pacingGain = STARTUP_PACING_GAIN;
+    this.cwndGain = STARTUP_CWND_GAIN;
+  }
+
+  private enterDrain(_rs: RateSample): void {
+    this.state = BbrState.Drain;
+    this.pacingGain = DRAIN_PACING_GAIN;
+    this.cwndGain = STARTUP_CWND_GAIN;
+  }
+
+  /** §5.3.2: Drain ends once inflight is down to one BDP (with the quantization budget). */
+  private checkDrainDone(now: Instant, rs: RateSample): void {
+    if (this.state === BbrState.Drain && rs.inFlight <= this.inflightFor(1)) {
+      this.cycle.startDown(now);
+    }
+  }
+
+  /** Sets the state and its gains; the ProbeBW cycle changes phase through this. */
+  setState(state: BbrState, pacingGain: number, cwndGain: number): void {
+    this.state = state;
+    this.pacingGain = pacingGain;
+    this.cwndGain = cwndGain;
+  }
+
+  // ------------------------------------------------------------ ProbeRTT
+
+  /** §5.3.4.4 BBRCheckProbeRTT. */
+  private checkProbeRtt(now: Instant, rs: RateSample): void {
+    if (this.state !== BbrState.ProbeRtt && this.probeRttExpired && !this.idleRestart) {
+      this.setState(BbrState.ProbeRtt, 1, PROBE_RTT_CWND_GAIN);
+      this.saveCwnd();
+      this.probeRttDoneStamp = 0;
+      this.cycle.ackPhase = AckPhase.ProbeStopping;
+      this.startRound(rs.deliveredTotal);
+    }
+    if (this.state === BbrState.ProbeRtt) this.handleProbeRtt(now, rs);
+    if (rs.newlyAcked > 0) this.idleRestart = false;
+  }
+
+  private handleProbeRtt(now: Instant, rs: RateSample): void {
+    // The low rate of ProbeRTT must not lower the bandwidth estimate.
+    this.appLimitedRequest = true;
+    if (this.probeRttDoneStamp === 0 && rs.inFlight <= this.probeRttCwnd()) {
+      this.probeRttDoneStamp = now + PROBE_RTT_DURATION_US;
+      this.probeRttRoundDone = false;
+      this.startRound(rs.deliveredTotal);
+    } else if (this.probeRttDoneStamp !== 0) {
+      if (this.roundStart) this.probeRttRoundDone = true;
+      if (this.probeRttRoundDone) this.checkProbeRttDone(now);
+    }
+  }
+
+  private checkProbeRttDone(now: Instant): void {
+    if (this.probeRttDoneStamp === 0 || now <= this.probeRttDoneStamp) return;
+    // ProbeRTT measured min_rtt afresh: the 5 s wait starts again.
+    this.probeRttMinStamp = now;
+    this.restoreCwnd();
+    this.resetLowerBounds();
+    if (this.filledPipe) {
+      this.cycle.startDown(now);
+      this.cycle.startCruise();
+    } else {
+      this.enterStartup();
+    }
+  }
+
+  /** §5.6.4.4 BBRProbeRTTCwnd: half a BDP, at least four segments (BBRv1 used four segments flat). */
+  probeRttCwnd(): number {
+    const cwnd = this.bdpMultiple(PROBE_RTT_CWND_GAIN);
+    return cwnd > this.minPipeCwnd ? cwnd : this.minPipeCwnd;
+  }
+
+  takeAppLimitedRequest(): boolean {
+    const requested = this.appLimitedRequest;
+    this.appLimitedRequest = false;
+    return requested;
+  }
+
+  // ------------------------------------------------------------ loss
+
+  /**
+   * §5.5.10.2 BBRHandleLostPacket: while probing, each lost packet checks the
+   * loss rate of the flight it was part of, so that the probe stops as soon
+   * as that flight lost more than 2 %, not a round later.
+   */
+  onPacketLost(bytes: number, txInFlight: number, lostSince: number, appLimited: boolean): void {
+    if (!this.cycle.bwProbeSamples) return;
+    if (!(lostSince > txInFlight * LOSS_THRESH)) return;
+    // BBRInflightHiFromLostPacket: the flight at which the loss rate crossed 2 %.
+    const inflightPrev = txInFlight - bytes;
+    const lostPrev = lostSince - bytes;
+    const lostPrefix = (LOSS_THRESH * inflightPrev - lostPrev) / (1 - LOSS_THRESH);
+    this.handleInflightTooHigh(this.lastNow as Instant, appLimited, inflightPrev + lostPrefix);
+  }
+
+  /**
+   * §5.5.10.2 BBRHandleInflightTooHigh: inflight_hi comes down to the flight
+   * that lost too much (or BETA of the target), and a probe stops.
+   */
+  handleInflightTooHigh(now: Instant, appLimited: boolean, txInFlight: number): void {
+    this.cycle.bwProbeSamples = false;
+    if (!appLimited) {
+      const floor = this.targetInflight() * BETA;
+      this.inflightHi = Math.max(txInFlight, floor, this.minPipeCwnd);
+    }
+    if (this.state === BbrState.ProbeBwUp) this.cycle.startDown(now);
+  }
+
+  /** BBRTargetInflight: what the model wants in flight. */
+  targetInflight(): number {
+    const bdp = this.bdp;
+    if (bdp <= 0) return this.cwnd;
+    return bdp < this.cwnd ? bdp : this.cwnd;
+  }
+
+  /** Recovery begins (the connection's congestion event): packet conservation for a round (§5.6.4.4). */
+  onCongestionEvent(_now: Instant, bytesInFlight: number): void {
+    if (this.inRecovery) return;
+    this.saveCwnd();
+    this.inRecovery = true;
+    this.packetConservation = true;
+    this.recoveryRoundEnd = this.lastDelivered + bytesInFlight;
+    const floor = bytesInFlight + this.mss;
+    if (this.cwnd > floor) this.cwnd = floor;
+  }
+
+  onRecoveryExit(_now: Instant): void {
+    if (!this.inRecovery) return;
+    this.inRecovery = false;
+    this.packetConservation = false;
+    this.restoreCwnd();
+  }
+
+  onRecoveryEnd(now: Instant, _bytesInFlight: number): void {
+    this.onRecoveryExit(now);
+  }
+
+  /** A retransmission timeout: cwnd to one segment, the old one saved for when recovery ends (§5.6.4.4). */
+  onRetransmitTimeout(_now: Instant, _bytesInFlight: number): void {
+    this.saveCwnd();
+    this.inRecovery = true;
+    this.packetConservation = false;
+    this.recoveryRoundEnd = this.lastDelivered;
+    this.cwnd = this.mss;
+    // Linux bbr_set_state(TCP_CA_Loss): the plateau count starts over, as the timeout is a new round.
+    this.resetFullBw();
+    this.roundStart = true;
+  }
+
+  /**
+   * A spurious reduction: as Linux's bbr_undo_cwnd, forget the plateau
+   * count and the short-term bounds, and take the saved cwnd back.
+   */
+  onUndo(_now: Instant): void {
+    this.resetFullBw();
+    this.lossInRound = false;
+    this.resetLowerBounds();
+    if (this.priorCwnd > this.cwnd) this.cwnd = this.priorCwnd;
+    this.inRecovery = false;
+    this.packetConservation = false;
+  }
+
+  private saveCwnd(): void {
+    if (!this.inRecovery && this.state !== BbrState.ProbeRtt) this.priorCwnd = this.cwnd;
+    else if (this.cwnd > this.priorCwnd) this.priorCwnd = this.cwnd;
+  }
+
+  private restoreCwnd(): void {
+    if (this.priorCwnd > this.cwnd) this.cwnd = this.priorCwnd;
+  }
+
+  // ------------------------------------------------------------ sending and idle
+
+  /**
+   * §5.4.3 BBRHandleRestartFromIdle: the first packet after an
+   * application-limited idle period paces at bw (not below it), and ACK
+   * aggregation counts from now. (Linux CA_EVENT_TX_START.)
+   */
+  onPacketSent(now: Instant, _bytes: number, bytesInFlight: number): void {
+    this.lastNow = now;
+    if (bytesInFlight !== 0 || !this.lastAppLimited) return;
+    this.idleRestart = true;
+    this.extraAckedIntervalStart = now;
+    if (this.cycle.isProbeBw()) this.setPacingRate(1);
+    else if (this.state === BbrState.ProbeRtt) this.checkProbeRttDone(now);
+  }
+
+  /**
+   * The connection's RFC 5681 §4.1 restart after an RTO's worth of idleness.
+   * BBR keeps its window (its pacing paces the restart) and treats the
+   * moment as an idle restart, as Linux does (tcp_cwnd_restart is skipped
+   * for BBR in practice since its idle restart is app-limited).
+   */
+  onIdleRestart(now: Instant): void {
+    this.idleRestart = true;
+    this.extraAckedIntervalStart = now;
+  }
+
+  /** BBR counts rounds itself from the rate samples. */
+  onRoundStart(_now: Instant): void {}
+
+  pacingRate(): number {
+    return this.pacingRateBps;
+  }
+
+  // ------------------------------------------------------------ control parameters
+
+  /** Linux bbr_init_pacing_rate_from_rtt: the first RTT sample gives Startup a real rate. */
+  private initPacingFromRtt(rtt: number): void {
+    this.pacingRateBps = (STARTUP_PACING_GAIN * this.cwnd * 1_000_000) / rtt;
+  }
+
+  /** §5.6.2 BBRSetPacingRateWithGain: 1 % below bw·gain; Startup never lowers it. */
+  private setPacingRate(gain: number): void {
+    const rate = gain * this.bw * (1 - PACING_MARGIN);
+    if (rate > 0 && (this.filledPipe || rate > this.pacingRateBps)) this.pacingRateBps = rate;
+  }
+
+  /** BBRBDPMultiple: gain × BDP, or the initial window before min_rtt is known. */
+  bdpMultiple(gain: number): number {
+    if (this.minRtt < 0) return this.initialCwnd;
+    return gain * this.bdp;
+  }
+
+  /**
+   * §5.6.3 BBRQuantizationBudget: room for the segments the sender and
+   * receiver batch (three send quanta; at our rates a quantum is two
+   * segments, as Linux at low rates), and two more segments in UP.
+   */
+  private quantizationBudget(inflight: number): number {
+    const quanta = 3 * this.sendQuantum();
+    let budget = inflight > quanta ? inflight : quanta;
+    if (budget < this.minPipeCwnd) budget = this.minPipeCwnd;
+    if (this.state === BbrState.ProbeBwUp) budget += 2 * this.mss;
+    return budget;
+  }
+
+  /** §5.6.3 BBRSetSendQuantum: 1 ms of pacing, between two segments and 64 KiB. */
+  private sendQuantum(): number {
+    const ms = this.pacingRateBps / 1000;
+    if (ms < 2 * this.mss) return 2 * this.mss;
+    return ms > 65536 ? 65536 : ms;
+  }
+
+  /** BBRInflight: gain × BDP with the quantization budget. */
+  inflightFor(gain: number): number {
+    return this.quantizationBudget(this.bdpMultiple(gain));
+  }
+
+  /** BBRInflightWithHeadroom: inflight_hi less 15 % for other flows (CRUISE's bound). */
+  inflightWithHeadroom(): number {
+    if (this.inflightHi === Infinity) return Infinity;
+    const headroom = Math.max(this.mss, HEADROOM * this.inflightHi);
+    return Math.max(this.inflightHi - headroom, this.minPipeCwnd);
+  }
+
+  /** §5.6.4 BBRSetCwnd. */
+  private setCwnd(rs: RateSample): void {
+    const maxInflight = this.quantizationBudget(this.bdpMultiple(this.cwndGain) + this.extraAcked);
+    // BBRModulateCwndForRecovery: losses come out of cwnd; in the first
+    // round of recovery, no more than what was delivered goes out.
+    let cwnd = this.cwnd;
+    if (rs.newlyLost > 0) cwnd = Math.max(cwnd - rs.newlyLost, this.mss);
+    if (this.packetConservation) cwnd = Math.max(cwnd, rs.inFlight + rs.newlyAcked);
+    if (!this.packetConservation) {
+      if (this.filledPipe) cwnd = Math.min(cwnd + rs.newlyAcked, maxInflight);
+      else if (cwnd < maxInflight || rs.deliveredTotal < this.initialCwnd) cwnd += rs.newlyAcked;
+      if (cwnd < this.minPipeCwnd) cwnd = this.minPipeCwnd;
+    }
+    // BBRBoundCwndForProbeRTT
+    if (this.state === BbrState.ProbeRtt) {
+      const cap = this.probeRttCwnd();
+      if (cwnd > cap) cwnd = cap;
+    }
+    // BBRBoundCwndForModel: inflight_hi while probing, with headroom while
+    // cruising or in ProbeRTT, and inflight_lo always.
+    let cap = Infinity;
+    if (this.cycle.isProbeBw() && this.state !== BbrState.ProbeBwCruise) cap = this.inflightHi;
+    else if (this.state === BbrState.ProbeRtt || this.state === BbrState.ProbeBwCruise)
+      cap = this.inflightWithHeadroom();
+    if (this.inflightLo < cap) cap = this.inflightLo;
+    if (cap < this.minPipeCwnd) cap = this.minPipeCwnd;
+    if (cwnd > cap) cwnd = cap;
+    this.cwnd = Math.floor(cwnd);
+  }
+
+  /** Whether the sender filled cwnd (BBR.is_cwnd_limited, Linux tcp_is_cwnd_limited). */
+  isCwndLimited(rs: RateSample): boolean {
+    return rs.priorInFlight + this.mss > this.cwnd;
+  }
+
+  /** The latest delivery rate seen (the draft's rs.delivery_rate at a phase change). */
+  get latestRate(): number {
+    return this.lastRate;
+  }
+
+  get latestInFlight(): number {
+    return this.lastInFlight;
+  }
+}
+
+/** §5.5.10.2 IsInflightTooHigh: the sample's flight lost more than 2 %. */
+export function isInflightTooHigh(rs: RateSample): boolean {
+  return rs.lost > rs.txInFlight * LOSS_THRESH && rs.txInFlight > 0;
+}
+
+function checkMss(mss: number): void {
+  if (!Number.isInteger(mss) || mss < 1) {
+    throw new RangeError(`congestion control: mss must be a positive integer, got ${mss}`);
+  }
+}
+
+/** Factory for {@link Bbr}, registered as `'bbr'`. */
+export function createBbr(config: CongestionConfig): CongestionControl {
+  return new Bbr(config);
+}
