@@ -15,6 +15,7 @@ import {
   type CongestionControl,
 } from '../../src/tcp/congestion/index.js';
 import { BottleneckDriver, type PathOptions } from './bbr-driver.js';
+import { Dumbbell } from './bottleneck.js';
 
 const R = 1_250_000; // 10 Mbit/s
 const MSS = 1460;
@@ -296,4 +297,21 @@ test('a retransmission timeout cuts cwnd to one segment; the end of recovery res
   cc.onRecoveryExit(instant(d.now));
   assert.equal(cc.cwnd, before);
   assert.equal(cc.ssthresh, 0x7fffffff, 'no slow-start threshold');
+});
+
+test("a connection can select 'bbr' today: until it feeds rate samples, BBR holds the initial window", () => {
+  // 10 Mbit/s, 40 ms RTT and a buffer of one BDP; see the report's hook list for the wiring.
+  const d = new Dumbbell({ rateBps: 10e6, bufferBytes: 50_000, delayMs: 20 }, [
+    { config: { congestionControl: 'bbr' } },
+  ]);
+  d.run(5000);
+  const flow = d.flows[0]!;
+  const stats = flow.client.stats();
+  assert.equal(stats.congestionControl, 'bbr');
+  assert.equal(stats.retransmitTimeouts, 0);
+  // A fixed window of ten segments per round trip: about 2.9 Mbit/s, no more than the link.
+  const goodput = flow.goodputBps(1000, 5000, 100);
+  const iwRate = (10 * stats.sendMss * 8 * 1e6) / (40_000 + 1500);
+  assert.ok(goodput > 0.7 * iwRate && goodput <= 10e6, `${goodput} vs ${iwRate}`);
+  assert.ok(stats.cwnd >= 10 * stats.sendMss, `cwnd ${stats.cwnd}`);
 });

@@ -153,6 +153,8 @@ export class Bbr implements CongestionControl {
   private lastInFlight = 0;
   private lastAppLimited = false;
   private lastRate = 0;
+  /** The connection calls onRateSample (else onAck keeps a fixed window). */
+  private fedRateSamples = false;
 
   constructor(config: CongestionConfig, options: BbrOptions = {}) {
     checkMss(config.mss);
@@ -213,11 +215,20 @@ export class Bbr implements CongestionControl {
     this.mss = mss;
   }
 
-  /** Window-based growth is not BBR's: the connection calls {@link onRateSample} for a model-based controller. */
-  onAck(_now: Instant, _ackedBytes: number, _bytesInFlight: number, _rtt: Duration): void {}
+  /**
+   * Window-based growth is not BBR's: a connection that knows `modelBased`
+   * calls {@link onRateSample} instead. One that does not gets a fixed
+   * window: cwnd climbs back to the initial window after whatever its
+   * recovery did to it, and no further, since without rate samples there is
+   * no model to grow from.
+   */
+  onAck(_now: Instant, _ackedBytes: number, _bytesInFlight: number, _rtt: Duration): void {
+    if (!this.fedRateSamples && this.cwnd < this.initialCwnd) this.cwnd = this.initialCwnd;
+  }
 
   /** draft §5.2 BBRUpdateOnACK: the model and state first, then the control parameters. */
   onRateSample(now: Instant, rs: RateSample): void {
+    this.fedRateSamples = true;
     this.lastNow = now;
     this.lastDelivered = rs.deliveredTotal;
     this.lastInFlight = rs.inFlight;
