@@ -7,8 +7,9 @@
  * doubles the rate each round until it stops growing, Drain empties the
  * queue that built, ProbeBW cycles DOWN, CRUISE, REFILL and UP to share the
  * link and find more bandwidth, and ProbeRTT briefly drains the pipe to
- * measure min_rtt afresh. The ProbeBW cycle is in bbr-probe-bw.ts, the
- * filters and constants in bbr-model.ts.
+ * measure min_rtt afresh. The ProbeBW cycle is in bbr-probe-bw.ts, min_rtt
+ * and ProbeRTT in bbr-probe-rtt.ts, the loss and ECN signals in
+ * bbr-signals.ts, the filters and constants in bbr-model.ts.
  *
  * BBR needs the connection's rate samples (`onRateSample`) and lost packets
  * (`onPacketLost`), and its pacing (`pacingRate`); see `modelBased` in
@@ -21,31 +22,24 @@ import type { RateSample } from '../recovery/sample.js';
 import type { CongestionConfig, CongestionControl } from './types.js';
 import { INFINITE_SSTHRESH } from './types.js';
 import {
-  AckPhase,
   BETA,
   BbrState,
   HEADROOM,
   DRAIN_PACING_GAIN,
-  ECN_ALPHA_GAIN,
-  ECN_FACTOR,
-  ECN_THRESH,
   EXTRA_ACKED_ROUNDS,
   FULL_BW_COUNT,
   FULL_BW_THRESH,
   LOSS_THRESH,
   MIN_PIPE_CWND_SEGMENTS,
-  MIN_RTT_FILTER_US,
   MaxBwFilter,
   PACING_MARGIN,
-  PROBE_RTT_CWND_GAIN,
-  PROBE_RTT_DURATION_US,
-  PROBE_RTT_INTERVAL_US,
   STARTUP_CWND_GAIN,
-  STARTUP_FULL_LOSS_COUNT,
   STARTUP_PACING_GAIN,
   WindowedMax,
 } from './bbr-model.js';
 import { ProbeBwCycle } from './bbr-probe-bw.js';
+import { ProbeRtt } from './bbr-probe-rtt.js';
+import { CongestionSignals } from './bbr-signals.js';
 
 /** What BBR shows of itself (for TCP_INFO-like stats and plots; Linux tcp_bbr_info). */
 export interface BbrInfo {
@@ -93,22 +87,14 @@ export class Bbr implements CongestionControl {
   cwndGain = STARTUP_CWND_GAIN;
   private pacingRateBps = 0;
   private readonly initialCwnd: number;
-  private readonly ecnEnabled: boolean;
 
   // The model (draft §5.5).
   readonly maxBwFilter = new MaxBwFilter();
   maxBw = 0;
   bw = 0;
   bwLo = Infinity;
-  bwLatest = 0;
-  inflightLatest = 0;
   inflightHi = Infinity;
   inflightLo = Infinity;
-  minRtt = -1;
-  private minRttStamp = 0;
-  private probeRttMinDelay = -1;
-  private probeRttMinStamp = 0;
-  private probeRttExpired = false;
   private readonly extraAckedFilter = new WindowedMax(EXTRA_ACKED_ROUNDS);
   extraAcked = 0;
   private extraAckedIntervalStart = 0;
@@ -123,30 +109,18 @@ export class Bbr implements CongestionControl {
   fullBwNow = false;
   filledPipe = false;
 
-  // Loss and ECN signals per round (§5.5.10).
-  private lossRoundDelivered = 0;
-  private lossRoundStart = false;
-  private lossInRound = false;
-  private lossEventsInRound = 0;
-  private ceInRound = 0;
-  private deliveredInRound = 0;
-  private ecnInRound = false;
-  ecnAlpha = 0;
-
-  // ProbeRTT (§5.3.4).
-  private probeRttDoneStamp = 0;
-  private probeRttRoundDone = false;
-  private idleRestart = false;
-  private appLimitedRequest = false;
-
   // Recovery (§5.6.4).
   private priorCwnd = 0;
   private packetConservation = false;
-  private inRecovery = false;
+  inRecovery = false;
   private recoveryRoundEnd = 0;
 
   /** The ProbeBW cycle: its phase bookkeeping and decisions. */
   readonly cycle: ProbeBwCycle;
+  /** min_rtt and ProbeRTT. */
+  readonly probeRtt: ProbeRtt;
+  /** Loss and ECN per round, and the short-term bounds they set. */
+  readonly signals: CongestionSignals;
   /** The latest time and C.delivered seen, for the lost-packet callback, which carries neither. */
   private lastNow = 0;
   private lastDelivered = 0;
@@ -166,12 +140,23 @@ export class Bbr implements CongestionControl {
     this.mss = config.mss;
     this.initialCwnd = config.initialWindowSegments * config.mss;
     this.cwnd = this.initialCwnd;
-    this.ecnEnabled = options.ecn ?? true;
+    this.probeRtt = new ProbeRtt(this);
+    this.signals = new CongestionSignals(this, options.ecn ?? true);
     const rng = new SeededRng(config.seed ?? 1);
     this.cycle = new ProbeBwCycle(this, () => randomFloat(rng));
     // BBRInitPacingRate (§5.6.2): the initial window over 1 ms until an RTT is known.
     this.pacingRateBps = STARTUP_PACING_GAIN * this.initialCwnd * 1000;
     this.extraAckedFilter.reset(0, 0);
+  }
+
+  /** BBR.min_rtt in µs, or -1 before the first sample. */
+  get minRtt(): number {
+    return this.probeRtt.minRtt;
+  }
+
+  /** ECN: the EWMA of the CE-marked share of each round. */
+  get ecnAlpha(): number {
+    return this.signals.ecnAlpha;
   }
 
   /** The smallest cwnd (BBRMinPipeCwnd). */
@@ -238,16 +223,17 @@ export class Bbr implements CongestionControl {
     if (this.inRecovery && this.packetConservation && rs.priorDelivered >= this.recoveryRoundEnd)
       this.packetConservation = false;
     // BBRUpdateModelAndState
-    this.updateLatestDeliverySignals(rs);
-    this.updateCongestionSignals(now, rs);
+    this.signals.updateLatest(rs);
+    this.updateMaxBw(rs);
+    this.signals.update(now, rs);
     this.updateAckAggregation(now, rs);
     this.checkFullBwReached(rs);
     this.checkStartupDone(rs);
     this.checkDrainDone(now, rs);
     this.cycle.update(now, rs);
-    this.updateMinRtt(now, rs);
-    this.checkProbeRtt(now, rs);
-    this.advanceLatestDeliverySignals(rs);
+    this.probeRtt.updateMinRtt(now, rs);
+    this.probeRtt.check(now, rs);
+    this.signals.advanceLatest(rs);
     this.boundBwForModel();
     // BBRUpdateControlParameters
     this.setPacingRate(this.pacingGain);
@@ -282,96 +268,13 @@ export class Bbr implements CongestionControl {
     }
   }
 
-  /** §5.5.10 BBRUpdateLatestDeliverySignals: the best rate and volume of this loss round. */
-  private updateLatestDeliverySignals(rs: RateSample): void {
-    this.lossRoundStart = false;
-    if (rs.valid) {
-      if (rs.deliveryRate > this.bwLatest) this.bwLatest = rs.deliveryRate;
-      if (rs.delivered > this.inflightLatest) this.inflightLatest = rs.delivered;
-    }
-    if (rs.priorDelivered >= 0 && rs.priorDelivered >= this.lossRoundDelivered) {
-      this.lossRoundDelivered = rs.deliveredTotal;
-      this.lossRoundStart = true;
-    }
-  }
-
-  private advanceLatestDeliverySignals(rs: RateSample): void {
-    if (!this.lossRoundStart) return;
-    this.bwLatest = rs.valid ? rs.deliveryRate : 0;
-    this.inflightLatest = rs.delivered;
-  }
-
-  /** §5.5.10 BBRUpdateCongestionSignals, with Linux BBRv3's ECN accounting. */
-  private updateCongestionSignals(now: Instant, rs: RateSample): void {
-    this.updateMaxBw(rs);
-    if (rs.newlyLost > 0) {
-      this.lossInRound = true;
-      this.lossEventsInRound++;
-    }
-    if (this.ecnEnabled) {
-      this.ceInRound += rs.ceDelivered;
-      this.deliveredInRound += rs.newlyAcked;
-      if (rs.ceDelivered > 0) this.ecnInRound = true;
-    }
-    if (!this.lossRoundStart) return;
-    this.checkStartupHighLoss(now, rs);
-    this.updateEcnAlpha(now, rs);
-    this.adaptLowerBounds();
-    this.lossInRound = false;
-    this.lossEventsInRound = 0;
-    this.ecnInRound = false;
-    this.ceInRound = 0;
-    this.deliveredInRound = 0;
-  }
-
-  /**
-   * Linux BBRv3's ECN estimate: alpha follows the CE share of each round;
-   * a round more than half marked means inflight was too high, as a loss
-   * rate above 2 % would (bbr_is_inflight_too_high). Linux measures the CE
-   * share over each rate sample's interval from per-packet counts; the
-   * round is the same span, measured with two counters.
-   */
-  private updateEcnAlpha(now: Instant, rs: RateSample): void {
-    if (!this.ecnEnabled || this.deliveredInRound <= 0) return;
-    const ratio = this.ceInRound / this.deliveredInRound;
-    this.ecnAlpha += ECN_ALPHA_GAIN * (ratio - this.ecnAlpha);
-    if (ratio > ECN_THRESH && this.cycle.bwProbeSamples) {
-      this.handleInflightTooHigh(
-        now,
-        rs.isAppLimited,
-        rs.txInFlight > 0 ? rs.txInFlight : rs.priorInFlight,
-      );
-    }
-  }
-
-  /** §5.5.10 BBRAdaptLowerBoundsFromCongestion: short-term bounds cut once per round with loss or ECN, except while probing. */
-  private adaptLowerBounds(): void {
-    if (this.isProbingBw()) return;
-    if (this.lossInRound) {
-      this.initLowerBounds();
-      // BBRLossLowerBounds: down to what the last round delivered, at most by BETA.
-      this.bwLo = Math.max(this.bwLatest, BETA * this.bwLo);
-      this.inflightLo = Math.max(this.inflightLatest, BETA * this.inflightLo);
-    }
-    if (this.ecnInRound && this.ecnEnabled) {
-      this.initLowerBounds();
-      const cut = (1 - ECN_FACTOR * this.ecnAlpha) * this.inflightLo;
-      if (cut < this.inflightLo) this.inflightLo = Math.max(cut, this.minPipeCwnd);
-    }
-  }
-
-  private initLowerBounds(): void {
-    if (this.bwLo === Infinity) this.bwLo = this.maxBw;
-    if (this.inflightLo === Infinity) this.inflightLo = this.cwnd;
-  }
-
   resetLowerBounds(): void {
     this.bwLo = Infinity;
     this.inflightLo = Infinity;
   }
 
   /** BBRIsProbingBW: the states that deliberately overshoot. */
-  private isProbingBw(): boolean {
+  isProbingBw(): boolean {
     const s = this.state;
     return s === BbrState.Startup || s === BbrState.ProbeBwRefill || s === BbrState.ProbeBwUp;
   }
@@ -393,26 +296,6 @@ export class Bbr implements CongestionControl {
     let extra = this.extraAckedDelivered - expected;
     if (extra > this.cwnd) extra = this.cwnd;
     this.extraAcked = this.extraAckedFilter.update(extra, this.roundCount);
-  }
-
-  /** §5.5.4 BBRUpdateMinRTT: min_rtt over 10 s, and ProbeRTT's own 5 s minimum. */
-  private updateMinRtt(now: Instant, rs: RateSample): void {
-    this.probeRttExpired = now > this.probeRttMinStamp + PROBE_RTT_INTERVAL_US;
-    if (
-      rs.rtt >= 0 &&
-      (this.probeRttMinDelay < 0 || rs.rtt < this.probeRttMinDelay || this.probeRttExpired)
-    ) {
-      this.probeRttMinDelay = rs.rtt;
-      this.probeRttMinStamp = now;
-    }
-    const minRttExpired = now > this.minRttStamp + MIN_RTT_FILTER_US;
-    if (
-      this.probeRttMinDelay >= 0 &&
-      (this.minRtt < 0 || this.probeRttMinDelay < this.minRtt || minRttExpired)
-    ) {
-      this.minRtt = this.probeRttMinDelay;
-      this.minRttStamp = this.probeRttMinStamp;
-    }
   }
 
   // ------------------------------------------------------------ Startup and Drain
@@ -441,25 +324,11 @@ export class Bbr implements CongestionControl {
     this.fullBwNow = false;
   }
 
-  /**
-   * §5.3.1.3 BBRCheckStartupHighLoss: Startup also ends when a round in
-   * recovery lost more than 2 % in at least six separate events; inflight_hi
-   * then starts at what the round carried. (Linux counts loss events per
-   * ACK with losses, as we do; the draft counts discontiguous lost ranges.)
-   */
-  private checkStartupHighLoss(_now: Instant, rs: RateSample): void {
-    if (this.state !== BbrState.Startup || this.filledPipe || !this.inRecovery) return;
-    if (this.lossEventsInRound < STARTUP_FULL_LOSS_COUNT) return;
-    if (!isInflightTooHigh(rs)) return;
-    this.filledPipe = true;
-    this.inflightHi = Math.max(this.bdp, this.inflightLatest);
-  }
-
   private checkStartupDone(rs: RateSample): void {
     if (this.state === BbrState.Startup && this.filledPipe) this.enterDrain(rs);
   }
 
-  private enterStartup(): void {
+  enterStartup(): void {
     this.state = BbrState.Startup;
     this.pacingGain = STARTUP_PACING_GAIN;
     this.cwndGain = STARTUP_CWND_GAIN;
@@ -485,57 +354,10 @@ export class Bbr implements CongestionControl {
     this.cwndGain = cwndGain;
   }
 
-  // ------------------------------------------------------------ ProbeRTT
-
-  /** §5.3.4.4 BBRCheckProbeRTT. */
-  private checkProbeRtt(now: Instant, rs: RateSample): void {
-    if (this.state !== BbrState.ProbeRtt && this.probeRttExpired && !this.idleRestart) {
-      this.setState(BbrState.ProbeRtt, 1, PROBE_RTT_CWND_GAIN);
-      this.saveCwnd();
-      this.probeRttDoneStamp = 0;
-      this.cycle.ackPhase = AckPhase.ProbeStopping;
-      this.startRound(rs.deliveredTotal);
-    }
-    if (this.state === BbrState.ProbeRtt) this.handleProbeRtt(now, rs);
-    if (rs.newlyAcked > 0) this.idleRestart = false;
-  }
-
-  private handleProbeRtt(now: Instant, rs: RateSample): void {
-    // The low rate of ProbeRTT must not lower the bandwidth estimate.
-    this.appLimitedRequest = true;
-    if (this.probeRttDoneStamp === 0 && rs.inFlight <= this.probeRttCwnd()) {
-      this.probeRttDoneStamp = now + PROBE_RTT_DURATION_US;
-      this.probeRttRoundDone = false;
-      this.startRound(rs.deliveredTotal);
-    } else if (this.probeRttDoneStamp !== 0) {
-      if (this.roundStart) this.probeRttRoundDone = true;
-      if (this.probeRttRoundDone) this.checkProbeRttDone(now);
-    }
-  }
-
-  private checkProbeRttDone(now: Instant): void {
-    if (this.probeRttDoneStamp === 0 || now <= this.probeRttDoneStamp) return;
-    // ProbeRTT measured min_rtt afresh: the 5 s wait starts again.
-    this.probeRttMinStamp = now;
-    this.restoreCwnd();
-    this.resetLowerBounds();
-    if (this.filledPipe) {
-      this.cycle.startDown(now);
-      this.cycle.startCruise();
-    } else {
-      this.enterStartup();
-    }
-  }
-
-  /** §5.6.4.4 BBRProbeRTTCwnd: half a BDP, at least four segments (BBRv1 used four segments flat). */
-  probeRttCwnd(): number {
-    const cwnd = this.bdpMultiple(PROBE_RTT_CWND_GAIN);
-    return cwnd > this.minPipeCwnd ? cwnd : this.minPipeCwnd;
-  }
-
+  /** ProbeRTT asked for its samples to be marked application-limited (MarkConnectionAppLimited). */
   takeAppLimitedRequest(): boolean {
-    const requested = this.appLimitedRequest;
-    this.appLimitedRequest = false;
+    const requested = this.probeRtt.appLimitedRequest;
+    this.probeRtt.appLimitedRequest = false;
     return requested;
   }
 
@@ -616,19 +438,19 @@ export class Bbr implements CongestionControl {
    */
   onUndo(_now: Instant): void {
     this.resetFullBw();
-    this.lossInRound = false;
+    this.signals.lossInRound = false;
     this.resetLowerBounds();
     if (this.priorCwnd > this.cwnd) this.cwnd = this.priorCwnd;
     this.inRecovery = false;
     this.packetConservation = false;
   }
 
-  private saveCwnd(): void {
+  saveCwnd(): void {
     if (!this.inRecovery && this.state !== BbrState.ProbeRtt) this.priorCwnd = this.cwnd;
     else if (this.cwnd > this.priorCwnd) this.priorCwnd = this.cwnd;
   }
 
-  private restoreCwnd(): void {
+  restoreCwnd(): void {
     if (this.priorCwnd > this.cwnd) this.cwnd = this.priorCwnd;
   }
 
@@ -642,10 +464,10 @@ export class Bbr implements CongestionControl {
   onPacketSent(now: Instant, _bytes: number, bytesInFlight: number): void {
     this.lastNow = now;
     if (bytesInFlight !== 0 || !this.lastAppLimited) return;
-    this.idleRestart = true;
+    this.probeRtt.idleRestart = true;
     this.extraAckedIntervalStart = now;
     if (this.cycle.isProbeBw()) this.setPacingRate(1);
-    else if (this.state === BbrState.ProbeRtt) this.checkProbeRttDone(now);
+    else if (this.state === BbrState.ProbeRtt) this.probeRtt.checkDone(now);
   }
 
   /**
@@ -655,7 +477,7 @@ export class Bbr implements CongestionControl {
    * for BBR in practice since its idle restart is app-limited).
    */
   onIdleRestart(now: Instant): void {
-    this.idleRestart = true;
+    this.probeRtt.idleRestart = true;
     this.extraAckedIntervalStart = now;
   }
 
@@ -732,7 +554,7 @@ export class Bbr implements CongestionControl {
     }
     // BBRBoundCwndForProbeRTT
     if (this.state === BbrState.ProbeRtt) {
-      const cap = this.probeRttCwnd();
+      const cap = this.probeRtt.cwnd();
       if (cwnd > cap) cwnd = cap;
     }
     // BBRBoundCwndForModel: inflight_hi while probing, with headroom while
