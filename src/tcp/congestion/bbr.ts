@@ -404,7 +404,8 @@ export class Bbr implements CongestionControl {
     this.saveCwnd();
     this.inRecovery = true;
     this.packetConservation = true;
-    this.recoveryRoundEnd = this.lastDelivered + bytesInFlight;
+    // One round: until a packet sent from now on is delivered.
+    this.recoveryRoundEnd = this.lastDelivered;
     const floor = bytesInFlight + this.mss;
     if (this.cwnd > floor) this.cwnd = floor;
   }

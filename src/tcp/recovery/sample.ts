@@ -151,7 +151,7 @@ export class RateSample {
   /** rs.send_elapsed and rs.ack_elapsed (µs): the two phases whose longer one is the interval. */
   sendElapsed = 0;
   ackElapsed = 0;
-  /** rs.prior_delivered and rs.prior_time: C.delivered and its time when the sample packet left. */
+  /** rs.prior_delivered and rs.prior_time: C.delivered and its time when the sample packet left (-1 and 0: no packet). */
   priorDelivered = 0;
   priorTime = 0;
   /** rs.is_app_limited: the sample packet left while the application, not the network, limited sending. */
@@ -309,6 +309,8 @@ export class DeliveryRateEstimator implements LossSink {
     if (ack.priorDelivered < 0) {
       // Nothing newly delivered: no sample, and no loss-rate context either.
       rs.delivered = 0;
+      rs.priorDelivered = -1;
+      rs.priorTime = 0;
       rs.isAppLimited = this.appLimitedUntil > 0;
       rs.lost = 0;
       rs.txInFlight = 0;
