@@ -473,9 +473,10 @@ export class Bbr implements CongestionControl {
 
   /**
    * The connection's RFC 5681 §4.1 restart after an RTO's worth of idleness.
-   * BBR keeps its window (its pacing paces the restart) and treats the
-   * moment as an idle restart, as Linux does (tcp_cwnd_restart is skipped
-   * for BBR in practice since its idle restart is app-limited).
+   * BBR keeps its window and treats the moment as an idle restart: the
+   * draft's restart paces at the estimated bandwidth, so no burst leaves.
+   * (Linux's tcp_cwnd_restart cuts cwnd here for every controller when
+   * net.ipv4.tcp_slow_start_after_idle is set; we follow the draft.)
    */
   onIdleRestart(now: Instant): void {
     this.probeRtt.idleRestart = true;
