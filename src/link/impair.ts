@@ -36,6 +36,15 @@ import {
   maxFrameLength,
 } from './link.js';
 import type { LinkEndpoint, LinkStats } from './link.js';
+import {
+  ETHERNET_ETHERTYPE,
+  Ecn,
+  EtherType,
+  IPV4_CHECKSUM,
+  IPV4_DSCP_ECN,
+  IPV4_HEADER_LENGTH,
+  IPV6_HEADER_LENGTH,
+} from '../wire/index.js';
 
 /**
  * The Gilbert–Elliott two-state loss model (Gilbert 1960, Elliott 1963; the
@@ -95,6 +104,15 @@ export interface Impairment {
    */
   queueBytes?: number;
   /**
+   * ECN marking at the rate limiter's queue (RFC 3168 §5, a step-threshold
+   * AQM like DCTCP's, RFC 8257 §3.1): an IPv4 or IPv6 packet that carries
+   * ECT(0) or ECT(1) and arrives while the queue holds more than this many
+   * bytes is queued marked CE; Not-ECT packets are queued unmarked (and
+   * dropped only when the queue is full). Needs a `rate`. Default Infinity
+   * (no marking).
+   */
+  ecnThreshold?: number;
+  /**
    * The MTU of a narrower hop further along the path, 0 for none: bigger
    * frames are dropped silently (`too-big`), a PMTU black hole. The
    * endpoint's own `mtu` stays the wrapped link's. Default 0.
@@ -138,6 +156,7 @@ export interface ResolvedImpairment {
   corrupt: number;
   rate: number;
   queueBytes: number;
+  ecnThreshold: number;
   mtu: number;
 }
 
@@ -151,6 +170,8 @@ export interface ImpairDirectionStats {
   corrupted: number;
   /** Copies held back to be overtaken. */
   reordered: number;
+  /** ECN-capable packets marked CE by the queue (see `ecnThreshold`). */
+  ceMarked: number;
   /** Copies in flight now. */
   held: number;
 }
@@ -173,6 +194,7 @@ export const NO_IMPAIRMENT: Readonly<ResolvedImpairment> = {
   corrupt: 0,
   rate: 0,
   queueBytes: 65536,
+  ecnThreshold: Infinity,
   mtu: 0,
 };
 
@@ -232,6 +254,7 @@ function resolveImpairment(
     corrupt: over.corrupt ?? base.corrupt,
     rate: over.rate ?? base.rate,
     queueBytes: over.queueBytes ?? base.queueBytes,
+    ecnThreshold: over.ecnThreshold ?? base.ecnThreshold,
     mtu: over.mtu ?? base.mtu,
   };
   checkProbability(who, 'loss', r.loss);
@@ -251,12 +274,70 @@ function resolveImpairment(
       `${who}: queueBytes must be a whole number of bytes (or Infinity), got ${r.queueBytes}`,
     );
   }
+  if (!(r.ecnThreshold >= 0)) {
+    throw new RangeError(
+      `${who}: ecnThreshold must be a number of bytes >= 0 (Infinity: no marking), got ${r.ecnThreshold}`,
+    );
+  }
   if (r.mtu !== 0 && (!Number.isInteger(r.mtu) || r.mtu < MIN_MTU || r.mtu > MAX_MTU)) {
     throw new RangeError(
       `${who}: mtu must be 0 (none) or an integer from ${MIN_MTU} to ${MAX_MTU}, got ${r.mtu}`,
     );
   }
   return r;
+}
+
+// ---------------------------------------------------------------- ECN marking
+
+/**
+ * Where the IP header of an ECN-capable packet (ECT(0) or ECT(1), RFC 3168
+ * §5) starts in `frame`, or -1 for Not-ECT, already CE, anything that is not
+ * IPv4 or IPv6, and frames too short to hold the header.
+ */
+function ectHeaderAt(kind: LinkKind, frame: Uint8Array): number {
+  let ip = 0;
+  if (kind === LinkKind.Ethernet) {
+    if (frame.length < ETHERNET_HEADER_LENGTH + 2) return -1;
+    const type = (frame[ETHERNET_ETHERTYPE]! << 8) | frame[ETHERNET_ETHERTYPE + 1]!;
+    if (type !== EtherType.Ipv4 && type !== EtherType.Ipv6) return -1;
+    ip = ETHERNET_HEADER_LENGTH;
+  }
+  if (frame.length < ip + 2) return -1;
+  const version = frame[ip]! >>> 4;
+  let ecn: number;
+  if (version === 4 && frame.length >= ip + IPV4_HEADER_LENGTH) {
+    ecn = frame[ip + IPV4_DSCP_ECN]! & 3;
+  } else if (version === 6 && frame.length >= ip + IPV6_HEADER_LENGTH) {
+    // The traffic class straddles bytes 0 and 1; its ECN bits are bits 5-4 of byte 1.
+    ecn = (frame[ip + 1]! >>> 4) & 3;
+  } else {
+    return -1;
+  }
+  return ecn === Ecn.Ect0 || ecn === Ecn.Ect1 ? ip : -1;
+}
+
+/**
+ * Marks the ECN-capable packet whose IP header is at `ip` CE, as a router
+ * does instead of dropping it (RFC 3168 §5). IPv4's header checksum is
+ * updated incrementally (RFC 1624 eqn. 3); IPv6 has none.
+ */
+function markCe(frame: Uint8Array, ip: number): void {
+  if (frame[ip]! >>> 4 === 6) {
+    frame[ip + 1] = frame[ip + 1]! | (Ecn.Ce << 4);
+    return;
+  }
+  const ds = frame[ip + IPV4_DSCP_ECN]!;
+  const oldWord = (frame[ip]! << 8) | ds;
+  const newWord = oldWord | Ecn.Ce;
+  frame[ip + IPV4_DSCP_ECN] = ds | Ecn.Ce;
+  // HC' = ~(~HC + ~m + m'), in ones' complement arithmetic.
+  const at = ip + IPV4_CHECKSUM;
+  let sum = (~((frame[at]! << 8) | frame[at + 1]!) & 0xffff) + (~oldWord & 0xffff) + newWord;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  const checksum = ~sum & 0xffff;
+  frame[at] = checksum >>> 8;
+  frame[at + 1] = checksum & 0xff;
 }
 
 // ---------------------------------------------------------------- held frames
@@ -349,6 +430,7 @@ class Direction {
   duplicated: number;
   corrupted: number;
   reordered: number;
+  ceMarked: number;
 
   constructor(kind: LinkKind, conditions: ResolvedImpairment, rng: Rng) {
     this.conditions = conditions;
@@ -362,6 +444,7 @@ class Direction {
     this.duplicated = 0;
     this.corrupted = 0;
     this.reordered = 0;
+    this.ceMarked = 0;
   }
 
   setConditions(conditions: ResolvedImpairment): void {
@@ -393,6 +476,18 @@ class Direction {
       const start = backlogTime > 0 ? this.busyUntil : now;
       departure = start + (frame.length * 8 * MICROS_PER_SECOND) / c.rate;
       this.busyUntil = departure;
+      if (backlogBytes > c.ecnThreshold) {
+        const ip = ectHeaderAt(this.kind, frame);
+        if (ip >= 0) {
+          // Marking rewrites the frame: work on our own copy.
+          if (!owned) {
+            frame = frame.slice();
+            owned = true;
+          }
+          markCe(frame, ip);
+          this.ceMarked++;
+        }
+      }
     }
     if (chance(rng, c.loss)) return LinkDropReason.Loss;
     const burst = c.burst;
@@ -451,6 +546,7 @@ class Direction {
       duplicated: this.duplicated,
       corrupted: this.corrupted,
       reordered: this.reordered,
+      ceMarked: this.ceMarked,
       held: this.held.length,
     };
   }

@@ -1,4 +1,5 @@
 import { millis, seconds, type Duration } from '../base/index.js';
+import type { CongestionControlName } from './congestion/index.js';
 
 /**
  * Every tunable of a TCP connection. `linuxProfile()` gives the defaults, chosen
@@ -69,8 +70,14 @@ export interface TcpConfig {
   userTimeout: Duration;
   /** Initial congestion window in segments (RFC 6928; Linux TCP_INIT_CWND = 10). */
   initialCwndSegments: number;
-  /** Name of the congestion control algorithm (see congestion/index.ts): 'cubic' (Linux's default) or 'newreno'. */
-  congestionControl: string;
+  /**
+   * Name of the congestion control algorithm, as registered in congestion/index.ts (Linux's
+   * net.ipv4.tcp_congestion_control): 'cubic' (Linux's default), 'newreno' or 'bbr'
+   * (draft-ietf-ccwg-bbr; model-based, see `modelBased` in congestion/types.ts for what the
+   * connection owes it: rate samples, lost packets, pacing). Any other string names a
+   * controller registered at run time; an unknown one is refused when a connection starts.
+   */
+  congestionControl: CongestionControlName | (string & {});
   // The loss-recovery and congestion-control switches below are optional so
   // that a profile written before them still type-checks; `tcpConfig()` and
   // `linuxProfile()` always fill them in, and a connection reads a missing

@@ -616,3 +616,105 @@ describe('impair: cut, heal and run-time changes', () => {
     assert.doesNotThrow(() => impair(a, { rng: new SeededRng(1) }));
   });
 });
+
+describe('impair: ECN marking at the rate limiter (ecnThreshold)', () => {
+  /** An IPv4/UDP packet with ECN codepoint `ecn` (header checksum redone), inside Ethernet when asked. */
+  function ecnPacket(ecn: number, tag: number, kind: LinkKind): Uint8Array {
+    const packet = udpPacket(IP_A, IP_B, 1000 + tag, 2000, new Uint8Array(972));
+    packet[1] = ecn;
+    packet[10] = 0;
+    packet[11] = 0;
+    let sum = 0;
+    for (let i = 0; i < 20; i += 2) sum += (packet[i]! << 8) | packet[i + 1]!;
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    const checksum = ~sum & 0xffff;
+    packet[10] = checksum >> 8;
+    packet[11] = checksum & 0xff;
+    return kind === LinkKind.Ethernet ? inEthernet(packet, MAC_B, MAC_A) : packet;
+  }
+
+  /** An IPv6 header (no payload beyond 8 bytes) with ECN codepoint `ecn`. */
+  function ipv6Packet(ecn: number): Uint8Array {
+    const packet = new Uint8Array(48);
+    // Version 6, traffic class DSCP 0 with the ECN bits, flow label 0.
+    packet[0] = 0x60;
+    packet[1] = ecn << 4;
+    packet[5] = 8; // payload length
+    packet[6] = 17;
+    packet[7] = 64;
+    return packet;
+  }
+
+  const ipOf = (kind: LinkKind, frame: Uint8Array) =>
+    kind === LinkKind.Ethernet ? frame.subarray(14) : frame;
+
+  for (const kind of [LinkKind.Ip, LinkKind.Ethernet]) {
+    test(`${kind}: ECT packets arriving above the threshold are marked CE; Not-ECT ones pass unmarked`, () => {
+      // 1000-byte packets (1014 in Ethernet) at 1 Mbit/s, ten offered at once:
+      // the backlog each meets is 0, 1, 2, ... packets. The threshold is 2500
+      // bytes, so packets 3..9 arrive above it.
+      const pair = impairedPair(
+        { seed: 5, rate: 1e6, queueBytes: 100_000, ecnThreshold: 2500 },
+        kind,
+      );
+      const codepoints = [2, 1, 0, 2, 1, 0, 2, 1, 3, 2]; // ECT(0), ECT(1), Not-ECT, ..., CE
+      const sends: Send[] = codepoints.map((ecn, i) => ({
+        at: 0,
+        fromA: true,
+        frame: ecnPacket(ecn, i, kind),
+      }));
+      const originals = sends.map((s) => s.frame.slice());
+      const run = play(pair, sends);
+      assert.equal(run.atB.length, 10, 'marking drops nothing');
+      for (const arrival of run.atB) {
+        const ip = ipOf(kind, arrival.frame);
+        const tag = (((ip[20]! << 8) | ip[21]!) - 1000) as number;
+        const sent = codepoints[tag]!;
+        const backlogPackets = tag; // all offered at t = 0
+        const frameBytes =
+          ipOf(kind, originals[tag]!).length + (kind === LinkKind.Ethernet ? 14 : 0);
+        const above = backlogPackets * frameBytes > 2500;
+        const expected = above && (sent === 1 || sent === 2) ? 3 : sent;
+        assert.equal(ip[1]! & 3, expected, `packet ${tag}: sent ${sent}`);
+        assert.ok(ipv4UdpIntact(ip), `packet ${tag}: the header checksum still verifies`);
+        // Nothing else changed.
+        const before = ipOf(kind, originals[tag]!);
+        assert.ok(bitsDiffering(ip, before) <= (expected !== sent ? 1 + 16 : 0));
+        assert.equal(ip.length, before.length);
+      }
+      // The sender's buffers were not written to.
+      sends.forEach((s, i) => assert.deepEqual(s.frame, originals[i]));
+      // Packets 3..9: ECT ones are 3, 4, 6, 7, 9 (8 was CE already).
+      assert.equal(pair[0].impairStats().outgoing.ceMarked, 5);
+    });
+  }
+
+  test('IPv6: the traffic-class ECN bits are marked', () => {
+    const pair = impairedPair({ seed: 6, rate: 1e6, queueBytes: 100_000, ecnThreshold: 0 });
+    const sends: Send[] = [1, 2, 2, 0].map((ecn) => ({
+      at: 0,
+      fromA: true,
+      frame: ipv6Packet(ecn),
+    }));
+    sends.forEach((s, i) => (s.frame[40] = i));
+    const run = play(pair, sends);
+    const byTag = new Map(run.atB.map((a) => [a.frame[40]!, a.frame]));
+    // The first packet meets an empty queue (0 bytes is not above 0): unmarked.
+    assert.equal((byTag.get(0)![1]! >> 4) & 3, 1);
+    assert.equal((byTag.get(1)![1]! >> 4) & 3, 3);
+    assert.equal((byTag.get(2)![1]! >> 4) & 3, 3);
+    assert.equal((byTag.get(3)![1]! >> 4) & 3, 0, 'Not-ECT stays unmarked');
+    assert.equal(byTag.get(1)![0], 0x60, 'the DSCP bits are untouched');
+  });
+
+  test('without ecnThreshold nothing is marked; a bad threshold is refused', () => {
+    const pair = impairedPair({ seed: 7, rate: 1e6, queueBytes: 100_000 });
+    const run = play(
+      pair,
+      [2, 2, 2, 2].map((ecn, i) => ({ at: 0, fromA: true, frame: ecnPacket(ecn, i, LinkKind.Ip) })),
+    );
+    assert.ok(run.atB.every((a) => (a.frame[1]! & 3) === 2));
+    assert.equal(pair[0].impairStats().outgoing.ceMarked, 0);
+    assert.throws(() => impairedPair({ seed: 8, ecnThreshold: -1 }), /ecnThreshold/);
+  });
+});

@@ -351,8 +351,8 @@ test('what tcpts cannot run is SKIPPED with the reason, never passed', () => {
       /not in the whitelist/,
     ],
     [
-      '`sysctl -q net.ipv4.tcp_congestion_control=bbr`',
-      /congestion control 'bbr' is not available/,
+      '`sysctl -q net.ipv4.tcp_congestion_control=vegas`',
+      /congestion control 'vegas' is not available/,
     ],
     ['`sysctl -q net.ipv4.tcp_recovery=2`', /models only RACK's bit/],
     ['`sysctl -q net.ipv4.tcp_fastopen=1`', /no TCP Fast Open/],

@@ -6,6 +6,7 @@
  * ssthresh.
  */
 import type { Duration, Instant } from '../../base/index.js';
+import type { RateSample } from '../recovery/sample.js';
 
 /** Linux's TCP_INFINITE_SSTHRESH: the slow-start threshold before the first loss. */
 export const INFINITE_SSTHRESH = 0x7fffffff;
@@ -65,6 +66,38 @@ export interface CongestionControl {
    * the connection derive it from cwnd and SRTT (Linux tcp_update_pacing_rate).
    */
   pacingRate(): number;
+
+  // Model-based controllers (BBR) need what a window-based one does not: the
+  // ACK's whole rate sample, each lost packet, and the end of recovery. These
+  // members are optional; a controller without them keeps the calls above.
+
+  /**
+   * The controller sets cwnd itself from its model on every ACK, also during
+   * recovery (Linux's tcp_congestion_ops.cong_control): the connection calls
+   * `onRateSample` instead of `onAck`, makes no PRR, NewReno or CWR window
+   * changes of its own, and paces at `pacingRate()` whatever the pacing
+   * option says. ssthresh stays "infinite".
+   */
+  readonly modelBased?: boolean;
+  /**
+   * Every ACK, after the scoreboard was updated and losses detected
+   * (draft-ietf-ccwg-bbr "upon receiving an ACK"), with that ACK's sample.
+   */
+  onRateSample?(now: Instant, rs: RateSample): void;
+  /**
+   * A packet was newly marked lost (draft-ietf-ccwg-bbr BBRHandleLostPacket):
+   * `bytes` long, `txInFlight` in flight when it left (itself included),
+   * `lostSince` bytes lost since it left (itself included).
+   */
+  onPacketLost?(bytes: number, txInFlight: number, lostSince: number, appLimited: boolean): void;
+  /** Fast recovery, or the loss state after a timeout, ended (with or without SACK). */
+  onRecoveryExit?(now: Instant): void;
+  /**
+   * Whether the controller wants the current flight's samples marked
+   * application-limited (BBR's MarkConnectionAppLimited in ProbeRTT). Reading
+   * it clears the request.
+   */
+  takeAppLimitedRequest?(): boolean;
 }
 
 /** What a controller needs to start. */
@@ -77,6 +110,8 @@ export interface CongestionConfig {
   hystart?: boolean;
   /** The connection paces its segments (RFC 9406 §4.3 then limits slow-start growth per ACK). Default false. */
   paced?: boolean;
+  /** Seed of the controller's own randomness (BBR's ProbeBW wait); default 1. The core has no other source. */
+  seed?: number;
 }
 
 /** Makes a controller for a new connection. */

@@ -58,7 +58,18 @@ export interface DeliverySink {
     delivered: number,
     deliveredTime: number,
     firstSentTime: number,
+    lostAtSend: number,
+    txInFlight: number,
   ): void;
+}
+
+/**
+ * Receives each entry as it is newly marked lost (not when it was lost
+ * already): the delivery-rate estimator counts C.lost, and BBR checks the
+ * loss rate per lost packet (draft-ietf-ccwg-bbr, BBRHandleLostPacket).
+ */
+export interface LossSink {
+  onLost(start: number, end: number, flags: number, lostAtSend: number, txInFlight: number): void;
 }
 
 /** The segments in flight: see the module comment. */
@@ -69,6 +80,10 @@ export class SentSegments {
   private delivereds: Float64Array = EMPTY_F64;
   private deliveredTimes: Float64Array = EMPTY_F64;
   private firstSents: Float64Array = EMPTY_F64;
+  /** C.lost when the entry was (last) sent (BBR's P.lost, draft-ietf-ccwg-bbr). */
+  private lostAtSends: Float64Array = EMPTY_F64;
+  /** Bytes in flight just after the entry was (last) sent, itself included (BBR's P.tx_in_flight). */
+  private txInFlights: Float64Array = EMPTY_F64;
   private flagBits: Uint8Array = EMPTY_U8;
   private head = 0;
   private tail = 0;
@@ -85,6 +100,8 @@ export class SentSegments {
   fack = 0;
   /** End of the highest SACKed entry (RFC 6675 HighACK's SACK counterpart), or -1. */
   highSacked = -1;
+  /** Told of every entry newly marked lost; null: nobody listens. */
+  lossSink: LossSink | null = null;
   /** No entry lost and not yet retransmitted starts below this offset (where firstLostUnsent looks from). */
   private lostFrom = Number.POSITIVE_INFINITY;
 
@@ -99,7 +116,7 @@ export class SentSegments {
 
   /** Bytes of array storage held (for memory accounting). */
   get allocated(): number {
-    return this.flagBits.length * (6 * 8 + 1);
+    return this.flagBits.length * (8 * 8 + 1);
   }
 
   startAt(i: number): number {
@@ -131,7 +148,10 @@ export class SentSegments {
 
   /**
    * A new segment left: [start, end) sent at `now` with `flags` (Fin, Psh,
-   * AppLimited), and the delivery-rate state of the moment.
+   * AppLimited), and the delivery-rate state of the moment: C.delivered,
+   * C.delivered_time, C.first_send_time and, for BBR's loss-rate check,
+   * C.lost and the bytes in flight including this segment (0 when the
+   * caller does not track them).
    */
   append(
     start: number,
@@ -141,6 +161,8 @@ export class SentSegments {
     delivered: number,
     deliveredTime: number,
     firstSentTime: number,
+    lostAtSend = 0,
+    txInFlight = 0,
   ): void {
     if (this.tail === this.flagBits.length) this.makeRoom();
     const j = this.tail++;
@@ -150,6 +172,8 @@ export class SentSegments {
     this.delivereds[j] = delivered;
     this.deliveredTimes[j] = deliveredTime;
     this.firstSents[j] = firstSentTime;
+    this.lostAtSends[j] = lostAtSend;
+    this.txInFlights[j] = txInFlight;
     this.flagBits[j] = flags;
   }
 
@@ -185,6 +209,8 @@ export class SentSegments {
     this.delivereds.copyWithin(k + 1, k, this.tail);
     this.deliveredTimes.copyWithin(k + 1, k, this.tail);
     this.firstSents.copyWithin(k + 1, k, this.tail);
+    this.lostAtSends.copyWithin(k + 1, k, this.tail);
+    this.txInFlights.copyWithin(k + 1, k, this.tail);
     this.flagBits.copyWithin(k + 1, k, this.tail);
     this.tail++;
     this.ends[k] = offset;
@@ -218,6 +244,8 @@ export class SentSegments {
     this.delivereds.copyWithin(k, k + 1, this.tail);
     this.deliveredTimes.copyWithin(k, k + 1, this.tail);
     this.firstSents.copyWithin(k, k + 1, this.tail);
+    this.lostAtSends.copyWithin(k, k + 1, this.tail);
+    this.txInFlights.copyWithin(k, k + 1, this.tail);
     this.flagBits.copyWithin(k, k + 1, this.tail);
     this.tail--;
     return true;
@@ -254,6 +282,8 @@ export class SentSegments {
           this.delivereds[j]!,
           this.deliveredTimes[j]!,
           this.firstSents[j]!,
+          this.lostAtSends[j]!,
+          this.txInFlights[j]!,
         );
       }
       if (this.ends[j]! > this.fack) this.fack = this.ends[j]!;
@@ -300,6 +330,8 @@ export class SentSegments {
         this.delivereds[j]!,
         this.deliveredTimes[j]!,
         this.firstSents[j]!,
+        this.lostAtSends[j]!,
+        this.txInFlights[j]!,
       );
       if (this.ends[j]! > this.fack) this.fack = this.ends[j]!;
     }
@@ -337,22 +369,34 @@ export class SentSegments {
       this.retransBytes -= len;
       changed = true;
     }
-    if ((f & SegmentFlag.Lost) === 0) {
+    const newlyLost = (f & SegmentFlag.Lost) === 0;
+    if (newlyLost) {
       this.lostBytes += len;
       changed = true;
     }
     this.flagBits[j] = (f | SegmentFlag.Lost) & ~SegmentFlag.Retrans;
     if (this.starts[j]! < this.lostFrom) this.lostFrom = this.starts[j]!;
+    if (newlyLost && this.lossSink !== null) {
+      this.lossSink.onLost(
+        this.starts[j]!,
+        this.ends[j]!,
+        f,
+        this.lostAtSends[j]!,
+        this.txInFlights[j]!,
+      );
+    }
     return changed;
   }
 
-  /** Entry i was just retransmitted at `now`, with the delivery-rate state of the moment. */
+  /** Entry i was just retransmitted at `now`, with the delivery-rate state of the moment (as for {@link append}). */
   onRetransmit(
     i: number,
     now: number,
     delivered: number,
     deliveredTime: number,
     firstSentTime: number,
+    lostAtSend = 0,
+    txInFlight = 0,
   ): void {
     const j = this.head + i;
     const f = this.flagBits[j]!;
@@ -367,6 +411,8 @@ export class SentSegments {
     this.delivereds[j] = delivered;
     this.deliveredTimes[j] = deliveredTime;
     this.firstSents[j] = firstSentTime;
+    this.lostAtSends[j] = lostAtSend;
+    this.txInFlights[j] = txInFlight;
   }
 
   /** Index of the first entry lost and not retransmitted since (RFC 6675 NextSeg rule 1), or -1. */
@@ -454,6 +500,8 @@ export class SentSegments {
     this.delivereds = EMPTY_F64;
     this.deliveredTimes = EMPTY_F64;
     this.firstSents = EMPTY_F64;
+    this.lostAtSends = EMPTY_F64;
+    this.txInFlights = EMPTY_F64;
     this.flagBits = EMPTY_U8;
     this.head = 0;
     this.tail = 0;
@@ -470,6 +518,8 @@ export class SentSegments {
       this.delivereds.copyWithin(0, this.head, this.tail);
       this.deliveredTimes.copyWithin(0, this.head, this.tail);
       this.firstSents.copyWithin(0, this.head, this.tail);
+      this.lostAtSends.copyWithin(0, this.head, this.tail);
+      this.txInFlights.copyWithin(0, this.head, this.tail);
       this.flagBits.copyWithin(0, this.head, this.tail);
       this.head = 0;
       this.tail = n;
@@ -482,6 +532,8 @@ export class SentSegments {
     this.delivereds = grow(this.delivereds, next, this.head, this.tail);
     this.deliveredTimes = grow(this.deliveredTimes, next, this.head, this.tail);
     this.firstSents = grow(this.firstSents, next, this.head, this.tail);
+    this.lostAtSends = grow(this.lostAtSends, next, this.head, this.tail);
+    this.txInFlights = grow(this.txInFlights, next, this.head, this.tail);
     const flags = new Uint8Array(next);
     flags.set(this.flagBits.subarray(this.head, this.tail));
     this.flagBits = flags;
