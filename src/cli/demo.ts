@@ -41,15 +41,10 @@ import {
   type TcpStats,
 } from '../tcp/index.js';
 import {
-  IpProtocol,
   TcpFlags,
-  emitIpv4,
-  emitIpv6,
-  emitTcp,
+  buildTcpPacket,
   noTcpOptions,
-  pseudoHeaderSumV4,
-  pseudoHeaderSumV6,
-  tcpHeaderLength,
+  type TcpPacketRepr,
   type TcpRepr,
 } from '../wire/index.js';
 import type { CommandIo } from './args.js';
@@ -747,7 +742,7 @@ function sceneHalfClose(ctx: SceneContext): Scene {
   };
 }
 
-/** A SYN like the one a Linux client sends, built by hand: the old duplicate. */
+/** A SYN like the one a Linux client sends: the old duplicate. */
 function buildSyn(
   src: IpAddr,
   dst: IpAddr,
@@ -772,46 +767,20 @@ function buildSyn(
     options,
     payload: new Uint8Array(0),
   };
-  const tcpLength = tcpHeaderLength(tcp);
-  if (src.family === 4) {
-    const out = new Uint8Array(20 + tcpLength);
-    emitTcp(tcp, out.subarray(20), pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Tcp, tcpLength));
-    emitIpv4(
-      {
-        src: src.v4,
-        dst: dst.v4,
-        protocol: IpProtocol.Tcp,
-        ttl: 64,
-        dscp: 0,
-        ecn: 0,
-        identification: 0,
-        dontFragment: true,
-        moreFragments: false,
-        fragmentOffset: 0,
-        payload: out.subarray(20),
-      },
-      out,
-    );
-    return out;
-  }
-  const out = new Uint8Array(40 + tcpLength);
-  emitTcp(tcp, out.subarray(40), pseudoHeaderSumV6(src.v6, dst.v6, IpProtocol.Tcp, tcpLength));
-  emitIpv6(
-    {
-      src: src.v6,
-      dst: dst.v6,
-      protocol: IpProtocol.Tcp,
-      headerLength: 40,
-      fragment: null,
-      hopLimit: 64,
-      dscp: 0,
-      ecn: 0,
-      flowLabel: 0,
-      payload: out.subarray(40),
-    },
-    out,
-  );
-  return out;
+  const ip: TcpPacketRepr['ip'] =
+    src.family === 4
+      ? {
+          version: 4,
+          src: src.v4,
+          dst: dst.v4,
+          ttl: 64,
+          dscp: 0,
+          ecn: 0,
+          identification: 0,
+          dontFragment: true,
+        }
+      : { version: 6, src: src.v6, dst: dst.v6, hopLimit: 64, dscp: 0, ecn: 0, flowLabel: 0 };
+  return buildTcpPacket({ ethernet: null, ip, tcp });
 }
 
 /** How much older the old duplicate's sequence number is than the current ISN. */
