@@ -5,3 +5,4 @@ export * from './memory.js';
 export * from './impair.js';
 export * from './tap.js';
 export * from './observe.js';
+export * from './hold.js';

@@ -3,6 +3,7 @@
 // pace, pcap taps, and compositions of them.
 import {
   PcapWriter,
+  holdFirst,
   impair,
   memoryPair,
   observeFrames,
@@ -86,6 +87,17 @@ linkCompliance(
   (config) => {
     const [a, b] = memoryPair(config);
     return [observeFrames(pcapTap(a), countingObserver()), observeFrames(b, countingObserver())];
+  },
+  { instantaneous: true },
+);
+
+// Holding a frame reorders on purpose; with nothing matching, it must be transparent.
+linkCompliance(
+  'holdFirst(memoryPair) matching nothing',
+  (config) => {
+    const [a, b] = memoryPair(config);
+    const never = { matches: () => false, holdFor: millis(5) };
+    return [holdFirst(a, never), holdFirst(b, never)];
   },
   { instantaneous: true },
 );
