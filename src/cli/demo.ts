@@ -23,13 +23,14 @@ import {
 } from '../base/index.js';
 import {
   LinkType,
+  holdFirst,
   impair,
   memoryPair,
+  observeFrames,
   pcapTap,
   readPcap,
+  type FrameObserver,
   type LinkEndpoint,
-  type LinkStats,
-  type PcapTap,
 } from '../link/index.js';
 import { Network, type SimHost } from '../sim/index.js';
 import { IpAddr, type StackEvent, type TcpListener, type TcpSocket } from '../stack/index.js';
@@ -336,6 +337,18 @@ class StateRecorder {
     this.notes[side].set(record, { record, time, order: this.order++, state });
   }
 
+  /**
+   * The observer of `side`'s link, below the host and above its tap: the
+   * index of each frame it reports is the frame's record in that tap.
+   */
+  observer(side: Side): FrameObserver {
+    return {
+      sent: (index, now, frame) => this.note(side, index, now, frame, true),
+      arriving: (_index, now, frame) => this.beforeArrival(side, now, frame),
+      processed: (index, arrivedAt, frame) => this.note(side, index, arrivedAt, frame, false),
+    };
+  }
+
   /** Turns transitions no frame explained into rows of their own, at `now`. */
   flush(now: Instant): void {
     for (const side of [Side.Client, Side.Server]) {
@@ -357,114 +370,13 @@ class StateRecorder {
   }
 }
 
-/** A link endpoint between a host and its tap that tells the recorder about every frame. */
-class ProbeEndpoint implements LinkEndpoint {
-  readonly kind: PcapTap['kind'];
-  private readonly tap: PcapTap;
-  private readonly side: Side;
-  private readonly recorder: StateRecorder;
-  private pending: { record: number; time: Instant; frame: Uint8Array } | null = null;
-
-  constructor(tap: PcapTap, side: Side, recorder: StateRecorder) {
-    this.kind = tap.kind;
-    this.tap = tap;
-    this.side = side;
-    this.recorder = recorder;
-  }
-
-  get mtu(): number {
-    return this.tap.mtu;
-  }
-
-  send(now: Instant, frame: Uint8Array): boolean {
-    const before = this.tap.count;
-    const accepted = this.tap.send(now, frame);
-    if (this.tap.count > before) this.recorder.note(this.side, before, now, frame, true);
-    return accepted;
-  }
-
-  receive(now: Instant): Uint8Array | null {
-    this.settlePending();
-    const frame = this.tap.receive(now);
-    if (frame !== null) {
-      this.recorder.beforeArrival(this.side, now, frame);
-      this.pending = { record: this.tap.count - 1, time: now, frame };
-    }
-    return frame;
-  }
-
-  pollTimeout(): Instant {
-    this.settlePending();
-    return this.tap.pollTimeout();
-  }
-
-  stats(): LinkStats {
-    return this.tap.stats();
-  }
-
-  /** The previous arrival has been processed by now: note the state it left. */
-  private settlePending(): void {
-    const p = this.pending;
-    if (p === null) return;
-    this.pending = null;
-    this.recorder.note(this.side, p.record, p.time, p.frame, false);
-  }
-}
-
-/**
- * Holds the first SYN a host sends for `extra` before passing it on: a SYN
- * that is slow in the network, for old-duplicate-syn.
- */
-class SlowFirstSyn implements LinkEndpoint {
-  readonly kind: LinkEndpoint['kind'];
-  private readonly inner: LinkEndpoint;
-  private readonly extra: number;
-  private held: { frame: Uint8Array; due: Instant } | null = null;
-  private done = false;
-
-  constructor(inner: LinkEndpoint, extraUs: number) {
-    this.kind = inner.kind;
-    this.inner = inner;
-    this.extra = extraUs;
-  }
-
-  get mtu(): number {
-    return this.inner.mtu;
-  }
-
-  send(now: Instant, frame: Uint8Array): boolean {
-    const segment = segmentOf(
-      { time: now, linkType: LinkType.Raw, data: frame, originalLength: frame.length },
-      0,
-    );
-    if (
-      !this.done &&
-      segment !== null &&
-      (segment.flags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN
-    ) {
-      this.done = true;
-      this.held = { frame: frame.slice(), due: later(now, micros(this.extra)) };
-      return true;
-    }
-    return this.inner.send(now, frame);
-  }
-
-  receive(now: Instant): Uint8Array | null {
-    if (this.held !== null && this.held.due <= now) {
-      this.inner.send(now, this.held.frame);
-      this.held = null;
-    }
-    return this.inner.receive(now);
-  }
-
-  pollTimeout(): Instant {
-    const inner = this.inner.pollTimeout();
-    return this.held !== null && this.held.due < inner ? this.held.due : inner;
-  }
-
-  stats(): LinkStats {
-    return this.inner.stats();
-  }
+/** True for a SYN without ACK: the first frame of an active open. */
+function isOpeningSyn(frame: Uint8Array): boolean {
+  const segment = segmentOf(
+    { time: instant(0), linkType: LinkType.Raw, data: frame, originalLength: frame.length },
+    0,
+  );
+  return segment !== null && (segment.flags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN;
 }
 
 // ---------------------------------------------------------------- applications
@@ -795,7 +707,7 @@ function sceneOldDuplicateSyn(ctx: SceneContext): Scene {
   const socket = connectWith(ctx, client);
   // The SYN of an earlier incarnation of this connection (same ports),
   // delayed in the network: it turns up before the current SYN, which is
-  // itself slow (the link holds it, see SlowFirstSyn). Its sequence number
+  // itself slow (the link holds it back, see holdFirst). Its sequence number
   // lies well before the current one, as an earlier ISN would (RFC 9293 §3.4.1).
   ctx.inject(instant(Math.floor(ctx.delayUs / 2)), () =>
     buildSyn(
@@ -1046,17 +958,19 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   };
   let clientSide: LinkEndpoint = impair(ea, { rng: net.rng(), outgoing: oneWay });
   const serverSide: LinkEndpoint = impair(eb, { rng: net.rng(), outgoing: oneWay });
-  if (scenario === 'old-duplicate-syn') clientSide = new SlowFirstSyn(clientSide, 4 * delayUs);
+  // The current SYN is slow in the network, so that the old duplicate overtakes it.
+  if (scenario === 'old-duplicate-syn')
+    clientSide = holdFirst(clientSide, { matches: isOpeningSyn, holdFor: micros(4 * delayUs) });
   const clientTap = pcapTap(clientSide);
   const serverTap = pcapTap(
     serverSide,
     bytes > SERVER_SNAPLEN_ABOVE ? { snaplen: HEADERS_SNAPLEN } : {},
   );
   const recorder = new StateRecorder({ client: clientHost, server: serverHost });
-  net.attach(clientHost, new ProbeEndpoint(clientTap, Side.Client, recorder), {
+  net.attach(clientHost, observeFrames(clientTap, recorder.observer(Side.Client)), {
     addresses: [ipv6 ? 'fd00::1/64' : '10.0.0.1/24'],
   });
-  net.attach(serverHost, new ProbeEndpoint(serverTap, Side.Server, recorder), {
+  net.attach(serverHost, observeFrames(serverTap, recorder.observer(Side.Server)), {
     addresses: [ipv6 ? 'fd00::2/64' : '10.0.0.2/24'],
   });
 
