@@ -12,22 +12,13 @@ import {
   memoryPair,
   observeFrames,
   pcapTap,
-  readPcap,
   type LinkEndpoint,
 } from '../../link/index.js';
 import { Network } from '../../sim/index.js';
 import type { TcpSocket } from '../../stack/index.js';
 import { TcpState, type TcpSample } from '../../tcp/index.js';
 import { TcpFlags } from '../../wire/index.js';
-import {
-  Side,
-  buildPackets,
-  segmentOf,
-  type ArrowInput,
-  type CapturedSegment,
-  type LadderDiagram,
-  type StateNote,
-} from '../ladder-model.js';
+import { Side, buildPackets, segmentOf, type LadderDiagram } from '../ladder-model.js';
 import type { App } from './app.js';
 import {
   DEMO_DEFAULTS,
@@ -40,6 +31,7 @@ import {
 } from './options.js';
 import { StateRecorder, transitionRecord } from './recorder.js';
 import { SCENES, SERVER_PORT, type SceneContext } from './scenes.js';
+import { pairFrames, segmentsOf } from './pairing.js';
 
 /** The queue in front of a rate-limited link: large, so that a rate alone loses nothing. */
 const RATE_QUEUE_BYTES = 16 << 20;
@@ -56,15 +48,6 @@ function isOpeningSyn(frame: Uint8Array): boolean {
   return segment !== null && (segment.flags & (TcpFlags.SYN | TcpFlags.ACK)) === TcpFlags.SYN;
 }
 
-function hex(bytes: Uint8Array): string {
-  let text = '';
-  for (const b of bytes) text += b.toString(16).padStart(2, '0');
-  return text;
-}
-
-/** Bytes of a frame that identify it: the IP and TCP headers, options included (checksums cover the rest). */
-const KEY_BYTES = 120;
-
 /**
  * A big transfer keeps only the headers at the server's end: they are all
  * the pairing of frames needs, and the client's end (what --pcap saves) is
@@ -72,23 +55,6 @@ const KEY_BYTES = 120;
  */
 const SERVER_SNAPLEN_ABOVE = 16 * 1024 * 1024;
 const HEADERS_SNAPLEN = 128;
-
-/** A key under which a frame seen at both ends of the link matches: its first bytes and its length. */
-function frameKey(s: CapturedSegment): string {
-  return `${s.length}:${hex(s.ip.subarray(0, KEY_BYTES))}`;
-}
-
-function segmentsOf(pcap: Uint8Array): CapturedSegment[] {
-  const file = readPcap(pcap);
-  if (typeof file === 'string')
-    throw new Error(`tcpts demo: internal error reading its own capture (${file})`);
-  const out: CapturedSegment[] = [];
-  file.records.forEach((r, i) => {
-    const s = segmentOf(r, i);
-    if (s !== null) out.push(s);
-  });
-  return out;
-}
 
 function connectionRecord(socket: TcpSocket, ending: string | null | undefined): ConnectionRecord {
   const transitions = socket.conn.transitions.map(transitionRecord);
@@ -217,72 +183,12 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const realTimeMs = clock() - started;
 
   // Pair the frames seen leaving one end with those seen arriving at the other.
-  const clientSegments = segmentsOf(clientTap.bytes());
-  const serverSegments = segmentsOf(serverTap.bytes());
-  const isClient = (s: CapturedSegment): boolean => s.src === clientAddress;
-  const arrivals = new Map<string, CapturedSegment[]>();
-  const addArrival = (s: CapturedSegment): void => {
-    const key = frameKey(s);
-    const list = arrivals.get(key);
-    if (list === undefined) arrivals.set(key, [s]);
-    else list.push(s);
-  };
-  for (const s of clientSegments) if (!isClient(s)) addArrival(s);
-  for (const s of serverSegments) if (isClient(s)) addArrival(s);
-  const matched = new Set<CapturedSegment>();
-  const notesOf = (side: Side, s: CapturedSegment): StateNote | null =>
-    recorder.notes[side].get(s.record)?.state ?? null;
-  const orderOf = (side: Side, s: CapturedSegment): number =>
-    recorder.notes[side].get(s.record)?.order ?? 0;
-  const inputs: ArrowInput[] = [];
-  const sent: Array<{ side: Side; s: CapturedSegment }> = [
-    ...clientSegments.filter(isClient).map((s) => ({ side: Side.Client, s })),
-    ...serverSegments.filter((s) => !isClient(s)).map((s) => ({ side: Side.Server, s })),
-  ];
-  for (const { side, s } of sent) {
-    const queue = arrivals.get(frameKey(s));
-    const arrival = queue !== undefined && queue.length > 0 ? queue.shift()! : null;
-    if (arrival !== null) matched.add(arrival);
-    const receiver = side === Side.Client ? Side.Server : Side.Client;
-    inputs.push({
-      from: side,
-      segment: s,
-      sentAt: s.time,
-      arrivedAt: arrival === null ? null : arrival.time,
-      estimated: false,
-      lost: arrival === null,
-      note: arrival === null ? 'lost' : null,
-      senderState: notesOf(side, s),
-      receiverState: arrival === null ? null : notesOf(receiver, arrival),
-      sendOrder: orderOf(side, s),
-      arriveOrder: arrival === null ? 0 : orderOf(receiver, arrival),
-    });
-  }
-  // Frames that arrived without ever being sent by the other host: injected.
-  for (const [side, list] of [
-    [Side.Server, serverSegments.filter(isClient)],
-    [Side.Client, clientSegments.filter((s) => !isClient(s))],
-  ] as const) {
-    for (const s of list) {
-      if (matched.has(s)) continue;
-      inputs.push({
-        from: side === Side.Server ? Side.Client : Side.Server,
-        segment: s,
-        sentAt: null,
-        arrivedAt: s.time,
-        estimated: false,
-        lost: false,
-        note: 'old duplicate, from an earlier connection',
-        senderState: null,
-        receiverState: notesOf(side, s),
-        sendOrder: 0,
-        arriveOrder: orderOf(side, s),
-      });
-    }
-  }
-  const first = (i: ArrowInput): number => i.sentAt ?? i.arrivedAt ?? 0;
-  const firstOrder = (i: ArrowInput): number => (i.sentAt !== null ? i.sendOrder : i.arriveOrder);
-  inputs.sort((a, b) => first(a) - first(b) || firstOrder(a) - firstOrder(b));
+  const inputs = pairFrames(
+    segmentsOf(clientTap.bytes()),
+    segmentsOf(serverTap.bytes()),
+    clientAddress,
+    recorder.notes,
+  );
   const packets = buildPackets(inputs, absolute);
 
   const endings = (app: App, socket: TcpSocket): string | null | undefined =>
