@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
-import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
+import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo/index.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
 import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';

@@ -49,6 +49,8 @@ import {
   ipv4TotalLength,
   ipv6Dst,
   ipv6Src,
+  TcpOptionCursor,
+  TcpOptionStep,
   listTcpOptions,
   parseArp,
   readIpv4Address,
@@ -1202,10 +1204,24 @@ function tcpdumpOptionWalk(
   hlen: number,
   base: number,
 ): { text: string; complete: boolean } {
+  walkCursor.reset(segment, 20, hlen);
+  const result = walkOptions(walkCursor, hlen, base);
+  walkCursor.clear();
+  return result;
+}
+
+/** The cursor of {@link tcpdumpOptionWalk}. */
+const walkCursor = new TcpOptionCursor();
+
+/** {@link tcpdumpOptionWalk} over the area `cursor` was reset to. */
+function walkOptions(
+  cursor: TcpOptionCursor,
+  hlen: number,
+  base: number,
+): { text: string; complete: boolean } {
   let text = '';
   let separator = '';
-  let remaining = hlen - 20;
-  let at = 20;
+  const segment = cursor.bytes;
   const available = segment.length;
   // Running out of capture while reading an option's kind or length ends the
   // line at once; running out inside its data goes through print-tcp.c's trunc
@@ -1215,18 +1231,16 @@ function tcpdumpOptionWalk(
     complete: false,
   });
   const bad = () => ({ text: `${text}[bad opt]${separator === '' ? '' : ']'}`, complete: false });
-  while (remaining > 0) {
+  for (let step = cursor.next(); step !== TcpOptionStep.End; step = cursor.next()) {
     text += separator;
-    if (at >= available) return truncated(false);
-    const kind = segment[at++]!;
-    let len = 1;
-    if (kind > 1) {
-      if (at >= available) return truncated(false);
-      len = segment[at++]!;
-      if (len < 2 || len > remaining) return bad();
-      remaining--;
-    }
-    remaining--;
+    // The cursor checks what print-tcp.c checks before an option's data: a
+    // kind or length byte past the capture, a length below 2 or past the header.
+    if (step === TcpOptionStep.Truncated) return truncated(false);
+    if (step === TcpOptionStep.Malformed) return bad();
+    const kind = cursor.kind;
+    const len = cursor.length;
+    const at = cursor.offset + (kind > 1 ? 2 : 1);
+    const remaining = hlen - at;
     text += TCPDUMP_ONLY_OPTION_NAMES[kind] ?? TCP_OPTION_NAMES[kind] ?? `unknown-${kind}`;
     let datalen = 0;
     // LENCHECK: the option's data must fit in the header, then in the capture.
@@ -1342,8 +1356,8 @@ function tcpdumpOptionWalk(
     }
     if (problem === 'bad') return bad();
     if (problem === 'truncated') return truncated(true);
-    at += datalen;
-    remaining -= datalen;
+    // print-tcp.c steps over the data the kind should have, not what the length byte says.
+    cursor.resumeAt(at + datalen);
     if (datalen + (kind > 1 ? 2 : 1) !== len) text += `[len ${len}]`;
     separator = ',';
     if (kind === 0) break;

@@ -4,3 +4,5 @@ export * from './link.js';
 export * from './memory.js';
 export * from './impair.js';
 export * from './tap.js';
+export * from './observe.js';
+export * from './hold.js';

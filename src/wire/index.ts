@@ -3,6 +3,8 @@ export * from './checksum.js';
 export * from './address.js';
 export * from './drop.js';
 export * from './tcp.js';
+export * from './tcp-option-cursor.js';
+export * from './tcp-packet.js';
 export * from './ethernet.js';
 export * from './arp.js';
 export * from './ipv4.js';

@@ -1,6 +1,7 @@
 import { assertNever, seq, type SeqNum } from '../base/index.js';
 import { checksumAdd, checksumFinish, checksumFold } from './checksum.js';
 import { WireDropReason } from './drop.js';
+import { TcpOptionCursor, TcpOptionStep } from './tcp-option-cursor.js';
 
 /**
  * The TCP segment codec (RFC 9293 §3.1): a plain {@link TcpRepr} with parse
@@ -228,6 +229,9 @@ function checkedHeaderLength(bytes: Uint8Array): number | WireDropReason {
   return headerLength;
 }
 
+/** The cursor of {@link parseTcp}: one for every segment, so a parse allocates nothing per option. */
+const parseCursor = new TcpOptionCursor();
+
 /**
  * Reads the options in bytes [TCP_HEADER_LENGTH, end) into `options`.
  * Returns null when they are well formed.
@@ -237,29 +241,24 @@ function parseOptionsInto(
   end: number,
   options: TcpOptions,
 ): WireDropReason | null {
-  let i = TCP_HEADER_LENGTH;
-  while (i < end) {
-    const kind = bytes[i]!;
-    // RFC 9293 §3.2: EOL ends the list; whatever follows it up to the data offset is padding.
-    if (kind === TcpOptionKind.EOL) break;
-    if (kind === TcpOptionKind.NOP) {
-      i++;
-      continue;
-    }
-    // Every other kind has a length byte that counts the kind and itself
-    // (RFC 9293 §3.2), so it is at least 2 and must end inside the header.
-    if (i + 1 >= end) return WireDropReason.BadOption;
-    const length = bytes[i + 1]!;
-    if (length < 2 || i + length > end) return WireDropReason.BadOption;
-    if (!knownOptionLengthOk(kind, length)) return WireDropReason.BadOption;
+  const cursor = parseCursor;
+  cursor.reset(bytes, TCP_HEADER_LENGTH, end);
+  let step = cursor.next();
+  for (; step === TcpOptionStep.Option; step = cursor.next()) {
+    const kind = cursor.kind;
+    const at = cursor.offset;
+    const length = cursor.length;
+    // EOL ends the list and NOP only aligns; the cursor steps over both.
+    if (length === 1) continue;
+    if (!knownOptionLengthOk(kind, length)) break;
     // A repeated option overwrites the earlier one: the last occurrence wins
     // (as in Linux's tcp_parse_options, which simply reassigns).
     switch (kind) {
       case TcpOptionKind.MSS:
-        options.mss = readU16(bytes, i + 2);
+        options.mss = readU16(bytes, at + 2);
         break;
       case TcpOptionKind.WS: {
-        const shift = bytes[i + 2]!;
+        const shift = bytes[at + 2]!;
         options.windowScale = shift > TCP_MAX_WINDOW_SCALE ? TCP_MAX_WINDOW_SCALE : shift;
         break;
       }
@@ -267,19 +266,21 @@ function parseOptionsInto(
         options.sackPermitted = true;
         break;
       case TcpOptionKind.SACK:
-        options.sackBlocks = readSackBlocks(bytes, i, length);
+        options.sackBlocks = readSackBlocks(bytes, at, length);
         break;
       case TcpOptionKind.TIMESTAMP:
-        options.timestamp = { value: readU32(bytes, i + 2), echo: readU32(bytes, i + 6) };
+        options.timestamp = { value: readU32(bytes, at + 2), echo: readU32(bytes, at + 6) };
         break;
       default:
         // RFC 9293 §3.2 / RFC 1122 §4.2.2.5: ignore options we do not
         // implement, stepping over them by their length.
         break;
     }
-    i += length;
   }
-  return null;
+  cursor.clear();
+  // Anything but the end of the list (a known kind with the wrong length
+  // breaks out as an Option) leaves options that cannot be delimited.
+  return step === TcpOptionStep.End ? null : WireDropReason.BadOption;
 }
 
 /** The blocks of the (already length-checked) SACK option at `at`. */
@@ -375,6 +376,9 @@ export type TcpOptionEntry =
   /** An option kind tcpts does not interpret. `length` is the wire length byte; `data` is a copy of the bytes after it. */
   | { kind: 'unknown'; code: number; length: number; data: Uint8Array };
 
+/** The cursor of {@link listTcpOptions}. */
+const listCursor = new TcpOptionCursor();
+
 /**
  * The options of the segment in `bytes`, in wire order, NOPs and EOL included
  * (the list stops at EOL, as RFC 9293 §3.2 and tcpdump do).
@@ -388,46 +392,49 @@ export function listTcpOptions(bytes: Uint8Array): TcpOptionEntry[] | WireDropRe
   const end = checkedHeaderLength(bytes);
   if (typeof end === 'string') return end;
   const entries: TcpOptionEntry[] = [];
-  let i = TCP_HEADER_LENGTH;
-  while (i < end) {
-    const kind = bytes[i]!;
-    if (kind === TcpOptionKind.EOL) {
-      entries.push({ kind: 'eol' });
-      break;
-    }
-    if (kind === TcpOptionKind.NOP) {
-      entries.push({ kind: 'nop' });
-      i++;
-      continue;
-    }
-    if (i + 1 >= end) return WireDropReason.BadOption;
-    const length = bytes[i + 1]!;
-    if (length < 2 || i + length > end) return WireDropReason.BadOption;
-    if (!knownOptionLengthOk(kind, length)) return WireDropReason.BadOption;
+  const cursor = listCursor;
+  cursor.reset(bytes, TCP_HEADER_LENGTH, end);
+  let step = cursor.next();
+  for (; step === TcpOptionStep.Option; step = cursor.next()) {
+    const kind = cursor.kind;
+    const at = cursor.offset;
+    const length = cursor.length;
+    if (length > 1 && !knownOptionLengthOk(kind, length)) break;
     switch (kind) {
+      case TcpOptionKind.EOL:
+        entries.push({ kind: 'eol' });
+        break;
+      case TcpOptionKind.NOP:
+        entries.push({ kind: 'nop' });
+        break;
       case TcpOptionKind.MSS:
-        entries.push({ kind: 'mss', value: readU16(bytes, i + 2) });
+        entries.push({ kind: 'mss', value: readU16(bytes, at + 2) });
         break;
       case TcpOptionKind.WS:
-        entries.push({ kind: 'wscale', shift: bytes[i + 2]! });
+        entries.push({ kind: 'wscale', shift: bytes[at + 2]! });
         break;
       case TcpOptionKind.SACK_PERMITTED:
         entries.push({ kind: 'sackOK' });
         break;
       case TcpOptionKind.SACK:
-        entries.push({ kind: 'sack', blocks: readSackBlocks(bytes, i, length) });
+        entries.push({ kind: 'sack', blocks: readSackBlocks(bytes, at, length) });
         break;
       case TcpOptionKind.TIMESTAMP:
-        entries.push({ kind: 'TS', value: readU32(bytes, i + 2), echo: readU32(bytes, i + 6) });
+        entries.push({ kind: 'TS', value: readU32(bytes, at + 2), echo: readU32(bytes, at + 6) });
         break;
       default:
         // slice: a copy, so the entry does not pin the receive buffer.
-        entries.push({ kind: 'unknown', code: kind, length, data: bytes.slice(i + 2, i + length) });
+        entries.push({
+          kind: 'unknown',
+          code: kind,
+          length,
+          data: bytes.slice(at + 2, at + length),
+        });
         break;
     }
-    i += length;
   }
-  return entries;
+  cursor.clear();
+  return step === TcpOptionStep.End ? entries : WireDropReason.BadOption;
 }
 
 // ---------------------------------------------------------------------------

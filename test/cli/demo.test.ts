@@ -18,7 +18,7 @@ import {
   runDemoCommand,
   type DemoResult,
   type ScenarioName,
-} from '../../src/cli/demo.js';
+} from '../../src/cli/demo/index.js';
 import { Side, type LadderPacket, type TransitionRecord } from '../../src/cli/ladder-model.js';
 import { ProgressBar, progressBarFor } from '../../src/cli/progress.js';
 import { main } from '../../src/cli/main.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
-import { runDemo } from '../../src/cli/demo.js';
+import { runDemo } from '../../src/cli/demo/index.js';
 import { renderLadderSvg, xmlEscape } from '../../src/cli/svg.js';
 
 /**

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCapture } from '../../src/cli/decode.js';
-import { runDemo } from '../../src/cli/demo.js';
+import { runDemo } from '../../src/cli/demo/index.js';
 import { LADDER_USAGE, ladderFromCapture, renderLadderText } from '../../src/cli/ladder.js';
 import {
   Side,

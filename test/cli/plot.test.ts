@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { readPcap } from '../../src/link/index.js';
 import { TcpSampleKind } from '../../src/tcp/index.js';
 import { TcpFlags } from '../../src/wire/index.js';
-import { runDemo, runDemoCommand } from '../../src/cli/demo.js';
+import { runDemo, runDemoCommand } from '../../src/cli/demo/index.js';
 import { segmentOf } from '../../src/cli/ladder-model.js';
 import { main } from '../../src/cli/main.js';
 import { plotFromCapture, plotFromSamples } from '../../src/cli/plot-model.js';

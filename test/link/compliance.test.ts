@@ -1,7 +1,16 @@
 // Every link pair we have passes the one compliance suite (compliance.ts):
 // the memory pair, impairment wrappers that impair nothing or only delay and
 // pace, pcap taps, and compositions of them.
-import { PcapWriter, impair, memoryPair, pcapLinkType, pcapTap } from '../../src/link/index.js';
+import {
+  PcapWriter,
+  holdFirst,
+  impair,
+  memoryPair,
+  observeFrames,
+  pcapLinkType,
+  pcapTap,
+  type FrameObserver,
+} from '../../src/link/index.js';
 import { millis } from '../../src/base/index.js';
 import { linkCompliance } from './compliance.js';
 
@@ -61,4 +70,34 @@ linkCompliance(
     ];
   },
   { instantaneous: false },
+);
+
+/** An observer that only counts, so the wrapper's own bookkeeping runs. */
+function countingObserver(): FrameObserver {
+  let reports = 0;
+  return {
+    sent: () => void reports++,
+    arriving: () => void reports++,
+    processed: () => void reports++,
+  };
+}
+
+linkCompliance(
+  'observeFrames(pcapTap(memoryPair)) and observeFrames(memoryPair)',
+  (config) => {
+    const [a, b] = memoryPair(config);
+    return [observeFrames(pcapTap(a), countingObserver()), observeFrames(b, countingObserver())];
+  },
+  { instantaneous: true },
+);
+
+// Holding a frame reorders on purpose; with nothing matching, it must be transparent.
+linkCompliance(
+  'holdFirst(memoryPair) matching nothing',
+  (config) => {
+    const [a, b] = memoryPair(config);
+    const never = { matches: () => false, holdFor: millis(5) };
+    return [holdFirst(a, never), holdFirst(b, never)];
+  },
+  { instantaneous: true },
 );
