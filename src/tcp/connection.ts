@@ -35,6 +35,7 @@ import { Prr } from './recovery/prr.js';
 import { Rack } from './recovery/rack.js';
 import { SegmentFlag, SentSegments } from './recovery/scoreboard.js';
 import { RttEstimator } from './rtt.js';
+import { tsDiff } from './timestamps.js';
 import {
   TcpDropReason,
   TcpError,
@@ -1139,7 +1140,7 @@ export class Connection {
       const tsval = seg.options.timestamp.value;
       if (elapsed(now, this.tsRecentAt) > PAWS_IDLE_LIMIT) {
         this.tsRecentSet = false; // R1's 24-day rule: TS.Recent is stale.
-      } else if (((tsval - this.tsRecent) | 0) < 0) {
+      } else if (tsDiff(tsval, this.tsRecent) < 0) {
         this.drop(TcpDropReason.Paws);
         this.ackNow = true;
         return;
@@ -1412,7 +1413,7 @@ export class Connection {
     let rttSample = -1 as Duration;
     const ts = seg.options.timestamp;
     if (this.timestampsOn && ts !== null && ts.echo !== 0) {
-      const ms = (this.tsClock(now) - ts.echo) | 0;
+      const ms = tsDiff(this.tsClock(now), ts.echo);
       if (ms >= 0) rttSample = millis(Math.max(ms, 0));
     } else if (this.rttTiming && seqGt(ack, this.rttSeq)) {
       rttSample = elapsed(now, this.rttStart);
@@ -1813,7 +1814,7 @@ export class Connection {
       ts !== null &&
       ts.echo !== 0 &&
       this.retransStampTs >= 0 &&
-      ((ts.echo - this.retransStampTs) | 0) < 0
+      tsDiff(ts.echo, this.retransStampTs) < 0
     );
   }
 
@@ -2718,7 +2719,7 @@ export class Connection {
     // Karn: only a SYN that was not retransmitted gives a sample (unless timestamps say which one).
     const ts = seg.options.timestamp;
     if (this.timestampsOn && ts !== null && ts.echo !== 0) {
-      const ms = (this.tsClock(now) - ts.echo) | 0;
+      const ms = tsDiff(this.tsClock(now), ts.echo);
       if (ms >= 0) this.rtt.sample(millis(ms));
     } else if (this.rttTiming && this.synRetransmits === 0) {
       this.rtt.sample(elapsed(now, this.rttStart));
@@ -2731,7 +2732,7 @@ export class Connection {
     const ts = seg.options.timestamp;
     if (!this.timestampsOn || ts === null) return;
     if (
-      (!this.tsRecentSet || ((ts.value - this.tsRecent) | 0) >= 0) &&
+      (!this.tsRecentSet || tsDiff(ts.value, this.tsRecent) >= 0) &&
       seqLe(seg.seq, this.lastAckSent)
     ) {
       this.tsRecent = ts.value;
@@ -2981,7 +2982,7 @@ export class Connection {
   private sampleReceiveRtt(now: Instant, seg: TcpRepr): void {
     const ts = seg.options.timestamp;
     if (ts === null || ts.echo === 0) return;
-    const ms = (this.tsClock(now) - ts.echo) | 0;
+    const ms = tsDiff(this.tsClock(now), ts.echo);
     if (ms < 0 || ms > 60_000) return;
     const sample = Math.max(ms, 1) * 1000;
     this.rcvRtt = this.rcvRtt === 0 ? sample : this.rcvRtt + (sample - this.rcvRtt) / 8;
@@ -3198,7 +3199,7 @@ export class Connection {
       return false;
     const ts = seg.options.timestamp;
     if (this.timestampsOn && ts !== null && this.tsRecentSet) {
-      return ((ts.value - this.tsRecent) | 0) > 0;
+      return tsDiff(ts.value, this.tsRecent) > 0;
     }
     return seqGt(seg.seq, this.rcvNxt);
   }
