@@ -24,7 +24,33 @@ import { type TcpConfig, validateTcpConfig } from './config.js';
 import { INFINITE_SSTHRESH } from './congestion/index.js';
 import { TcpRecorder, TcpSampleKind } from './recorder.js';
 import { SegmentFlag } from './recovery/scoreboard.js';
-import { CaState, EMPTY_PAYLOAD, LossTimer, Probe, Tcb } from './tcb.js';
+import {
+  bytesInFlight,
+  bytesOutstanding,
+  canSendFin,
+  canWrite,
+  CaState,
+  drop,
+  EMPTY_PAYLOAD,
+  enterTimeWait,
+  finish,
+  finSeqEnd,
+  hasOutstanding,
+  isSynchronized,
+  LossTimer,
+  makeRst,
+  offsetOf,
+  Probe,
+  push,
+  recordWindow,
+  returnToListen,
+  seqAt,
+  setState,
+  signalReadable,
+  Tcb,
+  unsentBytes,
+  unsentDataBytes,
+} from './tcb.js';
 import { tsDiff } from './timestamps.js';
 import {
   type StateTransition,
@@ -725,7 +751,7 @@ export function onRetransmitTimeout(c: Tcb, now: Instant): void {
   c.loss.rescueRxt = -1;
   c.loss.rack.resetProbe();
   c.loss.probeDue = Probe.None;
-  cancelLossTimer(c);
+  c.timers.cancelLossTimer();
   if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
   c.counters.lostSegments += Math.ceil(bytesOutstanding(c) / c.snd.mss);
   c.timers.retransmitAt = later(now, c.rtt.rto);
@@ -1409,7 +1435,7 @@ export function enterRecovery(c: Tcb, now: Instant): void {
   c.snd.rttTiming = false;
   c.loss.rack.resetProbe();
   c.loss.probeDue = Probe.None;
-  if (c.timers.lossTimerKind === LossTimer.Probe) cancelLossTimer(c);
+  if (c.timers.lossTimerKind === LossTimer.Probe) c.timers.cancelLossTimer();
   c.counters.fastRetransmits++;
   if (!c.opt.sackOn) {
     c.cc.cwnd = c.cc.ssthresh + c.loss.dupAcks * c.snd.mss;
@@ -1684,13 +1710,8 @@ export function armReorderTimer(c: Tcb, now: Instant, timeout: number): void {
     c.timers.lossTimerAt = later(now, micros(Math.ceil(timeout)));
     c.timers.lossTimerKind = LossTimer.Reorder;
   } else if (c.timers.lossTimerKind === LossTimer.Reorder) {
-    cancelLossTimer(c);
+    c.timers.cancelLossTimer();
   }
-}
-
-export function cancelLossTimer(c: Tcb): void {
-  c.timers.lossTimerAt = NEVER;
-  c.timers.lossTimerKind = LossTimer.None;
 }
 
 /** The reordering timer fired (Linux tcp_rack_reo_timeout). */
@@ -1726,7 +1747,7 @@ export function scheduleLossProbe(c: Tcb, now: Instant): void {
     (c.loss.caState !== CaState.Open && c.loss.caState !== CaState.Cwr) ||
     !isSynchronized(c)
   ) {
-    if (c.timers.lossTimerKind === LossTimer.Probe) cancelLossTimer(c);
+    if (c.timers.lossTimerKind === LossTimer.Probe) c.timers.cancelLossTimer();
     return;
   }
   let pto: number;
@@ -2353,20 +2374,6 @@ export function makeSegment(
   };
 }
 
-export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean): TcpRepr {
-  return {
-    srcPort: 0,
-    dstPort: 0,
-    seq: seqNum,
-    ack: withAck ? c.rcv.nxt : (0 as SeqNum),
-    flags: withAck ? TcpFlags.RST | TcpFlags.ACK : TcpFlags.RST,
-    window: 0,
-    urgent: 0,
-    options: noTcpOptions(),
-    payload: EMPTY_PAYLOAD,
-  };
-}
-
 /**
  * Payload bytes that fit in the next segment: the send MSS less the SACK
  * option it will carry. The MSS already leaves room for timestamps; SACK
@@ -2651,66 +2658,6 @@ export function startTiming(c: Tcb, now: Instant, seqStart: SeqNum): void {
   c.snd.rttStart = now;
 }
 
-export function unsentBytes(c: Tcb): number {
-  return c.snd.ring.length - seqDiff(c.snd.nxt, c.snd.ringSeq) + (c.snd.finSent ? 1 : 0);
-}
-
-export function finSeq(c: Tcb): SeqNum {
-  return seqAdd(c.snd.ringSeq, c.snd.ring.length);
-}
-
-export function finSeqEnd(c: Tcb): SeqNum {
-  return seqAdd(finSeq(c), 1);
-}
-
-export function canSendFin(c: Tcb): boolean {
-  return isSynchronized(c) && c.state !== TcpState.SynReceived;
-}
-
-export function bytesOutstanding(c: Tcb): number {
-  return seqDiff(c.snd.nxt, c.snd.una);
-}
-
-/**
- * Bytes in the network by our estimate: RFC 6675 pipe (Linux
- * tcp_packets_in_flight, in bytes): what is outstanding, less what was
- * SACKed or deemed lost, plus retransmissions in flight.
- */
-export function bytesInFlight(c: Tcb): number {
-  const b = c.loss.board;
-  const pipe = seqDiff(c.snd.nxt, c.snd.una) - b.sackedBytes - b.lostBytes + b.retransBytes;
-  return pipe > 0 ? pipe : 0;
-}
-
-/** Sequence offset from ISS + 1 (exact, never wrapping) of a sequence number near the send window. */
-export function offsetOf(c: Tcb, s: SeqNum): number {
-  return c.snd.ackedOffset + seqDiff(s, c.snd.ringSeq);
-}
-
-/** The sequence number at a sequence offset. */
-export function seqAt(c: Tcb, offset: number): SeqNum {
-  return seqAdd(c.snd.ringSeq, offset - c.snd.ackedOffset);
-}
-
-/** Data bytes written and not yet sent (the FIN not counted). */
-export function unsentDataBytes(c: Tcb): number {
-  const n = c.snd.ring.length - seqDiff(c.snd.nxt, c.snd.ringSeq);
-  return n > 0 ? n : 0;
-}
-
-/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT. */
-export function recordWindow(c: Tcb, now: Instant): void {
-  if (c.recorder === null) return;
-  c.recorder.record(
-    now,
-    TcpSampleKind.Window,
-    c.cc.cwnd,
-    c.cc.ssthresh,
-    bytesInFlight(c),
-    c.rtt.srtt,
-  );
-}
-
 /**
  * RFC 3168 §6.1.3 at the receiver: CWR from the sender ends our echo of
  * congestion; a CE mark starts (or restarts) it, with an immediate ACK the
@@ -2769,10 +2716,6 @@ export function adjustReceiveSpace(c: Tcb): void {
   c.rcv.spaceAt = now;
 }
 
-export function hasOutstanding(c: Tcb): boolean {
-  return seqLt(c.snd.una, c.snd.nxt);
-}
-
 export function userTimeoutExpired(c: Tcb, now: Instant): boolean {
   return (
     c.config.userTimeout > 0 &&
@@ -2818,98 +2761,6 @@ export function updateTimers(c: Tcb, now: Instant): void {
 export function tsClock(c: Tcb, now: Instant): number {
   // A 1 ms timestamp clock (RFC 7323 §5.4 allows 1 ms to 1 s), offset per connection.
   return (Math.floor(now / 1000) + c.opt.timestampOffset) >>> 0;
-}
-
-export function isSynchronized(c: Tcb): boolean {
-  switch (c.state) {
-    case TcpState.Closed:
-    case TcpState.Listen:
-    case TcpState.SynSent:
-    case TcpState.SynReceived:
-      return false;
-    default:
-      return true;
-  }
-}
-
-export function canWrite(c: Tcb): boolean {
-  if (c.snd.finQueued) return false;
-  switch (c.state) {
-    case TcpState.SynSent:
-    case TcpState.SynReceived:
-    case TcpState.Established:
-    case TcpState.CloseWait:
-      return true;
-    default:
-      return false;
-  }
-}
-
-export function signalReadable(c: Tcb): void {
-  if (c.rcv.readableSignalled) return;
-  c.rcv.readableSignalled = true;
-  push(c, { type: 'readable' });
-}
-
-export function enterTimeWait(c: Tcb, now: Instant, cause: string): void {
-  setState(c, now, TcpState.TimeWait, cause);
-  c.timers.retransmitAt = NEVER;
-  cancelLossTimer(c);
-  c.timers.persistAt = NEVER;
-  c.timers.keepAliveAt = NEVER;
-  c.timers.finWait2At = NEVER;
-  c.timers.timeWaitAt = later(now, micros(2 * c.config.msl));
-  // Our FIN is acknowledged, so nothing is outstanding: the scoreboard's
-  // storage goes, as Linux swaps a socket for a small timewait sock. A busy
-  // server holds a TIME-WAIT connection per closed one for 2 MSL.
-  c.loss.board.drop();
-}
-
-export function returnToListen(c: Tcb, now: Instant, cause: string): void {
-  setState(c, now, TcpState.Listen, cause);
-  c.timers.retransmitAt = NEVER;
-  c.snd.synPending = false;
-  c.rcv.ackNow = false;
-}
-
-export function finish(c: Tcb, now: Instant, error: TcpError | null, cause: string): void {
-  if (c.state === TcpState.Closed) return;
-  // A timeout after ICMP said the host cannot be reached reports that instead (Linux: sk_err_soft).
-  c.error = error === TcpError.TimedOut && c.softError !== null ? c.softError : error;
-  setState(c, now, TcpState.Closed, cause);
-  c.timers.retransmitAt = NEVER;
-  c.timers.delayedAckAt = NEVER;
-  c.timers.persistAt = NEVER;
-  c.timers.keepAliveAt = NEVER;
-  c.timers.timeWaitAt = NEVER;
-  c.timers.finWait2At = NEVER;
-  cancelLossTimer(c);
-  c.rate.paceBlocked = false;
-  c.loss.probeDue = Probe.None;
-  c.loss.board.clear();
-  c.loss.board.drop();
-  c.rcv.ackNow = false;
-  c.rcv.ackPending = false;
-  c.snd.probeOwed = false;
-  c.snd.synPending = false;
-  push(c, { type: 'closed', error: c.error });
-}
-
-export function setState(c: Tcb, now: Instant, to: TcpState, cause: string): void {
-  const from = c.state;
-  if (from === to) return;
-  c.state = to;
-  const transition: StateTransition = { at: now, from, to, cause };
-  if (c.config.recordTransitions) c.transitions.push(transition);
-  push(c, { type: 'state', transition });
-}
-
-export function push(c: Tcb, event: TcpEvent): void {
-  c.events.push(event);
-}
-
-export function drop(c: Tcb, reason: TcpDropReason): void {
-  c.counters.drops[reason] = (c.counters.drops[reason] ?? 0) + 1;
 }
 
 /**

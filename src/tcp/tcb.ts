@@ -8,32 +8,45 @@
  * timer table (`TimerTable`). Every field is set in a constructor, so each
  * object keeps one shape for the connection's life.
  *
- * The lifecycle every mechanism may end a connection with lives here too
- * (`setState`, `finish`, TIME-WAIT, return to LISTEN): the mechanisms'
- * modules import it from here, and `Connection` (the public API) imports
- * them, without a cycle.
+ * What every mechanism shares lives here too: the lifecycle (RFC 9293
+ * §3.3.2: `setState`, `finish`, TIME-WAIT, the return to LISTEN, the RST
+ * of §3.10.5) and the queries of the send sequence space (SND.UNA..SND.NXT
+ * as stream offsets, RFC 6675's pipe). The mechanisms' modules import them
+ * from here and `Connection`, the public API, imports the mechanisms, so
+ * there is no import cycle.
  */
 import {
   type BufferPool,
   ByteRing,
   type Duration,
   type Instant,
+  later,
+  micros,
   NEVER,
   RangeSet,
   seqAdd,
+  seqDiff,
+  seqLt,
   type SeqNum,
 } from '../base/index.js';
-import { type TcpRepr } from '../wire/index.js';
+import { noTcpOptions, TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, windowScaleFor } from './config.js';
 import { type CongestionControl, congestionControls } from './congestion/index.js';
 import { ReceiveBuffer } from './receive.js';
-import { TcpRecorder } from './recorder.js';
+import { TcpRecorder, TcpSampleKind } from './recorder.js';
 import { Prr } from './recovery/prr.js';
 import { Rack } from './recovery/rack.js';
 import { AckSample } from './recovery/sample.js';
 import { SentSegments } from './recovery/scoreboard.js';
 import { RttEstimator } from './rtt.js';
-import { type StateTransition, TcpError, type TcpEvent, TcpState, type TcpStats } from './types.js';
+import {
+  type StateTransition,
+  TcpDropReason,
+  TcpError,
+  type TcpEvent,
+  TcpState,
+  type TcpStats,
+} from './types.js';
 
 /** Loss-recovery phase, named as Linux's tcp_ca_state. */
 export const CaState = {
@@ -349,6 +362,11 @@ export class TimerTable {
   /** When the oldest unacknowledged data was first sent (for the user timeout). */
   unackedSince = NEVER;
   lastReceiveAt = 0 as Instant;
+
+  cancelLossTimer(): void {
+    this.lossTimerAt = NEVER;
+    this.lossTimerKind = LossTimer.None;
+  }
 }
 
 /** One connection's state; `Connection` holds one and the mechanisms' functions take it. */
@@ -423,4 +441,178 @@ export class Tcb {
       paced: this.pacing,
     });
   }
+}
+
+// --- The lifecycle (RFC 9293 §3.3.2); every transition goes through setState ---
+
+export function setState(c: Tcb, now: Instant, to: TcpState, cause: string): void {
+  const from = c.state;
+  if (from === to) return;
+  c.state = to;
+  const transition: StateTransition = { at: now, from, to, cause };
+  if (c.config.recordTransitions) c.transitions.push(transition);
+  push(c, { type: 'state', transition });
+}
+
+export function push(c: Tcb, event: TcpEvent): void {
+  c.events.push(event);
+}
+
+export function drop(c: Tcb, reason: TcpDropReason): void {
+  c.counters.drops[reason] = (c.counters.drops[reason] ?? 0) + 1;
+}
+
+export function finish(c: Tcb, now: Instant, error: TcpError | null, cause: string): void {
+  if (c.state === TcpState.Closed) return;
+  // A timeout after ICMP said the host cannot be reached reports that instead (Linux: sk_err_soft).
+  c.error = error === TcpError.TimedOut && c.softError !== null ? c.softError : error;
+  setState(c, now, TcpState.Closed, cause);
+  c.timers.retransmitAt = NEVER;
+  c.timers.delayedAckAt = NEVER;
+  c.timers.persistAt = NEVER;
+  c.timers.keepAliveAt = NEVER;
+  c.timers.timeWaitAt = NEVER;
+  c.timers.finWait2At = NEVER;
+  c.timers.cancelLossTimer();
+  c.rate.paceBlocked = false;
+  c.loss.probeDue = Probe.None;
+  c.loss.board.clear();
+  c.loss.board.drop();
+  c.rcv.ackNow = false;
+  c.rcv.ackPending = false;
+  c.snd.probeOwed = false;
+  c.snd.synPending = false;
+  push(c, { type: 'closed', error: c.error });
+}
+
+export function enterTimeWait(c: Tcb, now: Instant, cause: string): void {
+  setState(c, now, TcpState.TimeWait, cause);
+  c.timers.retransmitAt = NEVER;
+  c.timers.cancelLossTimer();
+  c.timers.persistAt = NEVER;
+  c.timers.keepAliveAt = NEVER;
+  c.timers.finWait2At = NEVER;
+  c.timers.timeWaitAt = later(now, micros(2 * c.config.msl));
+  // Our FIN is acknowledged, so nothing is outstanding: the scoreboard's
+  // storage goes, as Linux swaps a socket for a small timewait sock. A busy
+  // server holds a TIME-WAIT connection per closed one for 2 MSL.
+  c.loss.board.drop();
+}
+
+export function returnToListen(c: Tcb, now: Instant, cause: string): void {
+  setState(c, now, TcpState.Listen, cause);
+  c.timers.retransmitAt = NEVER;
+  c.snd.synPending = false;
+  c.rcv.ackNow = false;
+}
+
+export function isSynchronized(c: Tcb): boolean {
+  switch (c.state) {
+    case TcpState.Closed:
+    case TcpState.Listen:
+    case TcpState.SynSent:
+    case TcpState.SynReceived:
+      return false;
+    default:
+      return true;
+  }
+}
+
+export function canWrite(c: Tcb): boolean {
+  if (c.snd.finQueued) return false;
+  switch (c.state) {
+    case TcpState.SynSent:
+    case TcpState.SynReceived:
+    case TcpState.Established:
+    case TcpState.CloseWait:
+      return true;
+    default:
+      return false;
+  }
+}
+
+export function signalReadable(c: Tcb): void {
+  if (c.rcv.readableSignalled) return;
+  c.rcv.readableSignalled = true;
+  push(c, { type: 'readable' });
+}
+
+export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean): TcpRepr {
+  return {
+    srcPort: 0,
+    dstPort: 0,
+    seq: seqNum,
+    ack: withAck ? c.rcv.nxt : (0 as SeqNum),
+    flags: withAck ? TcpFlags.RST | TcpFlags.ACK : TcpFlags.RST,
+    window: 0,
+    urgent: 0,
+    options: noTcpOptions(),
+    payload: EMPTY_PAYLOAD,
+  };
+}
+
+// --- Queries of the send sequence space ---
+
+/** Sequence offset from ISS + 1 (exact, never wrapping) of a sequence number near the send window. */
+export function offsetOf(c: Tcb, s: SeqNum): number {
+  return c.snd.ackedOffset + seqDiff(s, c.snd.ringSeq);
+}
+
+/** The sequence number at a sequence offset. */
+export function seqAt(c: Tcb, offset: number): SeqNum {
+  return seqAdd(c.snd.ringSeq, offset - c.snd.ackedOffset);
+}
+
+export function bytesOutstanding(c: Tcb): number {
+  return seqDiff(c.snd.nxt, c.snd.una);
+}
+
+/**
+ * Bytes in the network by our estimate: RFC 6675 pipe (Linux
+ * tcp_packets_in_flight, in bytes): what is outstanding, less what was
+ * SACKed or deemed lost, plus retransmissions in flight.
+ */
+export function bytesInFlight(c: Tcb): number {
+  const b = c.loss.board;
+  const pipe = seqDiff(c.snd.nxt, c.snd.una) - b.sackedBytes - b.lostBytes + b.retransBytes;
+  return pipe > 0 ? pipe : 0;
+}
+
+export function hasOutstanding(c: Tcb): boolean {
+  return seqLt(c.snd.una, c.snd.nxt);
+}
+
+export function unsentBytes(c: Tcb): number {
+  return c.snd.ring.length - seqDiff(c.snd.nxt, c.snd.ringSeq) + (c.snd.finSent ? 1 : 0);
+}
+
+/** Data bytes written and not yet sent (the FIN not counted). */
+export function unsentDataBytes(c: Tcb): number {
+  const n = c.snd.ring.length - seqDiff(c.snd.nxt, c.snd.ringSeq);
+  return n > 0 ? n : 0;
+}
+
+export function finSeq(c: Tcb): SeqNum {
+  return seqAdd(c.snd.ringSeq, c.snd.ring.length);
+}
+
+export function finSeqEnd(c: Tcb): SeqNum {
+  return seqAdd(finSeq(c), 1);
+}
+
+export function canSendFin(c: Tcb): boolean {
+  return isSynchronized(c) && c.state !== TcpState.SynReceived;
+}
+
+/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT. */
+export function recordWindow(c: Tcb, now: Instant): void {
+  if (c.recorder === null) return;
+  c.recorder.record(
+    now,
+    TcpSampleKind.Window,
+    c.cc.cwnd,
+    c.cc.ssthresh,
+    bytesInFlight(c),
+    c.rtt.srtt,
+  );
 }
