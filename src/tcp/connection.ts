@@ -51,7 +51,7 @@ import {
   unsentBytes,
   unsentDataBytes,
 } from './tcb.js';
-import { tsDiff } from './timestamps.js';
+import { tsClock, tsDiff, updateTimestampRecent } from './timestamps.js';
 import {
   type StateTransition,
   TcpDropReason,
@@ -2484,20 +2484,6 @@ export function handshakeRtt(c: Tcb, now: Instant, seg: TcpRepr): void {
   c.snd.rttTiming = false;
 }
 
-export function updateTimestampRecent(c: Tcb, now: Instant, seg: TcpRepr): void {
-  // RFC 7323 §4.3: TS.Recent follows segments at or before Last.ACK.sent.
-  const ts = seg.options.timestamp;
-  if (!c.opt.timestampsOn || ts === null) return;
-  if (
-    (!c.opt.tsRecentSet || tsDiff(ts.value, c.opt.tsRecent) >= 0) &&
-    seqLe(seg.seq, c.opt.lastAckSent)
-  ) {
-    c.opt.tsRecent = ts.value;
-    c.opt.tsRecentSet = true;
-    c.opt.tsRecentAt = now;
-  }
-}
-
 export function challengeAck(c: Tcb, now: Instant): void {
   // RFC 5961 §7: rate-limit challenge ACKs (per connection, per second).
   if (elapsed(now, c.rcv.challengeWindowStart) >= 1_000_000) {
@@ -2756,11 +2742,6 @@ export function updateTimers(c: Tcb, now: Instant): void {
   } else if (!c.config.keepAlive) {
     c.timers.keepAliveAt = NEVER;
   }
-}
-
-export function tsClock(c: Tcb, now: Instant): number {
-  // A 1 ms timestamp clock (RFC 7323 §5.4 allows 1 ms to 1 s), offset per connection.
-  return (Math.floor(now / 1000) + c.opt.timestampOffset) >>> 0;
 }
 
 /**
