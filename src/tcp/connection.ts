@@ -23,6 +23,7 @@ import { noTcpOptions, type SackBlock, TcpFlags, type TcpRepr } from '../wire/in
 import { type TcpConfig, validateTcpConfig } from './config.js';
 import { INFINITE_SSTHRESH } from './congestion/index.js';
 import { negotiateOptions, recomputeSendMss } from './options.js';
+import { advancePacer, paceAllows, pacingRate, updateDeliveryRate } from './rate.js';
 import { TcpRecorder, TcpSampleKind } from './recorder.js';
 import { SegmentFlag } from './recovery/scoreboard.js';
 import {
@@ -112,11 +113,6 @@ const WORST_CASE_DELAYED_ACK = millis(200);
 const PTO_SLACK = millis(2);
 /** RFC 8985 §7.2: the probe timeout without an RTT sample. */
 const PTO_WITHOUT_RTT = seconds(1);
-/** Linux net.ipv4.tcp_pacing_ss_ratio (200 %) and tcp_pacing_ca_ratio (120 %). */
-const PACING_SS_RATIO = 2;
-const PACING_CA_RATIO = 1.2;
-/** Header bytes per segment counted when pacing (IPv4 + TCP with timestamps). */
-const PACING_HEADER_BYTES = 52;
 
 /**
  * One TCP connection: the RFC 9293 state machine with reliable delivery, flow
@@ -1801,22 +1797,6 @@ export function processProbeAck(c: Tcb, now: Instant, advanced: boolean, isDup: 
   if (!advanced && isDup && c.loss.ackSample.sackedBytes === 0) c.loss.rack.resetProbe();
 }
 
-/** Delivery rate (draft-cheng-iccrg-delivery-rate-estimation §3.3, Linux tcp_rate_gen). */
-export function updateDeliveryRate(c: Tcb, now: Instant, delivered: number): void {
-  const s = c.loss.ackSample;
-  c.rate.deliveredTotal += delivered;
-  c.rate.deliveredAt = now;
-  if (c.rate.appLimitedUntil > 0 && c.rate.deliveredTotal > c.rate.appLimitedUntil)
-    c.rate.appLimitedUntil = 0;
-  if (s.priorDelivered < 0) return;
-  c.rate.firstSentAt = s.rateXmit;
-  const interval = Math.max(s.sendElapsed, now - s.priorTime);
-  // An interval shorter than the minimum RTT is an artefact (ACK compression).
-  if (interval <= 0 || (c.rtt.minRtt > 0 && interval < c.rtt.minRtt)) return;
-  const rate = ((c.rate.deliveredTotal - s.priorDelivered) * 1_000_000) / interval;
-  if (!s.rateAppLimited || rate > c.rate.deliveryRate) c.rate.deliveryRate = rate;
-}
-
 /** Steps 7 (segment text) and 8 (FIN). */
 export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
   const state = c.state;
@@ -2249,35 +2229,6 @@ export function onDataSent(c: Tcb, now: Instant, bytes: number, pipeBefore: numb
     c.loss.prr.onSent(bytes);
   c.cc.onPacketSent(now, bytes, pipeBefore);
   if (c.pacing) advancePacer(c, now, bytes);
-}
-
-/**
- * The pacing rate in bytes per second: the controller's, or Linux's
- * tcp_update_pacing_rate: 200 % of cwnd per SRTT in slow start (below half
- * of ssthresh), 120 % after; 0 before an RTT sample (no pacing yet).
- */
-export function pacingRate(c: Tcb): number {
-  const own = c.cc.pacingRate();
-  if (own > 0) return own;
-  const srtt = c.rtt.srtt;
-  if (srtt <= 0) return 0;
-  const ratio = c.cc.cwnd < c.cc.ssthresh / 2 ? PACING_SS_RATIO : PACING_CA_RATIO;
-  return (ratio * Math.max(c.cc.cwnd, bytesOutstanding(c)) * 1_000_000) / srtt;
-}
-
-/** Whether the pacer lets a data segment go now; when not, its deadline joins the timer table. */
-export function paceAllows(c: Tcb, now: Instant): boolean {
-  if (!c.pacing || c.rate.paceNextAt <= now) return true;
-  c.rate.paceBlocked = true;
-  return false;
-}
-
-/** The next departure is one segment's time at the pacing rate later (Linux tcp_wstamp_ns). */
-export function advancePacer(c: Tcb, now: Instant, bytes: number): void {
-  const rate = pacingRate(c);
-  if (rate <= 0) return;
-  const from = c.rate.paceNextAt > now ? c.rate.paceNextAt : now;
-  c.rate.paceNextAt = Math.ceil(from + ((bytes + PACING_HEADER_BYTES) * 1_000_000) / rate);
 }
 
 export function makeSyn(c: Tcb, now: Instant, withAck: boolean): TcpRepr {
