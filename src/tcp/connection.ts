@@ -21,10 +21,27 @@ import {
 } from '../base/index.js';
 import { noTcpOptions, type SackBlock, TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, validateTcpConfig } from './config.js';
-import { INFINITE_SSTHRESH } from './congestion/index.js';
 import { negotiateOptions, recomputeSendMss } from './options.js';
 import { advancePacer, paceAllows, pacingRate, updateDeliveryRate } from './rate.js';
 import { TcpRecorder, TcpSampleKind } from './recorder.js';
+import {
+  currentReorderWindow,
+  detectLosses,
+  endRecovery,
+  endReduction,
+  enterCwr,
+  enterLoss,
+  enterRecovery,
+  newRenoAck,
+  newRenoMayRecover,
+  noteReordering,
+  onReorderTimeout,
+  openState,
+  processLoss,
+  reduceWindow,
+  tryPartialUndo,
+  undo,
+} from './recovery/loss-state.js';
 import { SegmentFlag } from './recovery/scoreboard.js';
 import {
   bytesInFlight,
@@ -105,8 +122,6 @@ const MAX_WINDOW_FIELD = 0xffff;
 const PAWS_IDLE_LIMIT = millis(24 * 24 * 3600 * 1000);
 /** Retransmitted ranges remembered for undo before the episode is given up (keeps memory bounded). */
 const MAX_UNDO_RANGES = 64;
-/** Linux net.ipv4.tcp_max_reordering: the most segments the reordering estimate may reach. */
-const MAX_REORDERING = 300;
 /** RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a one-segment flight must allow. */
 const WORST_CASE_DELAYED_ACK = millis(200);
 /** Linux TCP_TIMEOUT_MIN: slack added to a probe timeout with more than one segment in flight. */
@@ -482,13 +497,7 @@ export class Connection {
 
   /** The earliest deadline at which `handleTimeout` has work, or NEVER. */
   pollTimeout(): Instant {
-    let t = earliest(this.tcb.timers.retransmitAt, this.tcb.timers.delayedAckAt);
-    t = earliest(t, this.tcb.timers.persistAt);
-    t = earliest(t, this.tcb.timers.keepAliveAt);
-    t = earliest(t, this.tcb.timers.timeWaitAt);
-    t = earliest(t, this.tcb.timers.lossTimerAt);
-    if (this.tcb.rate.paceBlocked) t = earliest(t, this.tcb.rate.paceNextAt as Instant);
-    return earliest(t, this.tcb.timers.finWait2At);
+    return nextDeadline(this.tcb);
   }
 
   /**
@@ -521,50 +530,7 @@ export class Connection {
 
   /** Runs every timer whose deadline has passed. Harmless when early or repeated. */
   handleTimeout(now: Instant): void {
-    this.tcb.lastInputAt = now;
-    if (this.tcb.timers.timeWaitAt <= now) {
-      this.tcb.timers.timeWaitAt = NEVER;
-      finish(this.tcb, now, null, 'timer 2MSL');
-      return;
-    }
-    if (this.tcb.timers.finWait2At <= now) {
-      this.tcb.timers.finWait2At = NEVER;
-      if (this.tcb.state === TcpState.FinWait2) {
-        // Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped (with RST, as Linux does).
-        this.tcb.snd.rstToSend.push(makeRst(this.tcb, this.tcb.snd.nxt, true));
-        finish(this.tcb, now, null, 'timer FIN-WAIT-2');
-        return;
-      }
-    }
-    if (this.tcb.timers.lossTimerAt <= now) {
-      // Before the RTO: a probe due at the same time rearms the RTO (RFC 8985 §7.3).
-      const kind = this.tcb.timers.lossTimerKind;
-      this.tcb.timers.lossTimerAt = NEVER;
-      this.tcb.timers.lossTimerKind = LossTimer.None;
-      if (kind === LossTimer.Reorder) onReorderTimeout(this.tcb, now);
-      else if (kind === LossTimer.Probe) onProbeTimeout(this.tcb, now);
-    }
-    if (this.tcb.timers.retransmitAt <= now) {
-      this.tcb.timers.retransmitAt = NEVER;
-      onRetransmitTimeout(this.tcb, now);
-      if (this.tcb.state === TcpState.Closed) return;
-    }
-    if (this.tcb.rate.paceBlocked && this.tcb.rate.paceNextAt <= now)
-      this.tcb.rate.paceBlocked = false;
-    if (this.tcb.timers.persistAt <= now) {
-      this.tcb.timers.persistAt = NEVER;
-      onPersistTimeout(this.tcb, now);
-      if (this.tcb.state === TcpState.Closed) return;
-    }
-    if (this.tcb.timers.keepAliveAt <= now) {
-      this.tcb.timers.keepAliveAt = NEVER;
-      onKeepAliveTimeout(this.tcb, now);
-      if (this.tcb.state === TcpState.Closed) return;
-    }
-    if (this.tcb.timers.delayedAckAt <= now) {
-      this.tcb.timers.delayedAckAt = NEVER;
-      if (this.tcb.rcv.ackPending) this.tcb.rcv.ackNow = true;
-    }
+    runTimers(this.tcb, now);
   }
 
   // ===================================================================
@@ -710,50 +676,7 @@ export function onRetransmitTimeout(c: Tcb, now: Instant): void {
     finish(c, now, TcpError.TimedOut, 'timer retransmit (retries exhausted)');
     return;
   }
-  const expired = c.rtt.rto;
-  // F-RTO (RFC 5682) watches a timeout that opens a new episode, and
-  // repeated ones (Linux: new_recovery || icsk_retransmits).
-  // Only with SACK: without it the duplicate ACKs that follow F-RTO's new
-  // data would not free the window for the retransmissions a real loss needs.
-  const fresh = c.loss.caState !== CaState.Recovery && c.loss.caState !== CaState.Loss;
-  c.loss.frto = c.useFrto && c.opt.sackOn && (fresh || c.rtt.backoffs > 0);
-  c.loss.frtoProbing = false;
-  c.loss.frtoNewData = false;
-  const reducing = c.loss.caState === CaState.Recovery || c.loss.caState === CaState.Cwr;
-  if (!reducing && (c.loss.caState !== CaState.Loss || c.loss.consecutiveRtos === 0)) {
-    // A new episode (Linux tcp_enter_loss): what a later undo restores.
-    initUndo(c);
-  }
-  c.loss.consecutiveRtos++;
-  c.counters.retransmitTimeouts++;
-  // In fast recovery or CWR ssthresh was already reduced for this window;
-  // Linux keeps it and only collapses cwnd (tcp_enter_loss).
-  const ssthresh = c.cc.ssthresh;
-  c.cc.onRetransmitTimeout(now, bytesOutstanding(c));
-  if (reducing) c.cc.ssthresh = ssthresh;
-  c.rtt.backoff();
-  // RFC 2018 §8 / RFC 6675 §5.1: after an RTO the SACK scoreboard is not
-  // trusted (the receiver may renege), so everything is resent in order.
-  c.loss.board.clearSacks();
-  c.loss.board.markAllLost();
-  if (c.loss.caState === CaState.Recovery) c.loss.rack.onRecoveryExit();
-  c.loss.caState = CaState.Loss;
-  c.loss.recoverSeq = c.snd.nxt;
-  c.loss.recoverValid = true;
-  c.loss.rtxOwed = false;
-  c.loss.dupAcks = 0;
-  c.snd.rttTiming = false;
-  c.loss.rescueRxt = -1;
-  c.loss.rack.resetProbe();
-  c.loss.probeDue = Probe.None;
-  c.timers.cancelLossTimer();
-  if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
-  c.counters.lostSegments += Math.ceil(bytesOutstanding(c) / c.snd.mss);
-  c.timers.retransmitAt = later(now, c.rtt.rto);
-  if (c.recorder !== null) {
-    c.recorder.record(now, TcpSampleKind.Timeout, expired, 0);
-    recordWindow(c, now);
-  }
+  enterLoss(c, now);
 }
 
 export function onPersistTimeout(c: Tcb, now: Instant): void {
@@ -1392,339 +1315,6 @@ export function onAckEvent(
   recordWindow(c, now);
   // RFC 8985 §7.2: (re)arm the probe timer on an ACK of new data.
   if (advanced) scheduleLossProbe(c, now);
-}
-
-/** Open, or Disorder while SACKed, lost or retransmitted data or duplicate ACKs are about (Linux tcp_try_keep_open). */
-export function openState(c: Tcb): CaState {
-  return c.loss.board.sackedBytes > 0 ||
-    c.loss.board.lostBytes > 0 ||
-    c.loss.board.retransBytes > 0 ||
-    (!c.opt.sackOn && c.loss.dupAcks > 0)
-    ? CaState.Disorder
-    : CaState.Open;
-}
-
-/** RFC 6582 §3.2 (2): no new recovery for losses from before the last one ended ("recover"). */
-export function newRenoMayRecover(c: Tcb): boolean {
-  return !(c.loss.recoverValid && seqLt(c.snd.una, c.loss.recoverSeq));
-}
-
-/**
- * Fast recovery begins (RFC 5681 §3.2, RFC 6675 §5, Linux
- * tcp_enter_recovery): ssthresh from the controller, unless CWR already
- * reduced this window; PRR from here. Without SACK, NewReno (RFC 6582):
- * retransmit the first unacknowledged segment, cwnd = ssthresh + 3·SMSS.
- */
-export function enterRecovery(c: Tcb, now: Instant): void {
-  const flight = bytesOutstanding(c);
-  if (c.loss.caState !== CaState.Cwr) {
-    c.cc.onCongestionEvent(now, flight);
-    initUndo(c);
-    c.loss.prr.start(flight, c.cc.ssthresh);
-    if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
-  }
-  c.loss.caState = CaState.Recovery;
-  c.loss.recoverSeq = c.snd.nxt;
-  c.loss.recoverValid = true;
-  c.loss.rescueRxt = -1;
-  c.snd.rttTiming = false;
-  c.loss.rack.resetProbe();
-  c.loss.probeDue = Probe.None;
-  if (c.timers.lossTimerKind === LossTimer.Probe) c.timers.cancelLossTimer();
-  c.counters.fastRetransmits++;
-  if (!c.opt.sackOn) {
-    c.cc.cwnd = c.cc.ssthresh + c.loss.dupAcks * c.snd.mss;
-    c.loss.dupAcksPeak = c.loss.dupAcks;
-    markHeadLost(c);
-    c.loss.rtxOwed = true;
-    c.counters.lostSegments++;
-  } else if (!c.usePrr) {
-    // RFC 6675 §5 (4.2): cwnd = ssthresh; (4.3): the first lost segment
-    // goes at once, whatever pipe and cwnd say (PRR sends it by its own rule).
-    c.cc.cwnd = c.cc.ssthresh;
-    c.loss.rtxOwed = true;
-  }
-}
-
-/** NewReno without SACK inside fast recovery (RFC 6582 §3.2 (4), (5)). */
-export function newRenoAck(c: Tcb, advanced: boolean, isDup: boolean, dataAcked: number): void {
-  if (advanced) {
-    // A partial ACK: retransmit the next unacknowledged segment, deflate
-    // the window by the amount acknowledged, add one MSS back.
-    markHeadLost(c);
-    c.loss.rtxOwed = true;
-    c.cc.cwnd = Math.max(
-      c.cc.cwnd - dataAcked + (dataAcked >= c.snd.mss ? c.snd.mss : 0),
-      c.snd.mss,
-    );
-  } else if (isDup) {
-    // Inflate by one MSS for each further duplicate ACK.
-    c.cc.cwnd += c.snd.mss;
-  }
-}
-
-/** The first unacknowledged segment is lost (NewReno; Linux tcp_newreno_mark_lost). */
-export function markHeadLost(c: Tcb): void {
-  if (c.loss.board.count > 0) c.loss.board.markLost(0);
-}
-
-/**
- * Fast recovery ends: everything outstanding when it began is acknowledged
- * (RFC 6582 full ACK). Undo if it proved spurious; else cwnd = ssthresh
- * (RFC 6937 §3), or NewReno's deflation without SACK.
- */
-export function endRecovery(c: Tcb, now: Instant, seg: TcpRepr): void {
-  if (mayUndo(c, seg)) undo(c, now, false);
-  else if (!c.opt.sackOn) c.cc.onRecoveryEnd(now, bytesInFlight(c));
-  else if (c.usePrr) endReduction(c);
-  c.loss.rack.onRecoveryExit();
-  c.loss.rtxOwed = false;
-  c.loss.caState = openState(c);
-}
-
-/** RFC 6937 §3 / Linux tcp_end_cwnd_reduction: the window settles at ssthresh. */
-export function endReduction(c: Tcb): void {
-  if (c.cc.ssthresh < INFINITE_SSTHRESH) c.cc.cwnd = c.cc.ssthresh;
-}
-
-/**
- * A partial ACK whose timestamp predates our first retransmission: the
- * hole was filled by the original, delayed, so this was reordering, not
- * loss (RFC 3522; Linux tcp_try_undo_partial, which waits until no
- * retransmission is in flight).
- */
-export function tryPartialUndo(c: Tcb, now: Instant, seg: TcpRepr): void {
-  if (!c.useUndo || c.loss.undoMarker < 0 || !packetDelayed(c, seg)) return;
-  if (c.loss.board.retransBytes > 0) return;
-  c.loss.rack.onRecoveryExit();
-  undo(c, now, true);
-  c.loss.caState = openState(c);
-}
-
-/**
- * An ACK in the Loss state (after a timeout; Linux tcp_process_loss):
- * undo if the timeout proved spurious by D-SACK or timestamps, run F-RTO
- * (RFC 5682 §3.1, the SACK-enhanced version as Linux has it), and leave
- * the state when everything outstanding at the timeout is acknowledged.
- */
-export function processLoss(
-  c: Tcb,
-  now: Instant,
-  seg: TcpRepr,
-  advanced: boolean,
-  isDup: boolean,
-): void {
-  const recovered = seqGe(c.snd.una, c.loss.recoverSeq);
-  if (advanced && mayUndo(c, seg)) {
-    undo(c, now, true);
-    leaveLoss(c);
-    return;
-  }
-  if (c.loss.frto) {
-    const sample = c.loss.ackSample;
-    if (c.loss.frtoProbing) {
-      if (advanced && sample.origDelivered) {
-        // Step 3.b: after new data went out (2.b) the next ACK advanced
-        // over data never retransmitted: what was outstanding at the
-        // timeout had arrived, so the timeout was spurious.
-        c.counters.spuriousRtos++;
-        undo(c, now, true);
-        leaveLoss(c);
-        return;
-      }
-      // Step 3.a: a duplicate ACK or a SACK (the new data arrived past a
-      // hole): the loss was real; conventional recovery goes on.
-      if (isDup || sample.sackedBytes > 0) c.loss.frto = false;
-    } else if (advanced && !recovered) {
-      // Step 2.b: the first ACK after the timeout advanced, not to
-      // "recover": send new data, not retransmissions, and let the next
-      // ACK tell (RFC 5682 §3.1 with SACK).
-      c.loss.recoverSeq = c.snd.nxt;
-      const windowEnd = seqAdd(c.snd.una, c.snd.wnd);
-      if (unsentDataBytes(c) > 0 && seqGt(windowEnd, c.snd.nxt)) {
-        c.loss.frtoNewData = true;
-        c.loss.frtoProbing = true;
-      } else {
-        c.loss.frto = false;
-      }
-    } else if (isDup || recovered || sample.sackedBytes > 0) {
-      // Step 2.a: a duplicate ACK, or everything acknowledged: conventional.
-      c.loss.frto = false;
-    }
-  }
-  if (recovered) {
-    if (mayUndo(c, seg)) undo(c, now, true);
-    leaveLoss(c);
-  }
-}
-
-export function leaveLoss(c: Tcb): void {
-  c.loss.rack.onRecoveryExit();
-  c.loss.frto = false;
-  c.loss.frtoProbing = false;
-  c.loss.frtoNewData = false;
-  c.loss.rtxOwed = false;
-  c.loss.caState = openState(c);
-}
-
-/** Linux tcp_init_undo: remember where this reduction began, for a later undo. */
-export function initUndo(c: Tcb): void {
-  if (!c.useUndo) {
-    c.loss.undoMarker = -1;
-    return;
-  }
-  c.loss.undoMarker = offsetOf(c, c.snd.una);
-  c.loss.undoRetrans = c.loss.board.retransBytes > 0 ? c.loss.board.retransBytes : -1;
-  c.loss.retransAcked.clear();
-  if (c.loss.board.retransBytes === 0) c.loss.retransStampTs = -1;
-}
-
-/** Linux tcp_may_undo: every retransmission D-SACKed (RFC 3708), or the ACK is for an original (RFC 3522). */
-export function mayUndo(c: Tcb, seg: TcpRepr): boolean {
-  if (!c.useUndo || c.loss.undoMarker < 0) return false;
-  return c.loss.undoRetrans === 0 || packetDelayed(c, seg);
-}
-
-/** Eifel (RFC 3522 §3.2): the ACK echoes a timestamp from before our first retransmission. */
-export function packetDelayed(c: Tcb, seg: TcpRepr): boolean {
-  const ts = seg.options.timestamp;
-  return (
-    c.opt.timestampsOn &&
-    ts !== null &&
-    ts.echo !== 0 &&
-    c.loss.retransStampTs >= 0 &&
-    tsDiff(ts.echo, c.loss.retransStampTs) < 0
-  );
-}
-
-/**
- * The reduction was spurious: the controller restores its window
- * (RFC 3708 §3, RFC 5682 §4, RFC 9438 §4.9; Linux tcp_undo_cwnd_reduction),
- * and what was marked lost is in flight after all.
- */
-export function undo(c: Tcb, now: Instant, unmarkLoss: boolean): void {
-  if (!c.opt.sackOn && c.loss.caState === CaState.Recovery) {
-    // Without SACK the duplicate ACKs were reordering: raise the threshold
-    // past what this episode saw (Linux tcp_check_reno_reordering).
-    noteReordering(c, (c.loss.dupAcksPeak + 1) * c.snd.mss);
-  }
-  c.cc.onUndo(now);
-  if (unmarkLoss) c.loss.board.unmarkAllLost();
-  c.loss.undoMarker = -1;
-  c.loss.undoRetrans = -1;
-  c.loss.ecnQueueCwr = false;
-  c.counters.spuriousRecoveries++;
-  if (c.recorder !== null) c.recorder.record(now, TcpSampleKind.Undo, c.cc.cwnd, c.cc.ssthresh);
-}
-
-/**
- * RFC 3168 §6.1.2: an ECN echo is congestion, answered as a loss would be
- * (ssthresh from the controller, PRR down to it) but at most once per
- * window of data (Linux's CWR state, until SND.UNA passes SND.NXT of now).
- */
-export function enterCwr(c: Tcb, now: Instant): void {
-  const flight = bytesOutstanding(c);
-  c.cc.onCongestionEvent(now, flight);
-  c.loss.prr.start(flight, c.cc.ssthresh);
-  c.loss.undoMarker = -1;
-  c.loss.caState = CaState.Cwr;
-  c.loss.recoverSeq = c.snd.nxt;
-  c.loss.recoverValid = true;
-  c.loss.ecnQueueCwr = true;
-  c.counters.ecnReductions++;
-  if (c.recorder !== null) c.recorder.record(now, TcpSampleKind.EcnEcho, c.cc.cwnd, c.cc.ssthresh);
-}
-
-/** PRR (RFC 6937 §3): cwnd = pipe + sndcnt for what this ACK delivered. */
-export function reduceWindow(c: Tcb, delivered: number, force: boolean): void {
-  if (c.loss.caState === CaState.Recovery && !c.usePrr) return;
-  if (delivered <= 0 && !force) return;
-  const pipe = bytesInFlight(c);
-  const sndcnt = c.loss.prr.sendQuota(delivered, pipe, c.snd.mss);
-  c.cc.cwnd = Math.max(pipe + sndcnt, c.snd.mss);
-}
-
-/**
- * Marks what is lost by RACK (RFC 8985 §6.2 step 5) or, with RACK off, by
- * RFC 6675's IsLost; returns whether anything is lost now.
- */
-export function detectLosses(c: Tcb, now: Instant): boolean {
-  let newly: number;
-  if (c.useRack) {
-    const timeout = c.loss.rack.detectLoss(c.loss.board, now, currentReorderWindow(c));
-    newly = c.loss.rack.newlyLost;
-    armReorderTimer(c, now, timeout);
-  } else {
-    newly = markLostByDupThresh(c);
-  }
-  if (newly > 0) c.counters.lostSegments += newly;
-  return c.loss.board.lostBytes > 0;
-}
-
-export function currentReorderWindow(c: Tcb): number {
-  const recovering = c.loss.caState === CaState.Recovery || c.loss.caState === CaState.Loss;
-  return c.loss.rack.reorderWindow(recovering, c.loss.board.sackedCount, c.rtt.minRtt, c.rtt.srtt);
-}
-
-/**
- * RFC 6675 §4 IsLost: a segment is lost when DupThresh segments, or more
- * than (DupThresh − 1)·SMSS bytes, above it are SACKed. DupThresh is the
- * reordering seen (3 at first, Linux's tp->reordering). Segments already
- * retransmitted are left to the timer (RFC 6675 HighRxt).
- */
-export function markLostByDupThresh(c: Tcb): number {
-  const board = c.loss.board;
-  if (board.sackedCount === 0) return 0;
-  const dupThresh = c.loss.reordering;
-  let bytesAbove = board.sackedBytes;
-  let segmentsAbove = board.sackedCount;
-  let newly = 0;
-  for (let i = 0; i < board.count && segmentsAbove > 0; i++) {
-    const f = board.flagsAt(i);
-    if ((f & SegmentFlag.Sacked) !== 0) {
-      bytesAbove -= board.endAt(i) - board.startAt(i);
-      segmentsAbove--;
-      continue;
-    }
-    if (segmentsAbove < dupThresh && bytesAbove <= (dupThresh - 1) * c.snd.mss) break;
-    if ((f & (SegmentFlag.Lost | SegmentFlag.EverRetrans)) === 0 && board.markLost(i)) newly++;
-  }
-  return newly;
-}
-
-/** Reordering of `distance` bytes was seen (Linux tcp_check_sack_reordering). */
-export function noteReordering(c: Tcb, distance: number): void {
-  c.counters.reorderingSeen++;
-  const segments = Math.min(Math.ceil(distance / c.snd.mss), MAX_REORDERING);
-  if (segments > c.loss.reordering) c.loss.reordering = segments;
-}
-
-/** RACK's reordering timer (RFC 8985 §6.3): run detection again when the next candidate's time is up. */
-export function armReorderTimer(c: Tcb, now: Instant, timeout: number): void {
-  if (timeout > 0) {
-    c.timers.lossTimerAt = later(now, micros(Math.ceil(timeout)));
-    c.timers.lossTimerKind = LossTimer.Reorder;
-  } else if (c.timers.lossTimerKind === LossTimer.Reorder) {
-    c.timers.cancelLossTimer();
-  }
-}
-
-/** The reordering timer fired (Linux tcp_rack_reo_timeout). */
-export function onReorderTimeout(c: Tcb, now: Instant): void {
-  if (!isSynchronized(c) || !c.opt.sackOn) return;
-  const timeout = c.loss.rack.detectLoss(c.loss.board, now, currentReorderWindow(c));
-  if (c.loss.rack.newlyLost > 0) {
-    c.counters.lostSegments += c.loss.rack.newlyLost;
-    if (
-      c.loss.caState === CaState.Open ||
-      c.loss.caState === CaState.Disorder ||
-      c.loss.caState === CaState.Cwr
-    )
-      enterRecovery(c, now);
-    if (c.loss.caState === CaState.Recovery) reduceWindow(c, 0, true);
-  }
-  armReorderTimer(c, now, timeout);
-  recordWindow(c, now);
 }
 
 /**
@@ -2683,4 +2273,62 @@ export function resetFor(seg: TcpRepr): TcpRepr {
     ack: seqAdd(seg.seq, len),
     flags: TcpFlags.RST | TcpFlags.ACK,
   };
+}
+
+/** The earliest deadline in the timer table, or NEVER. */
+export function nextDeadline(c: Tcb): Instant {
+  let t = earliest(c.timers.retransmitAt, c.timers.delayedAckAt);
+  t = earliest(t, c.timers.persistAt);
+  t = earliest(t, c.timers.keepAliveAt);
+  t = earliest(t, c.timers.timeWaitAt);
+  t = earliest(t, c.timers.lossTimerAt);
+  if (c.rate.paceBlocked) t = earliest(t, c.rate.paceNextAt as Instant);
+  return earliest(t, c.timers.finWait2At);
+}
+
+/** Runs every timer whose deadline has passed, in the order that lets a probe rearm the RTO. */
+export function runTimers(c: Tcb, now: Instant): void {
+  c.lastInputAt = now;
+  if (c.timers.timeWaitAt <= now) {
+    c.timers.timeWaitAt = NEVER;
+    finish(c, now, null, 'timer 2MSL');
+    return;
+  }
+  if (c.timers.finWait2At <= now) {
+    c.timers.finWait2At = NEVER;
+    if (c.state === TcpState.FinWait2) {
+      // Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped (with RST, as Linux does).
+      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true));
+      finish(c, now, null, 'timer FIN-WAIT-2');
+      return;
+    }
+  }
+  if (c.timers.lossTimerAt <= now) {
+    // Before the RTO: a probe due at the same time rearms the RTO (RFC 8985 §7.3).
+    const kind = c.timers.lossTimerKind;
+    c.timers.lossTimerAt = NEVER;
+    c.timers.lossTimerKind = LossTimer.None;
+    if (kind === LossTimer.Reorder) onReorderTimeout(c, now);
+    else if (kind === LossTimer.Probe) onProbeTimeout(c, now);
+  }
+  if (c.timers.retransmitAt <= now) {
+    c.timers.retransmitAt = NEVER;
+    onRetransmitTimeout(c, now);
+    if (c.state === TcpState.Closed) return;
+  }
+  if (c.rate.paceBlocked && c.rate.paceNextAt <= now) c.rate.paceBlocked = false;
+  if (c.timers.persistAt <= now) {
+    c.timers.persistAt = NEVER;
+    onPersistTimeout(c, now);
+    if (c.state === TcpState.Closed) return;
+  }
+  if (c.timers.keepAliveAt <= now) {
+    c.timers.keepAliveAt = NEVER;
+    onKeepAliveTimeout(c, now);
+    if (c.state === TcpState.Closed) return;
+  }
+  if (c.timers.delayedAckAt <= now) {
+    c.timers.delayedAckAt = NEVER;
+    if (c.rcv.ackPending) c.rcv.ackNow = true;
+  }
 }
