@@ -10,7 +10,6 @@ import {
   millis,
   minDuration,
   NEVER,
-  seconds,
   seqAdd,
   seqDiff,
   seqGe,
@@ -43,6 +42,7 @@ import {
   undo,
 } from './recovery/loss-state.js';
 import { SegmentFlag } from './recovery/scoreboard.js';
+import { onProbeTimeout, processProbeAck, scheduleLossProbe } from './recovery/tlp.js';
 import {
   bytesInFlight,
   bytesOutstanding,
@@ -68,7 +68,6 @@ import {
   signalReadable,
   Tcb,
   unsentBytes,
-  unsentDataBytes,
 } from './tcb.js';
 import { tsClock, tsDiff, updateTimestampRecent } from './timestamps.js';
 import {
@@ -122,12 +121,6 @@ const MAX_WINDOW_FIELD = 0xffff;
 const PAWS_IDLE_LIMIT = millis(24 * 24 * 3600 * 1000);
 /** Retransmitted ranges remembered for undo before the episode is given up (keeps memory bounded). */
 const MAX_UNDO_RANGES = 64;
-/** RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a one-segment flight must allow. */
-const WORST_CASE_DELAYED_ACK = millis(200);
-/** Linux TCP_TIMEOUT_MIN: slack added to a probe timeout with more than one segment in flight. */
-const PTO_SLACK = millis(2);
-/** RFC 8985 §7.2: the probe timeout without an RTT sample. */
-const PTO_WITHOUT_RTT = seconds(1);
 
 /**
  * One TCP connection: the RFC 9293 state machine with reliable delivery, flow
@@ -1315,76 +1308,6 @@ export function onAckEvent(
   recordWindow(c, now);
   // RFC 8985 §7.2: (re)arm the probe timer on an ACK of new data.
   if (advanced) scheduleLossProbe(c, now);
-}
-
-/**
- * RFC 8985 §7.2: arm the probe timeout (PTO = 2·SRTT, plus the worst-case
- * delayed ACK when one segment is in flight, no later than the RTO) while
- * the connection is open, has SACK, data outstanding and no probe in flight.
- */
-export function scheduleLossProbe(c: Tcb, now: Instant): void {
-  if (c.timers.lossTimerKind === LossTimer.Reorder) return;
-  if (
-    !c.useTlp ||
-    !c.opt.sackOn ||
-    !hasOutstanding(c) ||
-    c.loss.rack.tlpEnd >= 0 ||
-    (c.loss.caState !== CaState.Open && c.loss.caState !== CaState.Cwr) ||
-    !isSynchronized(c)
-  ) {
-    if (c.timers.lossTimerKind === LossTimer.Probe) c.timers.cancelLossTimer();
-    return;
-  }
-  let pto: number;
-  if (c.rtt.hasSample) {
-    pto = 2 * c.rtt.srtt + (c.loss.board.count <= 1 ? WORST_CASE_DELAYED_ACK : PTO_SLACK);
-  } else {
-    pto = PTO_WITHOUT_RTT;
-  }
-  let at = now + pto;
-  if (c.timers.retransmitAt !== NEVER && at > c.timers.retransmitAt) at = c.timers.retransmitAt;
-  c.timers.lossTimerAt = at as Instant;
-  c.timers.lossTimerKind = LossTimer.Probe;
-}
-
-/** The probe timeout fired (Linux tcp_send_loss_probe): pollTransmit sends the probe. */
-export function onProbeTimeout(c: Tcb, now: Instant): void {
-  if (!isSynchronized(c) || !hasOutstanding(c) || c.loss.rack.tlpEnd >= 0) return;
-  if (c.loss.caState !== CaState.Open && c.loss.caState !== CaState.Cwr) return;
-  const windowEnd = seqAdd(c.snd.una, c.snd.wnd);
-  c.loss.probeDue =
-    unsentDataBytes(c) > 0 && seqGt(windowEnd, c.snd.nxt) ? Probe.NewData : Probe.Retransmit;
-  c.counters.lossProbes++;
-  // RFC 8985 §7.3: the RTO runs in full after the probe.
-  c.timers.retransmitAt = later(now, c.rtt.rto);
-}
-
-/**
- * An ACK while a probe is outstanding (RFC 8985 §7.4; Linux
- * tcp_process_tlp_ack). A probe of new data, or one the peer reports as a
- * duplicate, repaired nothing; an ACK beyond the probe without that
- * report means it repaired a loss, which calls for the response fast
- * recovery would have made (ssthresh reduced, cwnd set to it at once).
- */
-export function processProbeAck(c: Tcb, now: Instant, advanced: boolean, isDup: boolean): void {
-  const una = offsetOf(c, c.snd.una);
-  if (una < c.loss.rack.tlpEnd) return;
-  if (!c.loss.rack.tlpIsRetrans || c.loss.probeDsacked) {
-    c.loss.rack.resetProbe();
-    return;
-  }
-  if (una > c.loss.rack.tlpEnd) {
-    c.loss.rack.resetProbe();
-    c.counters.lossProbeRecoveries++;
-    if (c.loss.caState === CaState.Open || c.loss.caState === CaState.Disorder) {
-      c.cc.onCongestionEvent(now, c.loss.probeFlight);
-      endReduction(c);
-      c.loss.undoMarker = -1;
-      if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
-    }
-    return;
-  }
-  if (!advanced && isDup && c.loss.ackSample.sackedBytes === 0) c.loss.rack.resetProbe();
 }
 
 /** Steps 7 (segment text) and 8 (FIN). */
