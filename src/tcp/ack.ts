@@ -122,7 +122,7 @@ export function processAck(c: Tcb, now: Instant, seg: TcpRepr): boolean {
  * and the scoreboard, and the RTT estimator gets its sample. Returns the
  * data bytes acknowledged.
  */
-export function onNewAck(c: Tcb, now: Instant, seg: TcpRepr): number {
+function onNewAck(c: Tcb, now: Instant, seg: TcpRepr): number {
   const ack = seg.ack;
   const sample = c.loss.ackSample;
   sample.ackedBytes += c.loss.board.ackTo(
@@ -180,7 +180,7 @@ export function onNewAck(c: Tcb, now: Instant, seg: TcpRepr): number {
  * that RACK's reordering check sees deliveries in sequence order. Returns
  * whether a D-SACK came.
  */
-export function processSack(c: Tcb, seg: TcpRepr): boolean {
+function processSack(c: Tcb, seg: TcpRepr): boolean {
   const blocks = seg.options.sackBlocks;
   const ack = seg.ack;
   let dsack = false;
@@ -265,7 +265,7 @@ export function onDsack(c: Tcb, left: SeqNum, right: SeqNum): boolean {
  * recovery or CWR; then cwnd (PRR while reducing, the controller
  * otherwise) and the probe timer.
  */
-export function onAckEvent(
+function onAckEvent(
   c: Tcb,
   now: Instant,
   seg: TcpRepr,

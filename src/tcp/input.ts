@@ -68,14 +68,14 @@ export function segmentArrives(c: Tcb, now: Instant, seg: TcpRepr, ecn: number):
 }
 
 /** RFC 9293 §3.10.7.1: no TCB. Answer anything but a RST with a RST. */
-export function segmentInClosed(c: Tcb, seg: TcpRepr): void {
+function segmentInClosed(c: Tcb, seg: TcpRepr): void {
   drop(c, TcpDropReason.BadState);
   if ((seg.flags & TcpFlags.RST) !== 0) return;
   c.snd.rstToSend.push(resetFor(seg));
 }
 
 /** RFC 9293 §3.10.7.2. */
-export function segmentInListen(c: Tcb, now: Instant, seg: TcpRepr): void {
+function segmentInListen(c: Tcb, now: Instant, seg: TcpRepr): void {
   const flags = seg.flags;
   if ((flags & TcpFlags.RST) !== 0) {
     drop(c, TcpDropReason.BadState);
@@ -119,7 +119,7 @@ export function segmentInListen(c: Tcb, now: Instant, seg: TcpRepr): void {
 }
 
 /** RFC 9293 §3.10.7.3. */
-export function segmentInSynSent(c: Tcb, now: Instant, seg: TcpRepr): void {
+function segmentInSynSent(c: Tcb, now: Instant, seg: TcpRepr): void {
   const flags = seg.flags;
   const hasAck = (flags & TcpFlags.ACK) !== 0;
   // First check the ACK bit.
@@ -181,7 +181,7 @@ export function segmentInSynSent(c: Tcb, now: Instant, seg: TcpRepr): void {
 }
 
 /** RFC 9293 §3.10.7.4: SYN-RECEIVED and every synchronized state. */
-export function segmentInSynchronized(c: Tcb, now: Instant, input: TcpRepr): void {
+function segmentInSynchronized(c: Tcb, now: Instant, input: TcpRepr): void {
   let seg = input;
   const flags = seg.flags;
   const isRst = (flags & TcpFlags.RST) !== 0;
@@ -372,7 +372,8 @@ export function segmentInSynchronized(c: Tcb, now: Instant, input: TcpRepr): voi
   processText(c, now, seg);
 }
 
-export function onReset(c: Tcb, now: Instant): void {
+/** An acceptable RST (RFC 9293 §3.10.7.4 step 2): how the connection ends depends on its state. */
+function onReset(c: Tcb, now: Instant): void {
   switch (c.state) {
     case TcpState.SynReceived:
       if (c.passive) {
@@ -395,6 +396,7 @@ export function onReset(c: Tcb, now: Instant): void {
   }
 }
 
+/** The acceptability test of RFC 9293 §3.10.7.4 step 1. */
 export function acceptable(c: Tcb, seqStart: SeqNum, segLen: number, window: number): boolean {
   // RFC 9293 §3.10.7.4 step 1, the four cases.
   if (segLen === 0) {
@@ -415,7 +417,7 @@ export function acceptable(c: Tcb, seqStart: SeqNum, segLen: number, window: num
 }
 
 /** Cuts text before RCV.NXT and beyond the window (RFC 9293: "trimmed to the window"). */
-export function trimToWindow(c: Tcb, seg: TcpRepr, window: number): TcpRepr {
+function trimToWindow(c: Tcb, seg: TcpRepr, window: number): TcpRepr {
   let seqStart = seg.seq;
   let flags = seg.flags;
   let payload = seg.payload;
@@ -442,7 +444,8 @@ export function trimToWindow(c: Tcb, seg: TcpRepr, window: number): TcpRepr {
   return { ...seg, seq: seqStart, flags, payload };
 }
 
-export function handshakeRtt(c: Tcb, now: Instant, seg: TcpRepr): void {
+/** The RTT sample of the handshake (RFC 6298 §2, Karn: only an unretransmitted SYN, unless timestamps say which). */
+function handshakeRtt(c: Tcb, now: Instant, seg: TcpRepr): void {
   // Karn: only a SYN that was not retransmitted gives a sample (unless timestamps say which one).
   const ts = seg.options.timestamp;
   if (c.opt.timestampsOn && ts !== null && ts.echo !== 0) {

@@ -8,8 +8,9 @@ import { type TcpRepr } from '../wire/index.js';
 import { type Tcb } from './tcb.js';
 
 /** Bytes of TCP option space the timestamps option takes in every segment (RFC 7323 §3.2: 10 + 2 NOPs). */
-export const TIMESTAMP_OPTION_SPACE = 12;
+const TIMESTAMP_OPTION_SPACE = 12;
 
+/** What the peer's SYN (or SYN,ACK) and our configuration agree on. */
 export function negotiateOptions(c: Tcb, now: Instant, syn: TcpRepr): void {
   const o = syn.options;
   c.snd.peerMss = o.mss > 0 ? o.mss : c.config.defaultPeerMss;
@@ -39,6 +40,7 @@ export function negotiateOptions(c: Tcb, now: Instant, syn: TcpRepr): void {
     Math.min(c.config.mss, c.snd.peerMss) - (c.opt.timestampsOn ? TIMESTAMP_OPTION_SPACE : 0);
 }
 
+/** The send MSS from the peer's MSS, ours and the path, less the timestamps option. */
 export function recomputeSendMss(c: Tcb): void {
   // RFC 9293 §3.7.1 / RFC 6691: the MSS option excludes TCP options, so the
   // timestamps option comes out of every segment's payload.

@@ -88,7 +88,8 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
   }
 }
 
-export function acceptFin(c: Tcb, now: Instant): void {
+/** The FIN is in order (RFC 9293 §3.10.7.4 step 8): RCV.NXT passes it and the state moves on. */
+function acceptFin(c: Tcb, now: Instant): void {
   c.rcv.finReceived = true;
   c.rcv.pendingFinOffset = -1;
   c.rcv.nxt = seqAdd(c.rcv.nxt, 1);
@@ -112,6 +113,7 @@ export function acceptFin(c: Tcb, now: Instant): void {
   }
 }
 
+/** Remembers a duplicate range for a D-SACK block (RFC 2883 §4). */
 export function noteDuplicate(c: Tcb, seqStart: SeqNum, length: number): void {
   if (!c.opt.sackOn || !c.config.dsack || length <= 0) return;
   const start =
@@ -119,7 +121,8 @@ export function noteDuplicate(c: Tcb, seqStart: SeqNum, length: number): void {
   c.rcv.dsack = [start, start + length];
 }
 
-export function scheduleAck(c: Tcb, now: Instant, bytes: number): void {
+/** Acknowledge now, or within the delayed-ACK time (RFC 1122 §4.2.3.2, RFC 5681 §4.2). */
+function scheduleAck(c: Tcb, now: Instant, bytes: number): void {
   c.rcv.bytesSinceAck += bytes;
   if (!c.config.delayedAck || c.rcv.quickAcks > 0) {
     if (c.rcv.quickAcks > 0) c.rcv.quickAcks--;
@@ -137,6 +140,7 @@ export function scheduleAck(c: Tcb, now: Instant, bytes: number): void {
   }
 }
 
+/** A challenge ACK (RFC 5961 §3-5), rate limited per connection (§7). */
 export function challengeAck(c: Tcb, now: Instant): void {
   // RFC 5961 §7: rate-limit challenge ACKs (per connection, per second).
   if (elapsed(now, c.rcv.challengeWindowStart) >= 1_000_000) {
@@ -154,6 +158,7 @@ export function acceptWindow(c: Tcb): number {
   return Math.max(seqDiff(c.rcv.advRight, c.rcv.nxt), 0);
 }
 
+/** The window the free buffer allows, capped at what the scale can express. */
 export function currentReceiveWindow(c: Tcb): number {
   return Math.min(c.rcv.buffer.free, MAX_WINDOW_FIELD * 2 ** c.opt.rcvWscale);
 }
@@ -188,6 +193,7 @@ export function advertiseWindow(c: Tcb): number {
   return field;
 }
 
+/** After the application reads: a window update when the window grew enough to matter (RFC 1122 §4.2.3.3). */
 export function maybeWindowUpdate(c: Tcb, windowBefore: number): void {
   if (!isSynchronized(c) || c.rcv.finReceived) return;
   const now = currentReceiveWindow(c);
@@ -203,6 +209,7 @@ export function maybeWindowUpdate(c: Tcb, windowBefore: number): void {
   void windowBefore;
 }
 
+/** The SACK blocks for an outgoing segment (RFC 2018 §4): a D-SACK first, once (RFC 2883), then the held ranges most recent first. */
 export function sackBlocks(c: Tcb): SackBlock[] {
   // RFC 2018 §3: with timestamps there is room for three blocks, else four.
   const max = c.opt.timestampsOn ? 3 : 4;
@@ -235,7 +242,7 @@ export function sackBlocks(c: Tcb): SackBlock[] {
  * congestion; a CE mark starts (or restarts) it, with an immediate ACK the
  * first time (Linux tcp_ecn_check_ce enters quick-ack mode).
  */
-export function receiveEcn(c: Tcb, seg: TcpRepr): void {
+function receiveEcn(c: Tcb, seg: TcpRepr): void {
   if ((seg.flags & TcpFlags.CWR) !== 0) c.rcv.ecnDemandCwr = false;
   if (c.rcv.arrivingEcn === ECN_CE) {
     c.counters.ceReceived++;
@@ -248,7 +255,7 @@ export function receiveEcn(c: Tcb, seg: TcpRepr): void {
  * The receiver's RTT from the timestamp an arriving data segment echoes
  * (Linux tcp_rcv_rtt_measure_ts, smoothed with gain 1/8), for autotuning.
  */
-export function sampleReceiveRtt(c: Tcb, now: Instant, seg: TcpRepr): void {
+function sampleReceiveRtt(c: Tcb, now: Instant, seg: TcpRepr): void {
   const ts = seg.options.timestamp;
   if (ts === null || ts.echo === 0) return;
   const ms = tsDiff(tsClock(c, now), ts.echo);

@@ -84,7 +84,7 @@ export function nextSegment(c: Tcb, now: Instant): TcpRepr | null {
  * loss probe; F-RTO's new data; retransmission of what is lost (rule 1);
  * new data and the FIN (rule 2); RFC 6675 rules 3 and 4 when RACK is off.
  */
-export function nextDataSegment(c: Tcb, now: Instant): TcpRepr | null {
+function nextDataSegment(c: Tcb, now: Instant): TcpRepr | null {
   if (c.loss.probeDue !== Probe.None) {
     const probe = nextProbe(c, now);
     if (probe !== null) return probe;
@@ -111,7 +111,7 @@ export function nextDataSegment(c: Tcb, now: Instant): TcpRepr | null {
 }
 
 /** RFC 6675 NextSeg rule 1: the first segment deemed lost and not retransmitted since. */
-export function nextRetransmission(c: Tcb, now: Instant): TcpRepr | null {
+function nextRetransmission(c: Tcb, now: Instant): TcpRepr | null {
   const i = c.loss.board.firstLostUnsent();
   if (i < 0) {
     c.loss.rtxOwed = false;
@@ -131,7 +131,7 @@ export function nextRetransmission(c: Tcb, now: Instant): TcpRepr | null {
  * that, once per episode, a rescue retransmission of the last unSACKed
  * segment, so that a loss at the tail keeps the ACK clock going.
  */
-export function nextRfc6675Rescue(c: Tcb, now: Instant): TcpRepr | null {
+function nextRfc6675Rescue(c: Tcb, now: Instant): TcpRepr | null {
   if (bytesInFlight(c) + c.snd.mss > c.cc.cwnd) return null;
   const board = c.loss.board;
   const high = board.highSacked;
@@ -199,7 +199,7 @@ export function retransmit(c: Tcb, now: Instant, index: number, kind: TcpSampleK
  * any and the peer's window takes it, regardless of cwnd; else the last
  * segment sent (its last MSS) again.
  */
-export function nextProbe(c: Tcb, now: Instant): TcpRepr | null {
+function nextProbe(c: Tcb, now: Instant): TcpRepr | null {
   const kind = c.loss.probeDue;
   c.loss.probeDue = Probe.None;
   const flight = bytesOutstanding(c);
@@ -236,7 +236,7 @@ export function nextProbe(c: Tcb, now: Instant): TcpRepr | null {
  * cwnd, Nagle and sender SWS avoidance allow. A probe ignores cwnd and
  * Nagle (Linux tcp_write_xmit with push_one = 2).
  */
-export function nextNewData(c: Tcb, now: Instant, probe: boolean): TcpRepr | null {
+function nextNewData(c: Tcb, now: Instant, probe: boolean): TcpRepr | null {
   if (c.snd.finSent && unsentBytes(c) === 0) return null;
   const unsent = unsentBytes(c);
   const windowRoom = seqDiff(seqAdd(c.snd.una, c.snd.wnd), c.snd.nxt);
@@ -325,7 +325,7 @@ export function nextNewData(c: Tcb, now: Instant, probe: boolean): TcpRepr | nul
 }
 
 /** A new segment of `length` sequence units at `seqStart` left: into the scoreboard. */
-export function appendSent(
+function appendSent(
   c: Tcb,
   now: Instant,
   seqStart: SeqNum,
@@ -361,7 +361,7 @@ export function appendSent(
 }
 
 /** Bookkeeping for any data segment that leaves: PRR's count, the controller, the pacer. */
-export function onDataSent(c: Tcb, now: Instant, bytes: number, pipeBefore: number): void {
+function onDataSent(c: Tcb, now: Instant, bytes: number, pipeBefore: number): void {
   const flight = pipeBefore + bytes;
   // Linux tcp_cwnd_validate: a new window starts once the last one is acknowledged.
   if (offsetOf(c, c.snd.una) >= c.snd.windowUsageEnd || flight > c.snd.windowMaxFlight) {
@@ -374,6 +374,7 @@ export function onDataSent(c: Tcb, now: Instant, bytes: number, pipeBefore: numb
   if (c.pacing) advancePacer(c, now, bytes);
 }
 
+/** Our SYN or SYN,ACK with the options we offer or echo (RFC 9293 §3.5, RFC 7323 §2.2 and §3.2, RFC 2018 §2, RFC 3168 §6.1.1). */
 export function makeSyn(c: Tcb, now: Instant, withAck: boolean): TcpRepr {
   const options = noTcpOptions();
   options.mss = c.config.mss;
@@ -431,12 +432,13 @@ export function makeSyn(c: Tcb, now: Instant, withAck: boolean): TcpRepr {
   };
 }
 
-export function makeAck(c: Tcb, now: Instant): TcpRepr {
+/** A bare ACK at SND.NXT. */
+function makeAck(c: Tcb, now: Instant): TcpRepr {
   return makeSegment(c, now, TcpFlags.ACK, c.snd.nxt, EMPTY_PAYLOAD);
 }
 
 /** Builds a segment with ACK, window, timestamps and SACK as negotiated. */
-export function makeSegment(
+function makeSegment(
   c: Tcb,
   now: Instant,
   flags: number,
@@ -473,7 +475,7 @@ export function makeSegment(
  * blocks come and go, so like Linux's tcp_current_mss we shrink per segment
  * rather than exceed the path MTU.
  */
-export function currentMss(c: Tcb): number {
+function currentMss(c: Tcb): number {
   if (!c.opt.sackOn) return c.snd.mss;
   const max = c.opt.timestampsOn ? 3 : 4;
   let blocks = c.rcv.dsack !== null ? 1 : 0;
@@ -483,6 +485,7 @@ export function currentMss(c: Tcb): number {
   return Math.max(c.snd.mss - (4 + 8 * Math.min(blocks, max)), 1);
 }
 
+/** Bookkeeping for any segment that leaves: counters, the RTO, the probe timer and the other timers. */
 export function noteSent(c: Tcb, now: Instant, seg: TcpRepr): void {
   c.counters.segmentsSent++;
   const consumes = seg.payload.length > 0 || (seg.flags & (TcpFlags.SYN | TcpFlags.FIN)) !== 0;
@@ -502,7 +505,7 @@ export function noteSent(c: Tcb, now: Instant, seg: TcpRepr): void {
  * per trip round the ring; then a copy. See pollTransmit for how long the
  * view stays valid.
  */
-export function copyOut(c: Tcb, seqStart: SeqNum, len: number): Uint8Array {
+function copyOut(c: Tcb, seqStart: SeqNum, len: number): Uint8Array {
   const offset = seqDiff(seqStart, c.snd.ringSeq);
   const view = c.snd.ring.view(offset, len);
   if (view !== null) return view;
@@ -511,7 +514,8 @@ export function copyOut(c: Tcb, seqStart: SeqNum, len: number): Uint8Array {
   return out;
 }
 
-export function startTiming(c: Tcb, now: Instant, seqStart: SeqNum): void {
+/** Times one segment for an RTT sample when timestamps are off (RFC 6298 §3, Karn). */
+function startTiming(c: Tcb, now: Instant, seqStart: SeqNum): void {
   if (c.opt.timestampsOn || c.snd.rttTiming || c.loss.caState !== CaState.Open) return;
   c.snd.rttTiming = true;
   c.snd.rttSeq = seqStart;

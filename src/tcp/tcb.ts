@@ -68,7 +68,7 @@ export const Probe = { None: 0, NewData: 1, Retransmit: 2 } as const;
 export type Probe = (typeof Probe)[keyof typeof Probe];
 
 /** RFC 5681 §3.2: the dupack count that triggers fast retransmit. */
-export const DUPACK_THRESHOLD = 3;
+const DUPACK_THRESHOLD = 3;
 
 export const EMPTY_PAYLOAD = new Uint8Array(0);
 
@@ -445,6 +445,7 @@ export class Tcb {
 
 // --- The lifecycle (RFC 9293 §3.3.2); every transition goes through setState ---
 
+/** Every state change goes through here: recorded when asked, and reported as an event (DESIGN.md convention 4). */
 export function setState(c: Tcb, now: Instant, to: TcpState, cause: string): void {
   const from = c.state;
   if (from === to) return;
@@ -454,14 +455,17 @@ export function setState(c: Tcb, now: Instant, to: TcpState, cause: string): voi
   push(c, { type: 'state', transition });
 }
 
+/** Queues an event for pollEvent. */
 export function push(c: Tcb, event: TcpEvent): void {
   c.events.push(event);
 }
 
+/** Counts a segment dropped for a named reason (DESIGN.md convention 3). */
 export function drop(c: Tcb, reason: TcpDropReason): void {
   c.counters.drops[reason] = (c.counters.drops[reason] ?? 0) + 1;
 }
 
+/** The connection ends (CLOSED): every timer stops, the scoreboard goes, and `closed` reports the error or null. */
 export function finish(c: Tcb, now: Instant, error: TcpError | null, cause: string): void {
   if (c.state === TcpState.Closed) return;
   // A timeout after ICMP said the host cannot be reached reports that instead (Linux: sk_err_soft).
@@ -485,6 +489,7 @@ export function finish(c: Tcb, now: Instant, error: TcpError | null, cause: stri
   push(c, { type: 'closed', error: c.error });
 }
 
+/** TIME-WAIT (RFC 9293 §3.10.7.4 step 8): only the 2MSL timer runs. */
 export function enterTimeWait(c: Tcb, now: Instant, cause: string): void {
   setState(c, now, TcpState.TimeWait, cause);
   c.timers.retransmitAt = NEVER;
@@ -499,6 +504,7 @@ export function enterTimeWait(c: Tcb, now: Instant, cause: string): void {
   c.loss.board.drop();
 }
 
+/** A passively opened SYN-RECEIVED goes back to LISTEN (RFC 9293 §3.10.7.4 steps 2 and 4). */
 export function returnToListen(c: Tcb, now: Instant, cause: string): void {
   setState(c, now, TcpState.Listen, cause);
   c.timers.retransmitAt = NEVER;
@@ -506,6 +512,7 @@ export function returnToListen(c: Tcb, now: Instant, cause: string): void {
   c.rcv.ackNow = false;
 }
 
+/** Past the handshake (RFC 9293 §3.10.7.4 calls these the synchronized states). */
 export function isSynchronized(c: Tcb): boolean {
   switch (c.state) {
     case TcpState.Closed:
@@ -518,6 +525,7 @@ export function isSynchronized(c: Tcb): boolean {
   }
 }
 
+/** Whether the application may still queue data (RFC 9293 §3.10.2 SEND). */
 export function canWrite(c: Tcb): boolean {
   if (c.snd.finQueued) return false;
   switch (c.state) {
@@ -531,12 +539,14 @@ export function canWrite(c: Tcb): boolean {
   }
 }
 
+/** Reports `readable`, once until the application reads again. */
 export function signalReadable(c: Tcb): void {
   if (c.rcv.readableSignalled) return;
   c.rcv.readableSignalled = true;
   push(c, { type: 'readable' });
 }
 
+/** A RST at `seqNum`, with ACK = RCV.NXT when `withAck` (RFC 9293 §3.10.5, §3.10.7). */
 export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean): TcpRepr {
   return {
     srcPort: 0,
@@ -563,6 +573,7 @@ export function seqAt(c: Tcb, offset: number): SeqNum {
   return seqAdd(c.snd.ringSeq, offset - c.snd.ackedOffset);
 }
 
+/** SND.NXT − SND.UNA: sent and not cumulatively acknowledged (RFC 5681 FlightSize). */
 export function bytesOutstanding(c: Tcb): number {
   return seqDiff(c.snd.nxt, c.snd.una);
 }
@@ -578,10 +589,12 @@ export function bytesInFlight(c: Tcb): number {
   return pipe > 0 ? pipe : 0;
 }
 
+/** Whether anything sent is unacknowledged. */
 export function hasOutstanding(c: Tcb): boolean {
   return seqLt(c.snd.una, c.snd.nxt);
 }
 
+/** Sequence units written and not yet sent, the FIN included. */
 export function unsentBytes(c: Tcb): number {
   return c.snd.ring.length - seqDiff(c.snd.nxt, c.snd.ringSeq) + (c.snd.finSent ? 1 : 0);
 }
@@ -592,14 +605,17 @@ export function unsentDataBytes(c: Tcb): number {
   return n > 0 ? n : 0;
 }
 
-export function finSeq(c: Tcb): SeqNum {
+/** The sequence number our FIN takes. */
+function finSeq(c: Tcb): SeqNum {
   return seqAdd(c.snd.ringSeq, c.snd.ring.length);
 }
 
+/** The sequence number just past our FIN. */
 export function finSeqEnd(c: Tcb): SeqNum {
   return seqAdd(finSeq(c), 1);
 }
 
+/** A FIN may go once we are synchronized and our SYN is acknowledged. */
 export function canSendFin(c: Tcb): boolean {
   return isSynchronized(c) && c.state !== TcpState.SynReceived;
 }

@@ -86,6 +86,7 @@ export function runTimers(c: Tcb, now: Instant): void {
   }
 }
 
+/** The retransmission timer expired (RFC 6298 §5.4-5.7): the SYN again, or the Loss state, or the end when retries are exhausted. */
 export function onRetransmitTimeout(c: Tcb, now: Instant): void {
   switch (c.state) {
     case TcpState.SynSent:
@@ -120,7 +121,8 @@ export function onRetransmitTimeout(c: Tcb, now: Instant): void {
   enterLoss(c, now);
 }
 
-export function onPersistTimeout(c: Tcb, now: Instant): void {
+/** The persist timer expired: a window probe is owed (RFC 9293 §3.8.6.1). */
+function onPersistTimeout(c: Tcb, now: Instant): void {
   if (!isSynchronized(c) || unsentBytes(c) === 0 || hasOutstanding(c)) return;
   if (userTimeoutExpired(c, now)) {
     finish(c, now, TcpError.TimedOut, 'timer persist (user timeout)');
@@ -135,7 +137,8 @@ export function onPersistTimeout(c: Tcb, now: Instant): void {
   c.timers.persistAt = later(now, persistInterval(c));
 }
 
-export function onKeepAliveTimeout(c: Tcb, now: Instant): void {
+/** The keepalive timer expired (RFC 1122 §4.2.3.6): a probe, or the end after keepAliveCount unanswered. */
+function onKeepAliveTimeout(c: Tcb, now: Instant): void {
   if (!c.config.keepAlive || !isSynchronized(c)) return;
   if (hasOutstanding(c) || unsentBytes(c) > 0) {
     // Not idle: the retransmission or persist timer is watching the peer
@@ -154,7 +157,8 @@ export function onKeepAliveTimeout(c: Tcb, now: Instant): void {
   c.timers.keepAliveAt = later(now, c.config.keepAliveInterval);
 }
 
-export function userTimeoutExpired(c: Tcb, now: Instant): boolean {
+/** RFC 5482: data has been unacknowledged longer than the user timeout. */
+function userTimeoutExpired(c: Tcb, now: Instant): boolean {
   return (
     c.config.userTimeout > 0 &&
     c.timers.unackedSince !== NEVER &&
@@ -162,7 +166,8 @@ export function userTimeoutExpired(c: Tcb, now: Instant): boolean {
   );
 }
 
-export function persistInterval(c: Tcb): Duration {
+/** The persist interval: the RTO, doubled per unanswered probe, up to maxPersistInterval. */
+function persistInterval(c: Tcb): Duration {
   const base = c.rtt.rto;
   return minDuration(
     micros(base * 2 ** Math.min(c.timers.persistBackoff, 20)),

@@ -27,7 +27,7 @@ import {
 import { tsDiff } from '../timestamps.js';
 
 /** Linux net.ipv4.tcp_max_reordering: the most segments the reordering estimate may reach. */
-export const MAX_REORDERING = 300;
+const MAX_REORDERING = 300;
 
 /**
  * The retransmission timer expired with data outstanding (RFC 6298 §5.4-5.6,
@@ -152,7 +152,7 @@ export function newRenoAck(c: Tcb, advanced: boolean, isDup: boolean, dataAcked:
 }
 
 /** The first unacknowledged segment is lost (NewReno; Linux tcp_newreno_mark_lost). */
-export function markHeadLost(c: Tcb): void {
+function markHeadLost(c: Tcb): void {
   if (c.loss.board.count > 0) c.loss.board.markLost(0);
 }
 
@@ -246,7 +246,8 @@ export function processLoss(
   }
 }
 
-export function leaveLoss(c: Tcb): void {
+/** The Loss state ends: F-RTO stops watching and the state opens. */
+function leaveLoss(c: Tcb): void {
   c.loss.rack.onRecoveryExit();
   c.loss.frto = false;
   c.loss.frtoProbing = false;
@@ -256,7 +257,7 @@ export function leaveLoss(c: Tcb): void {
 }
 
 /** Linux tcp_init_undo: remember where this reduction began, for a later undo. */
-export function initUndo(c: Tcb): void {
+function initUndo(c: Tcb): void {
   if (!c.useUndo) {
     c.loss.undoMarker = -1;
     return;
@@ -268,13 +269,13 @@ export function initUndo(c: Tcb): void {
 }
 
 /** Linux tcp_may_undo: every retransmission D-SACKed (RFC 3708), or the ACK is for an original (RFC 3522). */
-export function mayUndo(c: Tcb, seg: TcpRepr): boolean {
+function mayUndo(c: Tcb, seg: TcpRepr): boolean {
   if (!c.useUndo || c.loss.undoMarker < 0) return false;
   return c.loss.undoRetrans === 0 || packetDelayed(c, seg);
 }
 
 /** Eifel (RFC 3522 §3.2): the ACK echoes a timestamp from before our first retransmission. */
-export function packetDelayed(c: Tcb, seg: TcpRepr): boolean {
+function packetDelayed(c: Tcb, seg: TcpRepr): boolean {
   const ts = seg.options.timestamp;
   return (
     c.opt.timestampsOn &&
@@ -349,6 +350,7 @@ export function detectLosses(c: Tcb, now: Instant): boolean {
   return c.loss.board.lostBytes > 0;
 }
 
+/** RACK's reordering window now (RFC 8985 §6.2 step 4). */
 export function currentReorderWindow(c: Tcb): number {
   const recovering = c.loss.caState === CaState.Recovery || c.loss.caState === CaState.Loss;
   return c.loss.rack.reorderWindow(recovering, c.loss.board.sackedCount, c.rtt.minRtt, c.rtt.srtt);
@@ -360,7 +362,7 @@ export function currentReorderWindow(c: Tcb): number {
  * reordering seen (3 at first, Linux's tp->reordering). Segments already
  * retransmitted are left to the timer (RFC 6675 HighRxt).
  */
-export function markLostByDupThresh(c: Tcb): number {
+function markLostByDupThresh(c: Tcb): number {
   const board = c.loss.board;
   if (board.sackedCount === 0) return 0;
   const dupThresh = c.loss.reordering;
@@ -388,7 +390,7 @@ export function noteReordering(c: Tcb, distance: number): void {
 }
 
 /** RACK's reordering timer (RFC 8985 §6.3): run detection again when the next candidate's time is up. */
-export function armReorderTimer(c: Tcb, now: Instant, timeout: number): void {
+function armReorderTimer(c: Tcb, now: Instant, timeout: number): void {
   if (timeout > 0) {
     c.timers.lossTimerAt = later(now, micros(Math.ceil(timeout)));
     c.timers.lossTimerKind = LossTimer.Reorder;

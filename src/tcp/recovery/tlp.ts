@@ -18,13 +18,13 @@ import {
 } from '../tcb.js';
 
 /** RFC 8985 §7.2: WCDelAckT, the worst-case delayed-ACK time a one-segment flight must allow. */
-export const WORST_CASE_DELAYED_ACK = millis(200);
+const WORST_CASE_DELAYED_ACK = millis(200);
 
 /** Linux TCP_TIMEOUT_MIN: slack added to a probe timeout with more than one segment in flight. */
-export const PTO_SLACK = millis(2);
+const PTO_SLACK = millis(2);
 
 /** RFC 8985 §7.2: the probe timeout without an RTT sample. */
-export const PTO_WITHOUT_RTT = seconds(1);
+const PTO_WITHOUT_RTT = seconds(1);
 
 /**
  * RFC 8985 §7.2: arm the probe timeout (PTO = 2·SRTT, plus the worst-case
