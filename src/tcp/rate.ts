@@ -57,3 +57,24 @@ export function advancePacer(c: Tcb, now: Instant, bytes: number): void {
   const from = c.rate.paceNextAt > now ? c.rate.paceNextAt : now;
   c.rate.paceNextAt = Math.ceil(from + ((bytes + PACING_HEADER_BYTES) * 1_000_000) / rate);
 }
+
+/**
+ * A new segment of `length` sequence units leaves with `pipe` in flight
+ * before it: an empty flight restarts the send and delivery clocks (Linux
+ * tcp_rate_skb_sent); a segment that drains the send buffer while cwnd has
+ * room marks the flow application-limited (tcp_rate_check_app_limited).
+ */
+export function onRateSent(
+  c: Tcb,
+  now: Instant,
+  length: number,
+  pipe: number,
+  drained: boolean,
+): void {
+  if (c.loss.board.isEmpty) {
+    c.rate.firstSentAt = now;
+    c.rate.deliveredAt = now;
+  }
+  if (drained && pipe + length < c.cc.cwnd)
+    c.rate.appLimitedUntil = Math.max(c.rate.deliveredTotal + pipe + length, 1);
+}

@@ -18,7 +18,7 @@ import {
   type SeqNum,
 } from '../base/index.js';
 import { noTcpOptions, TcpFlags, type TcpRepr } from '../wire/index.js';
-import { advancePacer, paceAllows } from './rate.js';
+import { advancePacer, onRateSent, paceAllows } from './rate.js';
 import { advertiseWindow, MAX_WINDOW_FIELD, sackBlocks } from './receiver.js';
 import { TcpSampleKind } from './recorder.js';
 import { SegmentFlag } from './recovery/scoreboard.js';
@@ -334,15 +334,7 @@ function appendSent(
   pipe: number,
   drained: boolean,
 ): void {
-  // Delivery rate: an empty flight restarts the send and delivery clocks
-  // (Linux tcp_rate_skb_sent); a segment that drains the send buffer while
-  // cwnd has room marks the flow application-limited (tcp_rate_check_app_limited).
-  if (c.loss.board.isEmpty) {
-    c.rate.firstSentAt = now;
-    c.rate.deliveredAt = now;
-  }
-  if (drained && pipe + length < c.cc.cwnd)
-    c.rate.appLimitedUntil = Math.max(c.rate.deliveredTotal + pipe + length, 1);
+  onRateSent(c, now, length, pipe, drained);
   const start = offsetOf(c, seqStart);
   let bits = c.rate.appLimitedUntil > 0 ? SegmentFlag.AppLimited : 0;
   if ((flags & TcpFlags.FIN) !== 0) bits |= SegmentFlag.Fin;
