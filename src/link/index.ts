@@ -4,3 +4,7 @@ export * from './link.js';
 export * from './memory.js';
 export * from './impair.js';
 export * from './tap.js';
+export * from './pushed.js';
+export * from './frame-stream.js';
+export * from './message-port.js';
+export * from './websocket.js';
