@@ -10,13 +10,17 @@
  * `MessagePort` fits.
  */
 import { LinkDropReason } from './link.js';
-import { PushedFrameEndpoint, type PushedLinkOptions } from './pushed.js';
+import { PushedFrameEndpoint, messageData, type PushedLinkOptions } from './pushed.js';
 
-/** What the link needs of a `MessagePort`. */
+/**
+ * What the link needs of a `MessagePort`. The listener's event is typed
+ * `unknown` so that every host's own event type fits; the link reads only
+ * its `data`.
+ */
 export interface MessagePortLike {
   postMessage(message: unknown, transfer: ArrayBuffer[]): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  removeEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'message', listener: (event: unknown) => void): void;
+  removeEventListener(type: 'message', listener: (event: unknown) => void): void;
   start(): void;
   close(): void;
 }
@@ -24,8 +28,8 @@ export interface MessagePortLike {
 /** A {@link LinkEndpoint} over a MessagePort; see {@link messagePortEndpoint}. */
 export class MessagePortEndpoint extends PushedFrameEndpoint {
   private readonly port: MessagePortLike;
-  private readonly onMessage = (event: { data: unknown }): void => {
-    const data = event.data;
+  private readonly onMessage = (event: unknown): void => {
+    const data = messageData(event);
     if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
     else if (data instanceof Uint8Array) this.deliver(data);
     else this.counters.dropRx(LinkDropReason.TooShort); // not a frame at all

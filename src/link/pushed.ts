@@ -151,3 +151,10 @@ export abstract class PushedFrameEndpoint implements LinkEndpoint {
     this.cutFlag = true;
   }
 }
+
+/** The `data` of a message event, whatever the host's event type (the host-channel links read nothing else). */
+export function messageData(event: unknown): unknown {
+  return typeof event === 'object' && event !== null
+    ? (event as { data?: unknown }).data
+    : undefined;
+}

@@ -8,20 +8,23 @@
  * one, or in Node (20 has none) the `ws` package's.
  */
 import { LinkDropReason } from './link.js';
-import { PushedFrameEndpoint, type PushedLinkOptions } from './pushed.js';
+import { PushedFrameEndpoint, messageData, type PushedLinkOptions } from './pushed.js';
 
 /** WebSocket.OPEN, the one readyState in which frames pass. */
 const OPEN = 1;
 
-/** What the link needs of a WebSocket. */
+/**
+ * What the link needs of a WebSocket. Listeners' events are typed `unknown`
+ * so that every implementation's own event types fit; the link reads only a
+ * message event's `data`.
+ */
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
   readonly bufferedAmount: number;
   send(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: 'close' | 'error', listener: () => void): void;
+  addEventListener(type: 'message' | 'close' | 'error', listener: (event: unknown) => void): void;
 }
 
 /** Options of {@link webSocketEndpoint}. */
@@ -46,7 +49,7 @@ export class WebSocketEndpoint extends PushedFrameEndpoint {
     this.maxBuffered = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     socket.binaryType = 'arraybuffer';
     socket.addEventListener('message', (event) => {
-      const data = event.data;
+      const data = messageData(event);
       if (data instanceof ArrayBuffer) this.deliver(new Uint8Array(data));
       else if (data instanceof Uint8Array) this.deliver(data.slice());
       else this.counters.dropRx(LinkDropReason.TooShort); // a text message: not a frame
