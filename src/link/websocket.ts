@@ -84,7 +84,8 @@ export class WebSocketEndpoint extends PushedFrameEndpoint {
  * const ws = new WebSocket('ws://127.0.0.1:8080/');
  * await new Promise((resolve) => ws.addEventListener('open', resolve));
  * const link = webSocketEndpoint(ws);
- * driver.attach(link, { addresses: ['10.0.0.1/24'] });
+ * // Every stack on the relay's segment needs a MAC of its own.
+ * driver.attach(link, { addresses: ['10.0.0.1/24'], mac: '02:00:00:00:00:01' });
  * link.onReadable(() => driver.wake());
  * ```
  */
