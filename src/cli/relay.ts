@@ -14,7 +14,7 @@ import { parseCommandArgs, positiveInteger, type CommandIo } from './args.js';
 import { LearningSwitch, type SwitchPort } from './ethernet-switch.js';
 import { WebSocketServer, type WebSocketPeer } from './websocket-server.js';
 
-export const RELAY_USAGE = `Usage: tcpts relay --port P [--host ADDRESS] [--tap NAME] [--mtu N]
+export const RELAY_USAGE = `Usage: tcpts relay --port P [--host ADDRESS] [--tap NAME [--netns NS]] [--mtu N]
 
 A WebSocket relay for tcpts stacks in browsers: every client is a port of
 one Ethernet switch, one frame per binary WebSocket message.
@@ -25,6 +25,8 @@ Options:
   --tap NAME      also bridge the segment to TAP device NAME (created if
                   needed, brought up; needs CAP_NET_ADMIN). Give it an
                   address to reach the kernel: ip addr add 10.0.0.1/24 dev NAME
+  --netns NS      create the TAP device in network namespace NS (a name
+                  from 'ip netns', or a path to a namespace file)
   --mtu N         MTU of the TAP device and the largest frame relayed
                   (default 1500)
   -h, --help      this text
@@ -41,6 +43,8 @@ export interface RelayOptions {
   host?: string;
   /** A TAP device to bridge in. */
   tap?: string;
+  /** The network namespace to create the TAP device in (a name or a path; default this process's). */
+  netns?: string;
   /** Largest IP packet relayed (default 1500). */
   mtu?: number;
   /** One line per event (client in or out). */
@@ -94,7 +98,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   const fabric = new LearningSwitch();
   let tap: HostLink | null = null;
   if (options.tap !== undefined) {
-    tap = openTap({ name: options.tap, mtu });
+    tap = openTap({
+      name: options.tap,
+      mtu,
+      ...(options.netns !== undefined ? { netns: options.netns } : {}),
+    });
     const link = tap;
     const port = new TapPort(link);
     fabric.add(port);
@@ -153,6 +161,7 @@ export async function runRelay(
     port: { type: 'string' },
     host: { type: 'string' },
     tap: { type: 'string' },
+    netns: { type: 'string' },
     mtu: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -181,6 +190,10 @@ export async function runRelay(
     io.err(`tcpts relay: --port takes 0 to 65535, got '${portText}'`);
     return 2;
   }
+  if (typeof v['netns'] === 'string' && typeof v['tap'] !== 'string') {
+    io.err("tcpts relay: --netns goes with --tap NAME (see 'tcpts relay --help')");
+    return 2;
+  }
   let mtu = 1500;
   if (typeof v['mtu'] === 'string') {
     const n = positiveInteger('relay', 'mtu', v['mtu']);
@@ -201,6 +214,7 @@ export async function runRelay(
       mtu,
       ...(typeof v['host'] === 'string' ? { host: v['host'] } : {}),
       ...(typeof v['tap'] === 'string' ? { tap: v['tap'] } : {}),
+      ...(typeof v['netns'] === 'string' ? { netns: v['netns'] } : {}),
       log: (line) => io.out(`tcpts relay: ${line}`),
     });
   } catch (error) {

@@ -11,6 +11,7 @@ import { createWeb } from '../../src/web/index.js';
 import { LearningSwitch, type SwitchPort } from '../../src/cli/ethernet-switch.js';
 import { acceptKey } from '../../src/cli/websocket-server.js';
 import { runRelay, startRelay } from '../../src/cli/relay.js';
+import { interopSkipReason, withNetns } from '../interop/netns.js';
 
 test('Sec-WebSocket-Accept for the key of RFC 6455 §1.3', () => {
   assert.equal(acceptKey('dGhlIHNhbXBsZSBub25jZQ=='), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
@@ -136,4 +137,40 @@ test('tcpts relay command: usage errors, then listens until SIGINT', async () =>
   const [code] = (await once(ws, 'close')) as [number];
   assert.equal(code, 1001, 'clients are told the relay is going away');
   assert.ok(lines.some((l) => l.startsWith('tcpts relay: join')));
+});
+
+test('relay --tap: a stack on the relay reaches the kernel through the TAP device (ARP, ping)', async (t) => {
+  const skip = interopSkipReason();
+  if (skip !== null) {
+    t.skip(skip);
+    return;
+  }
+  await withNetns(async (ns) => {
+    const relay = await startRelay({ port: 0, tap: 'relay0', netns: ns.path });
+    ns.ip(['addr', 'add', '10.6.0.1/24', 'dev', 'relay0']);
+    const stack = await stackOnRelay(relay.port, '10.6.0.2/24', '02:00:00:06:00:02');
+    try {
+      const reply = new Promise<number>((resolve) => {
+        stack.driver.onEvent((event) => {
+          if (event.type === 'echo-reply' && event.from.text === '10.6.0.1')
+            resolve(event.sequence);
+        });
+      });
+      // The first echo waits for ARP through the relay; retry until one comes back.
+      let answered: number | null = null;
+      for (let sequence = 1; sequence <= 20 && answered === null; sequence++) {
+        stack.driver.stack.ping(stack.driver.now(), '10.6.0.1', { sequence });
+        stack.driver.kick();
+        answered = await Promise.race([
+          reply,
+          new Promise<null>((r) => setTimeout(() => r(null), 250)),
+        ]);
+      }
+      assert.notEqual(answered, null, 'the kernel behind the TAP device answered');
+      assert.ok(relay.tap!.stats().rxFrames > 0 && relay.tap!.stats().txFrames > 0);
+    } finally {
+      stack.close();
+      await relay.close();
+    }
+  });
 });
