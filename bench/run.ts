@@ -22,7 +22,7 @@ import { topSelf, type ProfileEntry } from './lib/profile.js';
 import { sig3, summarize } from './lib/stats.js';
 import { interopSkipReason } from '../test/interop/netns.js';
 import type { JobParams } from './jobs.js';
-import { BROWSER_TARGET, browserLines, runBrowserBulk, type BrowserBench } from './browser.js';
+import { BROWSER_TARGET, BrowserBulk, browserLines } from './browser.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -679,6 +679,7 @@ async function main(): Promise<void> {
   }
 
   // Rows take turns run by run; rows 1-3 share their rounds (row 3 is their yardstick).
+  const browserBulk = options.browser ? new BrowserBulk(mode.runs, mode.bulkBytes) : null;
   const groups = [[1, 2, 3], [4], [5], [6], [7]];
   for (const group of groups) {
     const groupJobs = jobs.filter((j) => group.includes(j.row));
@@ -705,12 +706,10 @@ async function main(): Promise<void> {
           .join(', ');
         console.log(`  ${j.id} run ${run}/${mode.runs}: ${text} (${took} s)`);
       }
+      if (browserBulk !== null && group.includes(1)) await browserBulk.run(run);
     }
   }
-
-  const browser: BrowserBench | null = options.browser
-    ? await runBrowserBulk(mode.runs, mode.bulkBytes)
-    : null;
+  const browser = browserBulk?.result ?? null;
 
   // CPU profiles of rows 1 and 2: one more run each, not counted in the figures.
   const profiles: ProfileRecord[] = [];
