@@ -1,7 +1,12 @@
 // The page of the browser tests (bundled by test/helpers/browser.ts): tcpts
 // stacks in the page on the real clock, with tcpts/web sockets, exposed to
-// the test as globalThis.tcpts.
-import { webSocketEndpoint } from '../../src/link/index.js';
+// the test as globalThis.tcpts. The same script, started as a module
+// Worker, runs an echo server on a stack of its own (see echoWithWorker).
+import {
+  messagePortEndpoint,
+  webSocketEndpoint,
+  type MessagePortLike,
+} from '../../src/link/index.js';
 import { RealDriver, joinDrivers } from '../../src/runtime/index.js';
 import { createWeb, type StreamSocket } from '../../src/web/index.js';
 
@@ -90,4 +95,64 @@ async function echoOverRelay(url: string, peer: string, bytes: number): Promise<
   }
 }
 
-Object.assign(globalThis, { tcpts: { echoInPage, echoOverRelay } });
+/** What this script needs of the browser's Worker API (the test's types are Node's). */
+interface WorkerLike {
+  postMessage(message: unknown, transfer: unknown[]): void;
+  terminate(): void;
+}
+interface WorkerScope {
+  onmessage: ((event: { data: { port: MessagePortLike } }) => void) | null;
+  postMessage(message: unknown): void;
+}
+type WorkerConstructor = new (url: string, options: { type: 'module' }) => WorkerLike;
+type ChannelConstructor = new () => { port1: MessagePortLike; port2: MessagePortLike };
+
+/** In the Worker: a stack on the port the page sends, with an echo server on port 7. */
+function serveInWorker(scope: WorkerScope): void {
+  scope.onmessage = (event) => {
+    const link = messagePortEndpoint(event.data.port);
+    const driver = new RealDriver();
+    driver.attach(link, { addresses: ['10.5.0.2/24'], mac: '02:00:00:05:00:02' });
+    link.onReadable(() => driver.wake());
+    void (async () => {
+      for await (const conn of createWeb(driver).listen({ port: 7 }))
+        void conn.readable.pipeTo(conn.writable);
+    })();
+    scope.postMessage('listening');
+  };
+}
+
+/** A stack in the page and one in a Worker, joined by a MessageChannel: an echo across. */
+async function echoWithWorker(bytes: number): Promise<EchoResult> {
+  const g = globalThis as unknown as {
+    Worker: WorkerConstructor;
+    MessageChannel: ChannelConstructor;
+  };
+  const worker = new g.Worker('/page.js', { type: 'module' });
+  const { port1, port2 } = new g.MessageChannel();
+  const listening = new Promise<void>((resolve) => {
+    (worker as unknown as { onmessage: () => void }).onmessage = () => resolve();
+  });
+  worker.postMessage({ port: port2 }, [port2]);
+  await listening;
+  const link = messagePortEndpoint(port1);
+  const driver = new RealDriver();
+  driver.attach(link, { addresses: ['10.5.0.1/24'], mac: '02:00:00:05:00:01' });
+  link.onReadable(() => driver.wake());
+  try {
+    return await echoThrough(
+      createWeb(driver).connect({ hostname: '10.5.0.2', port: 7 }),
+      testData(bytes),
+    );
+  } finally {
+    driver.close();
+    link.close();
+    worker.terminate();
+  }
+}
+
+if (typeof (globalThis as { document?: unknown }).document === 'undefined') {
+  serveInWorker(globalThis as unknown as WorkerScope);
+} else {
+  Object.assign(globalThis, { tcpts: { echoInPage, echoOverRelay, echoWithWorker } });
+}

@@ -1,7 +1,8 @@
 // tcpts in a real browser (Debian's chromium, headless, driven by
 // playwright-core): tcpts/web sockets between two stacks in the page on the
-// real clock, and a stack in the page talking over the WebSocket link
-// through `tcpts relay` to a stack in this Node process. Skipped, with the
+// real clock; a stack in a Worker joined to the page by a MessagePort link;
+// and a stack in the page talking over the WebSocket link through `tcpts
+// relay` to a stack in this Node process. Skipped, with the
 // reason, where chromium is missing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ const MB = 1024 * 1024;
 interface PageApi {
   echoInPage(bytes: number): Promise<EchoResult>;
   echoOverRelay(url: string, peer: string, bytes: number): Promise<EchoResult>;
+  echoWithWorker(bytes: number): Promise<EchoResult>;
 }
 
 async function withPage(
@@ -47,6 +49,17 @@ test('chromium: 10 MB echo between two stacks in the page, real clock, bytes che
       10 * MB,
     );
     assert.equal(result.bytes, 10 * MB);
+    assert.equal(result.intact, true, 'every byte came back as sent');
+  });
+});
+
+test('chromium: a stack in a Worker, joined to the page over a MessagePort link: 4 MB echo', async (t) => {
+  await withPage(t, async ({ page }) => {
+    const result = await page.evaluate(
+      (bytes) => (globalThis as unknown as { tcpts: PageApi }).tcpts.echoWithWorker(bytes),
+      4 * MB,
+    );
+    assert.equal(result.bytes, 4 * MB);
     assert.equal(result.intact, true, 'every byte came back as sent');
   });
 });
