@@ -130,7 +130,7 @@ export class StreamSocket implements TcpSocketOwner {
   readonly remoteAddr: SocketAddress;
 
   private readonly driver: Driver;
-  private tcp: TcpSocket | null;
+  private readonly tcp: TcpSocket | null;
   private readonly openedDeferred = deferred<SocketInfo>();
   private readonly closedDeferred = deferred<void>();
   private readController: ReadableStreamDefaultController<Uint8Array> | null = null;
@@ -218,6 +218,13 @@ export class StreamSocket implements TcpSocketOwner {
     if (!this.ended && !this.closing) {
       this.closing = true;
       const tcp = this.tcp;
+      if (!this.isOpen) {
+        // As a Cloudflare socket closed while connecting: `opened` never will.
+        const { hostname, port } = this.remoteAddr;
+        this.openedDeferred.reject(
+          socketError('ECONNABORTED', 'connect', hostname, port, 'closed before it opened'),
+        );
+      }
       this.endReadable(null);
       if (!this.writeDone) {
         this.writeDone = true;
