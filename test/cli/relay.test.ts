@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once, EventEmitter } from 'node:events';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { webSocketEndpoint } from '../../src/link/index.js';
 import { RealDriver } from '../../src/runtime/index.js';
@@ -173,4 +174,41 @@ test('relay --tap: a stack on the relay reaches the kernel through the TAP devic
       await relay.close();
     }
   });
+});
+
+test('relay: a fragmented binary message arrives whole; an unmasked client frame closes with 1002', async (t) => {
+  const relay = await startRelay({ port: 0 });
+  t.after(() => relay.close());
+  const url = `ws://127.0.0.1:${relay.port}/`;
+  const [a, b] = [new WebSocket(url), new WebSocket(url)];
+  await Promise.all([once(a, 'open'), once(b, 'open')]);
+  const frame = ethernet(0, 1, 42);
+  frame.fill(0xff, 0, 6); // broadcast: flooded to b
+  const received = once(b, 'message');
+  a.send(frame.subarray(0, 20), { fin: false });
+  a.send(frame.subarray(20), { fin: true });
+  const [data] = (await received) as [Buffer];
+  assert.deepEqual(new Uint8Array(data), frame);
+  a.close();
+  b.close();
+
+  // RFC 6455 §5.1: a server closes the connection on a frame the client did not mask.
+  const raw = connect(relay.port, '127.0.0.1');
+  await once(raw, 'connect');
+  raw.write(
+    'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  );
+  raw.write(Buffer.from([0x82, 0x02, 0x01, 0x02])); // binary, unmasked
+  const chunks: Buffer[] = [];
+  raw.on('data', (d: Buffer) => chunks.push(d));
+  await once(raw, 'end');
+  const reply = Buffer.concat(chunks);
+  const text = reply.toString('latin1');
+  assert.match(text, /^HTTP\/1\.1 101 /);
+  assert.match(text, /Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=/);
+  const close = reply.subarray(text.indexOf('\r\n\r\n') + 4);
+  assert.equal(close[0], 0x88, 'a Close frame');
+  assert.equal(close.readUInt16BE(2), 1002, 'protocol error');
+  raw.destroy();
 });
