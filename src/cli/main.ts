@@ -14,6 +14,8 @@ import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
+import { SIM_USAGE, runSim } from './sim.js';
+import { SOAK_USAGE, runSoak } from './soak.js';
 
 /** One subcommand. */
 export interface Command {
@@ -64,6 +66,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'a netcat whose TCP is tcpts, over a TUN/TAP device',
     usage: CONNECT_USAGE,
     run: runConnect,
+  },
+  sim: {
+    summary: 'run one seeded simulation scenario and check its invariants',
+    usage: SIM_USAGE,
+    run: runSim,
+  },
+  soak: {
+    summary: 'run many seeded simulation scenarios: N passed, N failed',
+    usage: SOAK_USAGE,
+    run: runSoak,
   },
 };
 
