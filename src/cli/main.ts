@@ -5,7 +5,7 @@
  * Most commands run synchronously ({@link main}); one that reads files as it
  * goes (packetdrill) returns a promise, and {@link runProgram} awaits either.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo.js';
@@ -99,7 +99,8 @@ export function programUsage(): string {
     'Commands:',
     ...list,
     '',
-    "Run 'tcpts <command> --help' for the options of a command.",
+    "Run 'tcpts <command> --help' for the options of a command,",
+    "and 'tcpts --version' for the version.",
   ].join('\n');
 }
 
@@ -133,6 +134,10 @@ function dispatch(argv: string[], io: ProgramIo): number | Promise<number> {
     io.out(programUsage());
     return 0;
   }
+  if (first === '--version' || first === '-V') {
+    io.out(packageVersion());
+    return 0;
+  }
   if (first.startsWith('-')) {
     io.err(`tcpts: unknown option '${first}' (see 'tcpts --help')`);
     return 2;
@@ -143,6 +148,18 @@ function dispatch(argv: string[], io: ProgramIo): number | Promise<number> {
     return 2;
   }
   return command.run(rest, io);
+}
+
+/**
+ * The version in package.json, two folders up from this file both in src/cli
+ * (run through tsx) and in dist/cli (installed).
+ */
+export function packageVersion(): string {
+  const manifest: unknown = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  );
+  const version = (manifest as { version?: unknown }).version;
+  return typeof version === 'string' ? version : 'unknown';
 }
 
 /** True when this module is the program node was asked to run (not an import). */
