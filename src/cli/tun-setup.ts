@@ -191,7 +191,9 @@ export function parseLinkConfig(values: LinkValues): LinkConfig | string {
       return `--addr takes an address with its prefix (10.0.0.2/24, fd00::2/64), got '${text}'`;
     }
     if (!text.includes('/')) {
-      return `--addr needs the prefix length too (${text}/24 or ${text}/64), got '${text}'`;
+      // The hint follows the family: a /64 means nothing to IPv4, nor /24 to IPv6.
+      const example = cidr.address.family === 4 ? `${text}/24` : `${text}/64`;
+      return `--addr needs the prefix length too (e.g. ${example}), got '${text}'`;
     }
     if (ours.some((c) => c.address.family === cidr.address.family)) {
       return `--addr: one address per family, got two IPv${cidr.address.family} addresses`;

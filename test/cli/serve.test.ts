@@ -104,7 +104,11 @@ test('usage errors are one line and exit 2, before anything is opened', async ()
     ],
     [
       ['serve', '--echo', '--tun', 't0', '--addr', '10.0.0.2'],
-      /--addr needs the prefix length too \(10\.0\.0\.2\/24/,
+      /^tcpts serve: --addr needs the prefix length too \(e\.g\. 10\.0\.0\.2\/24\), got '10\.0\.0\.2' /,
+    ],
+    [
+      ['serve', '--echo', '--tun', 't0', '--addr', 'fd00::2'],
+      /^tcpts serve: --addr needs the prefix length too \(e\.g\. fd00::2\/64\), got 'fd00::2' /,
     ],
     [
       ['serve', '--echo', '--tun', 'a-name-that-is-too-long', '--addr', '10.0.0.2/24'],
