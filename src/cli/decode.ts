@@ -43,12 +43,13 @@ export function decodeCapture(bytes: Uint8Array, options: DecodeOptions = {}): D
 }
 
 /** `tcpts decode --help`. */
-export const DECODE_USAGE = `Usage: tcpts decode [options] FILE.pcap
+export const DECODE_USAGE = `Usage: tcpts decode [options] FILE.pcap|FILE.pcapng
 
-Print each packet of a pcap capture on one line, as \`tcpdump -n -r FILE\`
-prints it (timestamps in UTC, as with TZ=UTC). Reads classic pcap files
-(either byte order, micro- or nanosecond timestamps) with Ethernet, raw IP,
-IPv4, IPv6 or Linux cooked (SLL, SLL2) link types; not pcapng. Protocols
+Print each packet of a pcap or pcapng capture on one line, as
+\`tcpdump -n -r FILE\` prints it (timestamps in UTC, as with TZ=UTC). Reads
+classic pcap (either byte order, micro- or nanosecond timestamps) and pcapng
+(any number of sections and interfaces, any timestamp resolution), with
+Ethernet, raw IP, IPv4, IPv6 or Linux cooked (SLL, SLL2) link types. Protocols
 tcpdump decodes but tcpts does not (DNS, OSPF, ...) print as their transport
 or as ip-proto-N; an SLL2 interface is shown by index (#3), not by name.
 

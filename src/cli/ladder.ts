@@ -439,8 +439,8 @@ them labelled with its flags, sequence and acknowledgment numbers (relative
 to each side's first, like tcpdump), window and options, and each side's
 state after it, inferred from the flags. A capture sees each packet at one
 place, so the far end of each arrow is estimated from the handshake's round
-trip. Reads classic pcap (Ethernet, raw IP, Linux cooked), as tcpdump -w
-writes it; not pcapng.
+trip. Reads pcap (as tcpdump -w writes it) and pcapng (as Wireshark and
+dumpcap write it), with Ethernet, raw IP or Linux cooked link types.
 
 Options:
   -c, --connection N  draw the Nth TCP connection of the capture (default 1)

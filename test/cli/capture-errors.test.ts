@@ -27,12 +27,12 @@ test('ladder and plot report a bad or damaged file as decode does', async () => 
       [
         'text.pcap',
         new TextEncoder().encode('not a capture at all, just text'),
-        'not a pcap file (pcapng is not supported): unknown magic number (pcap-bad-magic)',
+        'not a pcap or pcapng file: unknown magic number (pcap-bad-magic)',
       ],
       [
         'short.pcap',
         tcp.subarray(0, 10),
-        'not a pcap file: shorter than the 24-byte file header (pcap-truncated-header)',
+        'not a capture file: shorter than the 24-byte pcap file header (pcap-truncated-header)',
       ],
       [
         // The file header and half the first record: damage before any TCP packet.
