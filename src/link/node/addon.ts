@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The addon's device object (see the comment at the top of native/tuntap.c). */
@@ -44,12 +45,64 @@ export const PollEvent = {
   Writable: 2,
 } as const;
 
-// Both src/link/node/ and dist/link/node/ are three levels below the package root.
-const ADDON_URL = new URL('../../../native/build/Release/tuntap.node', import.meta.url);
-const REASON_URL = new URL('../../../native/build/not-built.txt', import.meta.url);
+/** Environment variable naming the addon file, for an application that puts it elsewhere. */
+export const TUNTAP_ADDON_ENV = 'TCPTS_TUNTAP_ADDON';
 
+/** Where the addon sits inside the package, and where the build leaves the reason it could not build. */
+const ADDON_IN_PACKAGE = join('native', 'build', 'Release', 'tuntap.node');
+const REASON_IN_PACKAGE = join('native', 'build', 'not-built.txt');
+
+let configuredPath: string | null = null;
 let binding: NativeBinding | null = null;
 let failure: string | null = null;
+
+/**
+ * Tells tcpts where the TUN/TAP addon file is, before the first device is
+ * opened: for an application that bundles tcpts and ships `tuntap.node`
+ * somewhere of its own. Without it the `TCPTS_TUNTAP_ADDON` environment
+ * variable is used, and without that the package's own build.
+ */
+export function setTuntapAddonPath(path: string): void {
+  if (binding !== null) {
+    throw new Error(
+      'setTuntapAddonPath: the TUN/TAP addon is already loaded; call it before opening a device',
+    );
+  }
+  configuredPath = path;
+  failure = null;
+}
+
+/**
+ * The package root of tcpts. Found through package resolution (the package
+ * resolves its own name), so that it still works when the code calling it
+ * was bundled into another file; in a copy of the sources outside any
+ * package, the root three levels above this file (src/link/node/ and
+ * dist/link/node/ both are).
+ */
+function packageRoot(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve('tcpts/package.json'));
+  } catch {
+    return fileURLToPath(new URL('../../..', import.meta.url));
+  }
+}
+
+/** The addon file to load, and the file the build left its reason in (null when not the package's). */
+function addonLocation(): { path: string; reasonFile: string | null; source: string } {
+  if (configuredPath !== null) {
+    return { path: configuredPath, reasonFile: null, source: 'setTuntapAddonPath' };
+  }
+  const fromEnv = process.env[TUNTAP_ADDON_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') {
+    return { path: fromEnv, reasonFile: null, source: TUNTAP_ADDON_ENV };
+  }
+  const root = packageRoot();
+  return {
+    path: join(root, ADDON_IN_PACKAGE),
+    reasonFile: join(root, REASON_IN_PACKAGE),
+    source: 'package',
+  };
+}
 
 function load(): NativeBinding | null {
   if (binding !== null || failure !== null) return binding;
@@ -57,12 +110,16 @@ function load(): NativeBinding | null {
     failure = `TUN/TAP devices are Linux-only, this is ${process.platform}`;
     return null;
   }
-  const path = fileURLToPath(ADDON_URL);
+  const { path, reasonFile, source } = addonLocation();
   if (!existsSync(path)) {
+    if (reasonFile === null) {
+      failure = `${path} (from ${source}) does not exist`;
+      return null;
+    }
     // scripts/build-native.mjs leaves the reason it could not build here.
-    let reason = 'native/build/Release/tuntap.node does not exist';
+    let reason = `${ADDON_IN_PACKAGE} does not exist`;
     try {
-      reason = readFileSync(fileURLToPath(REASON_URL), 'utf8').trim() || reason;
+      reason = readFileSync(reasonFile, 'utf8').trim() || reason;
     } catch {
       // No reason recorded: the install script did not run (e.g. --ignore-scripts).
     }

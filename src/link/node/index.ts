@@ -3,4 +3,4 @@
  * addon in native/). Above the sans-IO line: Node APIs are allowed here.
  */
 export * from './tuntap.js';
-export { tuntapAvailability } from './addon.js';
+export { setTuntapAddonPath, TUNTAP_ADDON_ENV, tuntapAvailability } from './addon.js';
