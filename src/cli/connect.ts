@@ -6,10 +6,10 @@
  * when the input ends, and exits once both directions are closed. A
  * refused, reset or timed-out connection exits 1 with one line saying so.
  */
-import { lookup } from 'node:dns';
 import type { Readable, Writable } from 'node:stream';
 import type { NetErrorCode, Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
+import { resolveHost, type LookupAll } from './resolve-host.js';
 import {
   LINK_USAGE,
   bringUp,
@@ -32,10 +32,14 @@ are closed, or with status 1 and one line when the connection is refused,
 reset or times out. The device is removed again (if tcpts made it).
 Needs root (CAP_NET_ADMIN) and /dev/net/tun.
 
+HOST is an address or a name; a name is resolved by the system's resolver
+(/etc/hosts, DNS), and its first address of a family tcpts has is used.
+
 Connection:
   --timeout S        give up connecting after S seconds (default: TCP's own,
                      about two minutes of SYN retries)
-  -v, --verbose      say on standard error when connected and when closed
+  -v, --verbose      say on standard error which address HOST is, when
+                     connected and when closed
 
 ${LINK_USAGE}
 
@@ -78,6 +82,8 @@ export interface ConnectStreams {
   output?: Writable;
   /** Default: {@link probeHost}. */
   facts?: HostFacts;
+  /** How HOST names are resolved; default the host's resolver (node:dns). */
+  lookupAll?: LookupAll;
 }
 
 /**
@@ -134,6 +140,20 @@ export async function runConnect(
   const config = parseLinkConfig(v);
   if (typeof config === 'string') return usage(config);
 
+  // A name goes through the host's resolver before any device is made, and
+  // only an address of a family tcpts has on the device will do.
+  const families = config.addresses.map((a) => a.ours.address.family);
+  const resolution = await resolveHost(host, families, streams.lookupAll);
+  if (typeof resolution === 'string') {
+    io.err(`tcpts connect: ${resolution}`);
+    return 1;
+  }
+  const address = resolution.address;
+  if (verbose && resolution.resolved) {
+    const others = resolution.all.length > 1 ? ` (of ${resolution.all.join(', ')})` : '';
+    io.err(`tcpts connect: ${host} is ${address}${others}`);
+  }
+
   const missing = missingPrerequisite(streams.facts ?? probeHost(), config.netns !== null);
   if (missing !== null) {
     io.err(`tcpts connect: ${missing}`);
@@ -154,10 +174,10 @@ export async function runConnect(
     let failure: Error | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
     // allowHalfOpen: the peer's FIN ends our output, not our input (as nc).
-    const socket: Socket = live.net.connect({ host, port, allowHalfOpen: true, lookup });
+    const socket: Socket = live.net.connect({ host: address, port, allowHalfOpen: true });
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
-        const error = Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), {
+        const error = Object.assign(new Error(`connect ETIMEDOUT ${address}:${port}`), {
           code: 'ETIMEDOUT',
         });
         socket.destroy(error);
