@@ -342,6 +342,44 @@ function endpointText(address: string | undefined, port: number | undefined): st
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** The send-side figures of a connection {@link describeSent} reads (from its tcp stats). */
+export interface SentFigures {
+  /** Bytes the application wrote (taken by the stream, queued or not). */
+  written: number;
+  /** Bytes put on the wire at least once (first transmissions). */
+  onWire: number;
+  /** Bytes the peer acknowledged. */
+  acknowledged: number;
+}
+
+/**
+ * "sent N B" for a close line. After a clean close every byte written is
+ * delivered (what is not acknowledged yet still is, after the socket
+ * closed), so that is the count. After a reset or a timeout it says what
+ * really left: a server that writes ahead (chargen, a big file) has far
+ * more queued than the link carried when the peer goes, and the bytes
+ * written alone would overstate it.
+ */
+export function describeSent(f: SentFigures, clean: boolean): string {
+  if (clean) return `sent ${f.written} B`;
+  const queued = f.written > f.onWire ? f.written - f.onWire : 0;
+  if (queued === 0 && f.acknowledged >= f.onWire) return `sent ${f.onWire} B`;
+  const parts = [`${f.acknowledged} B acknowledged`];
+  if (queued > 0) parts.push(`${queued} B written but never sent`);
+  return `sent ${f.onWire} B (${parts.join(', ')})`;
+}
+
+/** What was sent on `socket`, from its connection's counters when it has one. */
+export function describeSocketSent(socket: Socket, clean: boolean): string {
+  const tcp = socket.tcpSocket;
+  if (tcp === null) return `sent ${socket.bytesWritten} B`;
+  const stats = tcp.stats();
+  return describeSent(
+    { written: socket.bytesWritten, onWire: stats.bytesSent, acknowledged: stats.bytesAcked },
+    clean,
+  );
+}
+
 /** Seconds with millisecond precision. */
 function secondsSince(start: number): string {
   return ((performance.now() - start) / 1000).toFixed(3);
@@ -447,7 +485,7 @@ export async function runServe(
       open.delete(socket);
       const how = failure !== null ? `, ${failure}` : '';
       log(
-        `close ${name}: received ${socket.bytesRead} B, sent ${socket.bytesWritten} B, ${secondsSince(started)} s${how}`,
+        `close ${name}: received ${socket.bytesRead} B, ${describeSocketSent(socket, failure === null)}, ${secondsSince(started)} s${how}`,
       );
     });
     handler.start(socket);
