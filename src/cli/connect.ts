@@ -9,6 +9,14 @@
 import type { Readable, Writable } from 'node:stream';
 import type { NetErrorCode, Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
+import {
+  LiveStats,
+  STATS_USAGE,
+  StatusDisplay,
+  formatDump,
+  parseStatsInterval,
+} from './live-stats.js';
+import type { ProgressStream } from './progress.js';
 import { resolveHost, type LookupAll } from './resolve-host.js';
 import {
   LINK_USAGE,
@@ -42,6 +50,10 @@ Connection:
                      connected and when closed
 
 ${LINK_USAGE}
+
+${STATS_USAGE}
+                     (the status line shows when standard error is a
+                     terminal and standard output is not)
 
   -h, --help         show this help
 
@@ -84,6 +96,8 @@ export interface ConnectStreams {
   facts?: HostFacts;
   /** How HOST names are resolved; default the host's resolver (node:dns). */
   lookupAll?: LookupAll;
+  /** Emits 'SIGUSR1' (dump the connection's figures); default `process`. */
+  signals?: NodeJS.EventEmitter;
 }
 
 /**
@@ -98,12 +112,13 @@ const SETTLE_MS = 30_000;
 /** Runs `tcpts connect`; resolves with the exit status once both directions are closed. */
 export async function runConnect(
   args: string[],
-  io: CommandIo,
+  io: CommandIo & { progress?: ProgressStream },
   streams: ConnectStreams = {},
 ): Promise<number> {
   const parsed = parseWithLinkOptions('connect', args, {
     timeout: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
+    stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const usage = (message: string): number => {
@@ -137,6 +152,12 @@ export async function runConnect(
     timeoutMs = Number(v.timeout) * 1000;
   }
   const verbose = v.verbose === true;
+  let statsMs: number | null = null;
+  if (typeof v.stats === 'string') {
+    const ms = parseStatsInterval(v.stats);
+    if (typeof ms === 'string') return usage(ms);
+    statsMs = ms;
+  }
   const config = parseLinkConfig(v);
   if (typeof config === 'string') return usage(config);
 
@@ -170,6 +191,25 @@ export async function runConnect(
 
   const input = streams.input ?? process.stdin;
   const output = streams.output ?? process.stdout;
+  // Live figures go to standard error: a status line when it is a terminal
+  // and the data goes elsewhere (as curl's progress meter), else a log line
+  // every --stats S.
+  const figures = new LiveStats(() => performance.now());
+  const outputIsTerminal = (output as { isTTY?: boolean }).isTTY === true;
+  const terminal = io.progress?.isTTY === true && !outputIsTerminal ? io.progress : null;
+  const display = new StatusDisplay(figures, {
+    terminal,
+    log: terminal === null && statsMs !== null ? (line) => io.err(`tcpts connect: ${line}`) : null,
+    intervalMs: statsMs ?? 1000,
+  });
+  const say = (line: string): void => display.print(io.err, line);
+  const signals = streams.signals ?? process;
+  const onDump = (): void => {
+    formatDump(figures.connections()).forEach((line, i) =>
+      say(i === 0 ? `tcpts connect: ${line}` : line),
+    );
+  };
+  signals.on('SIGUSR1', onDump);
   const status = await new Promise<number>((done) => {
     let failure: Error | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -186,8 +226,12 @@ export async function runConnect(
     socket.on('connect', () => {
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      figures.add(
+        `${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`,
+        socket,
+      );
       if (verbose) {
-        io.err(
+        say(
           `tcpts connect: connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`,
         );
       }
@@ -198,7 +242,7 @@ export async function runConnect(
     // itself is never ended by pipe().
     socket.pipe(output);
     socket.on('end', () => {
-      if (verbose) io.err('tcpts connect: the peer closed its side');
+      if (verbose) say('tcpts connect: the peer closed its side');
     });
     socket.on('error', (error: Error) => {
       failure ??= error;
@@ -209,6 +253,9 @@ export async function runConnect(
     });
     socket.on('close', () => {
       if (timer !== null) clearTimeout(timer);
+      figures.remove(socket);
+      display.stop();
+      signals.removeListener('SIGUSR1', onDump);
       input.unpipe(socket);
       // Standard input may still be open (the peer reset, or closed both
       // ways): stop reading it so that the process can exit.

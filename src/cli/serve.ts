@@ -15,6 +15,14 @@ import { extname, join, posix, resolve, sep } from 'node:path';
 import type { Server, Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
 import {
+  LiveStats,
+  STATS_USAGE,
+  StatusDisplay,
+  formatDump,
+  parseStatsInterval,
+} from './live-stats.js';
+import type { ProgressStream } from './progress.js';
+import {
   LINK_USAGE,
   bringUp,
   missingPrerequisite,
@@ -42,6 +50,8 @@ Service (one):
   --port P           the port (default: http 80, echo 7, discard 9, chargen 19)
 
 ${LINK_USAGE}
+
+${STATS_USAGE}
 
   -h, --help         show this help
 
@@ -75,7 +85,7 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceKind, number>> = {
 
 /** Options of {@link runServe} for tests: where signals come from, and the host's facts. */
 export interface ServeHooks {
-  /** Emits 'SIGINT' / 'SIGTERM'; default `process`. */
+  /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (dump the connections); default `process`. */
   signals?: NodeJS.EventEmitter;
   /** Default: {@link probeHost}. */
   facts?: HostFacts;
@@ -494,7 +504,7 @@ function secondsSince(start: number): string {
  */
 export async function runServe(
   args: string[],
-  io: CommandIo,
+  io: CommandIo & { progress?: ProgressStream },
   hooks: ServeHooks = {},
 ): Promise<number> {
   const parsed = parseWithLinkOptions('serve', args, {
@@ -503,6 +513,7 @@ export async function runServe(
     discard: { type: 'boolean' },
     chargen: { type: 'boolean' },
     port: { type: 'string' },
+    stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const usage = (message: string): number => {
@@ -549,6 +560,12 @@ export async function runServe(
     }
     root = realpathSync(resolve(dir));
   }
+  let statsMs: number | null = null;
+  if (typeof v.stats === 'string') {
+    const ms = parseStatsInterval(v.stats);
+    if (typeof ms === 'string') return usage(ms);
+    statsMs = ms;
+  }
   const config = parseLinkConfig(v);
   if (typeof config === 'string') return usage(config);
 
@@ -565,7 +582,15 @@ export async function runServe(
     return 1;
   }
 
-  const log = (line: string): void => io.out(line);
+  // Live figures: a status line on a terminal, else a log line every --stats S.
+  const figures = new LiveStats(() => performance.now());
+  const terminal = io.progress?.isTTY === true ? io.progress : null;
+  const display = new StatusDisplay(figures, {
+    terminal,
+    log: terminal === null && statsMs !== null ? (line) => io.out(line) : null,
+    intervalMs: statsMs ?? 1000,
+  });
+  const log = (line: string): void => display.print(io.out, line);
   const handler =
     service === ServiceKind.Http
       ? httpHandler(root, log)
@@ -580,12 +605,14 @@ export async function runServe(
     const name = `${endpointText(socket.remoteAddress, socket.remotePort)} -> ${endpointText(socket.localAddress, socket.localPort)}`;
     let failure: string | null = null;
     open.add(socket);
+    figures.add(name, socket);
     log(`open  ${name}`);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       failure ??= error.code ?? error.message;
     });
     socket.on('close', () => {
       open.delete(socket);
+      figures.remove(socket);
       const how = failure !== null ? `, ${failure}` : '';
       log(
         `close ${name}: received ${socket.bytesRead} B, ${describeSocketSent(socket, failure === null)}, ${secondsSince(started)} s${how}`,
@@ -650,13 +677,21 @@ export async function runServe(
     };
     const onInt = (): void => onSignal('SIGINT');
     const onTerm = (): void => onSignal('SIGTERM');
+    const onDump = (): void => {
+      formatDump(figures.connections()).forEach((line, i) =>
+        log(i === 0 ? `tcpts serve: ${line}` : line),
+      );
+    };
     const finish = (status: number): void => {
       signals.removeListener('SIGINT', onInt);
       signals.removeListener('SIGTERM', onTerm);
+      signals.removeListener('SIGUSR1', onDump);
+      display.stop();
       done(status);
     };
     signals.on('SIGINT', onInt);
     signals.on('SIGTERM', onTerm);
+    signals.on('SIGUSR1', onDump);
     live.watch((error) => {
       io.err(`tcpts serve: the device failed: ${error.message.replace(/^tcpts: /, '')}`);
       if (stopping) return;
