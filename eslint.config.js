@@ -62,7 +62,7 @@ function boundaryRules(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'native/build/**', 'tmp/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'packages/tuntap/build/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -81,7 +81,7 @@ export default tseslint.config(
     rules: boundaryRules(folder),
   })),
   {
-    files: ['scripts/**/*.{js,mjs}', 'eslint.config.js'],
+    files: ['scripts/**/*.{js,mjs}', 'packages/*/*.{js,mjs}', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

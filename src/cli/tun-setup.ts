@@ -280,7 +280,7 @@ export function parseLinkConfig(values: LinkValues): LinkConfig | string {
 export interface HostFacts {
   platform: string;
   /** Whether the addon loaded, and if not why. */
-  addon: { available: true } | { available: false; reason: string };
+  addon: { available: true } | { available: false; reason: string; hint?: string };
   tunDevice: boolean;
   /** Effective capabilities of this process: CAP_NET_ADMIN, CAP_SYS_ADMIN (setns). */
   netAdmin: boolean;
@@ -328,10 +328,9 @@ export function missingPrerequisite(facts: HostFacts, netns: boolean): string | 
     return `TUN/TAP devices need Linux, this is ${facts.platform}`;
   }
   if (!facts.addon.available) {
-    return (
-      `the TUN/TAP addon is not built (${facts.addon.reason}); run 'npm rebuild tcpts' ` +
-      "(or 'node scripts/build-native.mjs' in a checkout) with a C compiler"
-    );
+    // The addon is an optional package (@tcpts/tuntap): say what is missing and the one step.
+    const hint = facts.addon.hint ?? "run 'npm install @tcpts/tuntap' with a C compiler";
+    return `TUN/TAP devices need the addon (${facts.addon.reason})${hint === '' ? '' : `: ${hint}`}`;
   }
   if (!facts.tunDevice) {
     return (

@@ -241,9 +241,19 @@ test('what the host lacks is named in one sentence, in order of what to fix firs
   const lacking = (change: Partial<HostFacts>, netns = false) =>
     missingPrerequisite({ ...ALL_THERE, ...change }, netns);
   assert.equal(lacking({ platform: 'darwin' }), 'TUN/TAP devices need Linux, this is darwin');
+  assert.equal(
+    lacking({
+      addon: {
+        available: false,
+        reason: '@tcpts/tuntap is not installed',
+        hint: "run 'npm install @tcpts/tuntap'",
+      },
+    }),
+    "TUN/TAP devices need the addon (@tcpts/tuntap is not installed): run 'npm install @tcpts/tuntap'",
+  );
   assert.match(
     lacking({ addon: { available: false, reason: 'no C compiler' } })!,
-    /^the TUN\/TAP addon is not built \(no C compiler\); run 'npm rebuild tcpts'/,
+    /^TUN\/TAP devices need the addon \(no C compiler\): run 'npm install @tcpts\/tuntap'/,
   );
   assert.match(
     lacking({ tunDevice: false })!,
@@ -272,7 +282,7 @@ test('serve and connect stop at a missing prerequisite with exit 1 and that one 
   const c = await runConnect(['--tap', 't0', '--addr', '10.0.0.2/24', '10.0.0.1', '80'], io, {
     facts: {
       ...ALL_THERE,
-      addon: { available: false, reason: 'native/build/Release/tuntap.node does not exist' },
+      addon: { available: false, reason: '@tcpts/tuntap is not installed' },
     },
   });
   assert.equal(c, 1);
@@ -280,7 +290,7 @@ test('serve and connect stop at a missing prerequisite with exit 1 and that one 
   assert.match(err[0]!, /^tcpts serve: \/dev\/net\/tun does not exist/);
   assert.match(
     err[1]!,
-    /^tcpts connect: the TUN\/TAP addon is not built \(native\/build\/Release\/tuntap\.node does not exist\)/,
+    /^tcpts connect: TUN\/TAP devices need the addon \(@tcpts\/tuntap is not installed\): run 'npm install @tcpts\/tuntap'/,
   );
   const noDir = await runServe(
     ['--tun', 't0', '--addr', '10.0.0.2/24', '--http', join(tmpdir(), 'no-such-dir-tcpts')],

@@ -1,5 +1,5 @@
-// Where the TUN/TAP addon is looked for: through package resolution (so a
-// bundled application that has tcpts installed finds it), or wherever
+// Where the TUN/TAP addon is looked for: through package resolution of
+// @tcpts/tuntap (so a bundled application that has it installed finds it), or wherever
 // TCPTS_TUNTAP_ADDON or setTuntapAddonPath says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +35,7 @@ test(
     assert.deepEqual(a, {
       available: false,
       reason: '/nonexistent/tuntap.node (from TCPTS_TUNTAP_ADDON) does not exist',
+      hint: 'give the path of a built tuntap.node',
     });
   },
 );
@@ -54,6 +55,7 @@ test(
     assert.deepEqual(a, {
       available: false,
       reason: '/elsewhere/tuntap.node (from setTuntapAddonPath) does not exist',
+      hint: 'give the path of a built tuntap.node',
     });
   },
 );
@@ -61,9 +63,11 @@ test(
 test('bundled into one file elsewhere, tcpts still finds the addon of the installed package', async () => {
   const app = mkdtempSync(join(tmpdir(), 'tcpts-bundle-'));
   try {
-    // An application with tcpts installed (a link to this checkout) and its code bundled.
+    // An application with tcpts and @tcpts/tuntap installed (links to this checkout) and its code bundled.
     mkdirSync(join(app, 'node_modules'));
     symlinkSync(ROOT, join(app, 'node_modules', 'tcpts'));
+    mkdirSync(join(app, 'node_modules', '@tcpts'));
+    symlinkSync(join(ROOT, 'packages', 'tuntap'), join(app, 'node_modules', '@tcpts', 'tuntap'));
     mkdirSync(join(app, 'dist', 'deep'), { recursive: true });
     const bundle = join(app, 'dist', 'deep', 'app.mjs');
     await build({

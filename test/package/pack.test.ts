@@ -37,6 +37,29 @@ test('the package has its LICENSE and the sources, and no fixtures', () => {
     files.filter((f) => f.startsWith('test/')),
     [],
   );
+  // The addon is its own package: tcpts compiles nothing at install.
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('native/') || f.startsWith('packages/') || f.endsWith('.c')),
+    [],
+  );
+});
+
+test('@tcpts/tuntap packs its C source, build script and LICENSE', () => {
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: join(ROOT, 'packages', 'tuntap'),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const [pack] = JSON.parse(r.stdout) as Array<{ name: string; files: Array<{ path: string }> }>;
+  assert.equal(pack!.name, '@tcpts/tuntap');
+  assert.deepEqual(pack!.files.map((f) => f.path).sort(), [
+    'LICENSE',
+    'README.md',
+    'binding.gyp',
+    'build.mjs',
+    'package.json',
+    'tuntap.c',
+  ]);
 });
 
 test('package.json says what a registry shows, and nothing invented', () => {
@@ -48,6 +71,9 @@ test('package.json says what a registry shows, and nothing invented', () => {
   assert.equal(manifest.sideEffects, false);
   assert.ok(Array.isArray(manifest.keywords) && manifest.keywords.includes('tcp'));
   assert.equal(typeof manifest.bin, 'object');
+  const scripts = manifest.scripts as Record<string, string>;
+  assert.equal(scripts.install, undefined, 'no install step: the addon is @tcpts/tuntap');
+  assert.deepEqual(manifest.peerDependenciesMeta, { '@tcpts/tuntap': { optional: true } });
 });
 
 test(
