@@ -52,8 +52,8 @@ Connection:
 ${LINK_USAGE}
 
 ${STATS_USAGE}
-                     (the status line shows when standard error is a
-                     terminal and standard output is not)
+  The status line (on standard error) shows when standard error is a
+  terminal and standard output is not: the data goes to a file or a pipe.
 
   -h, --help         show this help
 
