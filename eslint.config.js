@@ -78,7 +78,7 @@ function boundaryRules(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'native/build/**', 'tmp/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'packages/tuntap/build/**', 'tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -108,7 +108,7 @@ export default tseslint.config(
     rules: { 'tcpts/no-raw-seq-compare': 'error' },
   },
   {
-    files: ['scripts/**/*.{js,mjs}', 'eslint.config.js', 'eslint-rules/**/*.js'],
+    files: ['scripts/**/*.{js,mjs}', 'packages/*/*.{js,mjs}', 'eslint.config.js', 'eslint-rules/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );

@@ -6,10 +6,18 @@
  * when the input ends, and exits once both directions are closed. A
  * refused, reset or timed-out connection exits 1 with one line saying so.
  */
-import { lookup } from 'node:dns';
 import type { Readable, Writable } from 'node:stream';
 import type { NetErrorCode, Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
+import {
+  LiveStats,
+  STATS_USAGE,
+  StatusDisplay,
+  formatDump,
+  parseStatsInterval,
+} from './live-stats.js';
+import type { ProgressStream } from './progress.js';
+import { resolveHost, type LookupAll } from './resolve-host.js';
 import {
   LINK_USAGE,
   bringUp,
@@ -32,12 +40,20 @@ are closed, or with status 1 and one line when the connection is refused,
 reset or times out. The device is removed again (if tcpts made it).
 Needs root (CAP_NET_ADMIN) and /dev/net/tun.
 
+HOST is an address or a name; a name is resolved by the system's resolver
+(/etc/hosts, DNS), and its first address of a family tcpts has is used.
+
 Connection:
   --timeout S        give up connecting after S seconds (default: TCP's own,
                      about two minutes of SYN retries)
-  -v, --verbose      say on standard error when connected and when closed
+  -v, --verbose      say on standard error which address HOST is, when
+                     connected and when closed
 
 ${LINK_USAGE}
+
+${STATS_USAGE}
+  The status line (on standard error) shows when standard error is a
+  terminal and standard output is not: the data goes to a file or a pipe.
 
   -h, --help         show this help
 
@@ -78,6 +94,10 @@ export interface ConnectStreams {
   output?: Writable;
   /** Default: {@link probeHost}. */
   facts?: HostFacts;
+  /** How HOST names are resolved; default the host's resolver (node:dns). */
+  lookupAll?: LookupAll;
+  /** Emits 'SIGUSR1' (dump the connection's figures); default `process`. */
+  signals?: NodeJS.EventEmitter;
 }
 
 /**
@@ -92,12 +112,13 @@ const SETTLE_MS = 30_000;
 /** Runs `tcpts connect`; resolves with the exit status once both directions are closed. */
 export async function runConnect(
   args: string[],
-  io: CommandIo,
+  io: CommandIo & { progress?: ProgressStream },
   streams: ConnectStreams = {},
 ): Promise<number> {
   const parsed = parseWithLinkOptions('connect', args, {
     timeout: { type: 'string' },
     verbose: { type: 'boolean', short: 'v' },
+    stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const usage = (message: string): number => {
@@ -131,8 +152,28 @@ export async function runConnect(
     timeoutMs = Number(v.timeout) * 1000;
   }
   const verbose = v.verbose === true;
+  let statsMs: number | null = null;
+  if (typeof v.stats === 'string') {
+    const ms = parseStatsInterval(v.stats);
+    if (typeof ms === 'string') return usage(ms);
+    statsMs = ms;
+  }
   const config = parseLinkConfig(v);
   if (typeof config === 'string') return usage(config);
+
+  // A name goes through the host's resolver before any device is made, and
+  // only an address of a family tcpts has on the device will do.
+  const families = config.addresses.map((a) => a.ours.address.family);
+  const resolution = await resolveHost(host, families, streams.lookupAll);
+  if (typeof resolution === 'string') {
+    io.err(`tcpts connect: ${resolution}`);
+    return 1;
+  }
+  const address = resolution.address;
+  if (verbose && resolution.resolved) {
+    const others = resolution.all.length > 1 ? ` (of ${resolution.all.join(', ')})` : '';
+    io.err(`tcpts connect: ${host} is ${address}${others}`);
+  }
 
   const missing = missingPrerequisite(streams.facts ?? probeHost(), config.netns !== null);
   if (missing !== null) {
@@ -150,14 +191,33 @@ export async function runConnect(
 
   const input = streams.input ?? process.stdin;
   const output = streams.output ?? process.stdout;
+  // Live figures go to standard error: a status line when it is a terminal
+  // and the data goes elsewhere (as curl's progress meter), else a log line
+  // every --stats S.
+  const figures = new LiveStats(() => performance.now());
+  const outputIsTerminal = (output as { isTTY?: boolean }).isTTY === true;
+  const terminal = io.progress?.isTTY === true && !outputIsTerminal ? io.progress : null;
+  const display = new StatusDisplay(figures, {
+    terminal,
+    log: terminal === null && statsMs !== null ? (line) => io.err(`tcpts connect: ${line}`) : null,
+    intervalMs: statsMs ?? 1000,
+  });
+  const say = (line: string): void => display.print(io.err, line);
+  const signals = streams.signals ?? process;
+  const onDump = (): void => {
+    formatDump(figures.connections()).forEach((line, i) =>
+      say(i === 0 ? `tcpts connect: ${line}` : line),
+    );
+  };
+  signals.on('SIGUSR1', onDump);
   const status = await new Promise<number>((done) => {
     let failure: Error | null = null;
     let timer: ReturnType<typeof setTimeout> | null = null;
     // allowHalfOpen: the peer's FIN ends our output, not our input (as nc).
-    const socket: Socket = live.net.connect({ host, port, allowHalfOpen: true, lookup });
+    const socket: Socket = live.net.connect({ host: address, port, allowHalfOpen: true });
     if (timeoutMs > 0) {
       timer = setTimeout(() => {
-        const error = Object.assign(new Error(`connect ETIMEDOUT ${host}:${port}`), {
+        const error = Object.assign(new Error(`connect ETIMEDOUT ${address}:${port}`), {
           code: 'ETIMEDOUT',
         });
         socket.destroy(error);
@@ -166,8 +226,12 @@ export async function runConnect(
     socket.on('connect', () => {
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      figures.add(
+        `${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`,
+        socket,
+      );
       if (verbose) {
-        io.err(
+        say(
           `tcpts connect: connected ${socket.localAddress}:${socket.localPort} -> ${socket.remoteAddress}:${socket.remotePort}`,
         );
       }
@@ -178,7 +242,7 @@ export async function runConnect(
     // itself is never ended by pipe().
     socket.pipe(output);
     socket.on('end', () => {
-      if (verbose) io.err('tcpts connect: the peer closed its side');
+      if (verbose) say('tcpts connect: the peer closed its side');
     });
     socket.on('error', (error: Error) => {
       failure ??= error;
@@ -189,6 +253,9 @@ export async function runConnect(
     });
     socket.on('close', () => {
       if (timer !== null) clearTimeout(timer);
+      figures.remove(socket);
+      display.stop();
+      signals.removeListener('SIGUSR1', onDump);
       input.unpipe(socket);
       // Standard input may still be open (the peer reset, or closed both
       // ways): stop reading it so that the process can exit.

@@ -4,7 +4,8 @@
  * bytes and returns lines, so tests run it in-process without a build.
  */
 import { readFileSync } from 'node:fs';
-import { PcapError, readPcap } from '../link/index.js';
+import { readPcap } from '../link/index.js';
+import { describeDamage, describeFileError } from './capture-errors.js';
 import { TcpdumpFormatter } from './tcpdump-format.js';
 import type { CommandIo } from './args.js';
 import { parseFileCommand } from './args.js';
@@ -27,40 +28,28 @@ export interface DecodeResult {
   error: string | null;
 }
 
-const FILE_ERRORS: Readonly<Record<PcapError, string>> = {
-  [PcapError.TruncatedHeader]: 'not a pcap file: shorter than the 24-byte file header',
-  [PcapError.BadMagic]: 'not a pcap file (pcapng is not supported): unknown magic number',
-  [PcapError.BadVersion]: 'unsupported pcap version (only 2.x is)',
-  [PcapError.UnsupportedLinkType]:
-    'unsupported link type (Ethernet, raw IP, IPv4, IPv6 and Linux cooked captures are)',
-  [PcapError.TruncatedRecord]: 'truncated capture: the file ends inside a packet record',
-  [PcapError.BadRecordLength]: 'damaged capture: a packet record claims an impossible length',
-};
-
 /**
  * Decodes a whole capture held in memory. Never throws on bad bytes: a bad
  * file comes back as `error`, an undecodable packet as a line that says why.
  */
 export function decodeCapture(bytes: Uint8Array, options: DecodeOptions = {}): DecodeResult {
   const file = readPcap(bytes);
-  if (typeof file === 'string') return { lines: [], error: `${FILE_ERRORS[file]} (${file})` };
+  if (typeof file === 'string') return { lines: [], error: describeFileError(file) };
   const formatter = new TcpdumpFormatter({ absolute: options.absolute ?? false });
   const lines: string[] = [];
   for (const record of file.records) lines.push(formatter.formatRecord(record));
-  const error =
-    file.error === null
-      ? null
-      : `${FILE_ERRORS[file.error]} (${file.error}) after ${file.records.length} packet(s)`;
+  const error = file.error === null ? null : describeDamage(file.error, file.records.length);
   return { lines, error };
 }
 
 /** `tcpts decode --help`. */
-export const DECODE_USAGE = `Usage: tcpts decode [options] FILE.pcap
+export const DECODE_USAGE = `Usage: tcpts decode [options] FILE.pcap|FILE.pcapng
 
-Print each packet of a pcap capture on one line, as \`tcpdump -n -r FILE\`
-prints it (timestamps in UTC, as with TZ=UTC). Reads classic pcap files
-(either byte order, micro- or nanosecond timestamps) with Ethernet, raw IP,
-IPv4, IPv6 or Linux cooked (SLL, SLL2) link types; not pcapng. Protocols
+Print each packet of a pcap or pcapng capture on one line, as
+\`tcpdump -n -r FILE\` prints it (timestamps in UTC, as with TZ=UTC). Reads
+classic pcap (either byte order, micro- or nanosecond timestamps) and pcapng
+(any number of sections and interfaces, any timestamp resolution), with
+Ethernet, raw IP, IPv4, IPv6 or Linux cooked (SLL, SLL2) link types. Protocols
 tcpdump decodes but tcpts does not (DNS, OSPF, ...) print as their transport
 or as ip-proto-N; an SLL2 interface is shown by index (#3), not by name.
 

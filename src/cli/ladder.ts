@@ -6,7 +6,8 @@
  * and return data and lines, so tests run them in-process without a build.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { PcapError, readPcap } from '../link/index.js';
+import { readPcap } from '../link/index.js';
+import { describeDamage, describeFileError, describeNoTcp } from './capture-errors.js';
 import { TcpFlags } from '../wire/index.js';
 import type { CommandIo } from './args.js';
 import { parseFileCommand } from './args.js';
@@ -180,16 +181,6 @@ export interface CaptureLadderOptions {
   absolute?: boolean;
 }
 
-const FILE_ERRORS: Readonly<Record<PcapError, string>> = {
-  [PcapError.TruncatedHeader]: 'not a pcap file: shorter than the 24-byte file header',
-  [PcapError.BadMagic]: 'not a pcap file (pcapng is not supported): unknown magic number',
-  [PcapError.BadVersion]: 'unsupported pcap version (only 2.x is)',
-  [PcapError.UnsupportedLinkType]:
-    'unsupported link type (Ethernet, raw IP, IPv4, IPv6 and Linux cooked captures are)',
-  [PcapError.TruncatedRecord]: 'truncated capture: the file ends inside a packet record',
-  [PcapError.BadRecordLength]: 'damaged capture: a packet record claims an impossible length',
-};
-
 interface Endpoint {
   address: string;
   port: number;
@@ -223,7 +214,7 @@ export function ladderFromCapture(
   options: CaptureLadderOptions = {},
 ): CaptureLadder | string {
   const file = readPcap(bytes);
-  if (typeof file === 'string') return `${FILE_ERRORS[file]} (${file})`;
+  if (typeof file === 'string') return describeFileError(file);
   const groups = new Map<string, CapturedSegment[]>();
   let other = 0;
   file.records.forEach((record, i) => {
@@ -237,11 +228,7 @@ export function ladderFromCapture(
     if (list === undefined) groups.set(key, [segment]);
     else list.push(segment);
   });
-  if (groups.size === 0) {
-    return file.error === null
-      ? 'no TCP packets in this capture'
-      : `${FILE_ERRORS[file.error]} (${file.error}), and no TCP packets before the damage`;
-  }
+  if (groups.size === 0) return describeNoTcp(file.error);
   const connections: CaptureConnection[] = [];
   const lists = [...groups.values()];
   lists.forEach((segments, i) => {
@@ -264,10 +251,7 @@ export function ladderFromCapture(
     return `no connection ${chosen}: the capture holds ${lists.length} TCP connection(s)`;
   }
   const diagram = diagramOfSegments(lists[chosen - 1]!, options.absolute ?? false);
-  const fileError =
-    file.error === null
-      ? null
-      : `${FILE_ERRORS[file.error]} (${file.error}) after ${file.records.length} packet(s)`;
+  const fileError = file.error === null ? null : describeDamage(file.error, file.records.length);
   return { diagram, connections, chosen, otherRecords: other, fileError };
 }
 
@@ -455,8 +439,8 @@ them labelled with its flags, sequence and acknowledgment numbers (relative
 to each side's first, like tcpdump), window and options, and each side's
 state after it, inferred from the flags. A capture sees each packet at one
 place, so the far end of each arrow is estimated from the handshake's round
-trip. Reads classic pcap (Ethernet, raw IP, Linux cooked), as tcpdump -w
-writes it; not pcapng.
+trip. Reads pcap (as tcpdump -w writes it) and pcapng (as Wireshark and
+dumpcap write it), with Ethernet, raw IP or Linux cooked link types.
 
 Options:
   -c, --connection N  draw the Nth TCP connection of the capture (default 1)

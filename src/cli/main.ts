@@ -5,7 +5,7 @@
  * Most commands run synchronously ({@link main}); one that reads files as it
  * goes (packetdrill) returns a promise, and {@link runProgram} awaits either.
  */
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo/index.js';
@@ -15,6 +15,8 @@ import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
 import { RELAY_USAGE, runRelay } from './relay.js';
+import { SIM_USAGE, runSim } from './sim.js';
+import { SOAK_USAGE, runSoak } from './soak.js';
 
 /** One subcommand. */
 export interface Command {
@@ -71,6 +73,16 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     usage: RELAY_USAGE,
     run: runRelay,
   },
+  sim: {
+    summary: 'run one seeded simulation scenario and check its invariants',
+    usage: SIM_USAGE,
+    run: runSim,
+  },
+  soak: {
+    summary: 'run many seeded simulation scenarios: N passed, N failed',
+    usage: SOAK_USAGE,
+    run: runSoak,
+  },
 };
 
 /** Command names longer than this get a line of their own in `tcpts --help`, their summary below. */
@@ -93,7 +105,8 @@ export function programUsage(): string {
     'Commands:',
     ...list,
     '',
-    "Run 'tcpts <command> --help' for the options of a command.",
+    "Run 'tcpts <command> --help' for the options of a command,",
+    "and 'tcpts --version' for the version.",
   ].join('\n');
 }
 
@@ -127,6 +140,10 @@ function dispatch(argv: string[], io: ProgramIo): number | Promise<number> {
     io.out(programUsage());
     return 0;
   }
+  if (first === '--version' || first === '-V') {
+    io.out(packageVersion());
+    return 0;
+  }
   if (first.startsWith('-')) {
     io.err(`tcpts: unknown option '${first}' (see 'tcpts --help')`);
     return 2;
@@ -137,6 +154,18 @@ function dispatch(argv: string[], io: ProgramIo): number | Promise<number> {
     return 2;
   }
   return command.run(rest, io);
+}
+
+/**
+ * The version in package.json, two folders up from this file both in src/cli
+ * (run through tsx) and in dist/cli (installed).
+ */
+export function packageVersion(): string {
+  const manifest: unknown = JSON.parse(
+    readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+  );
+  const version = (manifest as { version?: unknown }).version;
+  return typeof version === 'string' ? version : 'unknown';
 }
 
 /** True when this module is the program node was asked to run (not an import). */

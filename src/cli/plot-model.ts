@@ -7,6 +7,7 @@
  * (ISS + 1), so both sources draw on the same axes.
  */
 import { readPcap, type PcapRecord } from '../link/index.js';
+import { describeDamage, describeFileError, describeNoTcp } from './capture-errors.js';
 import { TcpSampleKind, type TcpSample } from '../tcp/index.js';
 import { TcpFlags } from '../wire/index.js';
 import { connectionKey, segmentOf, type CapturedSegment } from './ladder-model.js';
@@ -205,7 +206,7 @@ function wscaleOf(s: CapturedSegment): number {
  */
 export function plotFromCapture(bytes: Uint8Array, connection = 1): CapturePlot | string {
   const file = readPcap(bytes);
-  if (typeof file === 'string') return `not a readable pcap capture (${file})`;
+  if (typeof file === 'string') return describeFileError(file);
   const groups = new Map<string, CapturedSegment[]>();
   file.records.forEach((record: PcapRecord, i: number) => {
     const segment = segmentOf(record, i);
@@ -215,7 +216,7 @@ export function plotFromCapture(bytes: Uint8Array, connection = 1): CapturePlot 
     if (list === undefined) groups.set(key, [segment]);
     else list.push(segment);
   });
-  if (groups.size === 0) return 'no TCP packets in this capture';
+  if (groups.size === 0) return describeNoTcp(file.error);
   const lists = [...groups.values()];
   const connections: PlotConnection[] = lists.map((segments, i) => {
     const sender = senderOf(segments);
@@ -290,8 +291,7 @@ export function plotFromCapture(bytes: Uint8Array, connection = 1): CapturePlot 
       }
     }
   }
-  const fileError =
-    file.error === null ? null : `damaged capture (${file.error}): the packets before it are drawn`;
+  const fileError = file.error === null ? null : describeDamage(file.error, file.records.length);
   return {
     model,
     connections,

@@ -430,7 +430,7 @@ SACK blocks the receiver reported are green boxes, the cumulative ACK is a
 step line and the right edge of the receiver's window a dashed one.
 Sequence offsets count from the sender's first data byte. cwnd is not
 visible in a capture, so the window panel of 'tcpts demo --plot' is left
-out. Reads classic pcap (Ethernet, raw IP, Linux cooked), not pcapng.
+out. Reads pcap and pcapng (Ethernet, raw IP, Linux cooked).
 
 Options:
   -c, --connection N  plot the Nth TCP connection of the capture (default 1)
@@ -457,7 +457,9 @@ export function runPlot(args: string[], io: CommandIo): number {
   if (typeof front === 'number') return front;
   const { values: v, path, connection } = front;
   const output =
-    typeof v.output === 'string' ? v.output : `${path.replace(/\.(pcap|cap|dmp)$/i, '')}.svg`;
+    typeof v.output === 'string'
+      ? v.output
+      : `${path.replace(/\.(pcapng|pcap|cap|dmp)$/i, '')}.svg`;
   if (output === path) {
     io.err(`tcpts plot: the output would overwrite ${path}: give -o FILE.svg`);
     return 2;

@@ -15,6 +15,14 @@ import { extname, join, posix, resolve, sep } from 'node:path';
 import type { Server, Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
 import {
+  LiveStats,
+  STATS_USAGE,
+  StatusDisplay,
+  formatDump,
+  parseStatsInterval,
+} from './live-stats.js';
+import type { ProgressStream } from './progress.js';
+import {
   LINK_USAGE,
   bringUp,
   missingPrerequisite,
@@ -34,13 +42,16 @@ every connection with a FIN and remove the device again (if tcpts made it).
 Needs root (CAP_NET_ADMIN) and /dev/net/tun.
 
 Service (one):
-  --http DIR         serve the files under DIR over HTTP/1.1 (GET and HEAD)
+  --http DIR         serve the files under DIR over HTTP/1.1 (GET and HEAD,
+                     single byte ranges, If-None-Match/ETag, If-Modified-Since)
   --echo             send back whatever arrives (RFC 862)
   --discard          read and throw away whatever arrives (RFC 863)
   --chargen          send lines of characters until the client goes (RFC 864)
   --port P           the port (default: http 80, echo 7, discard 9, chargen 19)
 
 ${LINK_USAGE}
+
+${STATS_USAGE}
 
   -h, --help         show this help
 
@@ -74,7 +85,7 @@ export const DEFAULT_PORTS: Readonly<Record<ServiceKind, number>> = {
 
 /** Options of {@link runServe} for tests: where signals come from, and the host's facts. */
 export interface ServeHooks {
-  /** Emits 'SIGINT' / 'SIGTERM'; default `process`. */
+  /** Emits 'SIGINT' / 'SIGTERM' (stop) and 'SIGUSR1' (dump the connections); default `process`. */
   signals?: NodeJS.EventEmitter;
   /** Default: {@link probeHost}. */
   facts?: HostFacts;
@@ -207,21 +218,123 @@ function statOrNull(path: string): Stats | null {
   }
 }
 
-/** Sends one file: its length up front, its bytes streamed from disk as the socket takes them. */
+/**
+ * The file's validator: its modification time and size, in hex, as nginx
+ * makes it. A file rewritten in place gets a new one, which is what
+ * If-None-Match and If-Range need (RFC 9110 §8.8.3).
+ */
+export function fileEtag(st: Stats): string {
+  return `"${Math.floor(st.mtimeMs / 1000).toString(16)}-${st.size.toString(16)}"`;
+}
+
+/** Whether an If-None-Match list names `etag` (weak comparison, RFC 9110 §13.1.2). */
+function noneMatchHits(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
+}
+
+/**
+ * RFC 9110 §13.1.2-3: whether the client's copy is current. If-None-Match
+ * decides when present; If-Modified-Since only without it, at one-second
+ * resolution (HTTP dates have no more).
+ */
+function notModified(req: http.IncomingMessage, st: Stats, etag: string): boolean {
+  const noneMatch = req.headers['if-none-match'];
+  if (noneMatch !== undefined) return noneMatchHits(noneMatch, etag);
+  const since = req.headers['if-modified-since'];
+  if (since === undefined) return false;
+  const date = Date.parse(since);
+  return !Number.isNaN(date) && Math.floor(st.mtimeMs / 1000) * 1000 <= date;
+}
+
+/** A byte range to send, inclusive, or 'unsatisfiable' (416), or null (send the whole file). */
+export type ByteRange = { start: number; end: number } | 'unsatisfiable' | null;
+
+/**
+ * Reads a Range header (RFC 9110 §14.1.2) against a file of `size` bytes:
+ * one range (`bytes=a-b`, `bytes=a-`, `bytes=-n`). Several ranges, other
+ * units or bad syntax give null: the whole file, as §14.2 lets a server
+ * ignore a Range it does not take.
+ */
+export function parseRange(header: string | undefined, size: number): ByteRange {
+  if (header === undefined) return null;
+  const m = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (m === null) return null;
+  const [, first, last] = m as unknown as [string, string, string];
+  if (first === '' && last === '') return null;
+  if (first === '') {
+    // A suffix: the last n bytes (all of a shorter file); n = 0 selects nothing.
+    const n = Number(last);
+    if (n === 0) return 'unsatisfiable';
+    return size === 0 ? 'unsatisfiable' : { start: n >= size ? 0 : size - n, end: size - 1 };
+  }
+  const start = Number(first);
+  if (last !== '' && Number(last) < start) return null;
+  if (start >= size) return 'unsatisfiable';
+  const end = last === '' ? size - 1 : Number(last);
+  return { start, end: end >= size ? size - 1 : end };
+}
+
+/** Whether If-Range (RFC 9110 §13.1.5) lets the Range apply: it must name this very version. */
+function ifRangeHolds(req: http.IncomingMessage, st: Stats, etag: string): boolean {
+  const ifRange = req.headers['if-range'];
+  if (ifRange === undefined) return true;
+  // Not a list field: a repeated one is malformed, and the Range is ignored.
+  if (typeof ifRange !== 'string') return false;
+  const value = ifRange.trim();
+  // An entity tag: strong comparison only.
+  if (value.startsWith('"') || value.startsWith('W/')) return value === etag;
+  const date = Date.parse(value);
+  return !Number.isNaN(date) && Math.floor(st.mtimeMs / 1000) * 1000 === date;
+}
+
+/**
+ * Sends one file: 304 when the client's copy is current, 206 with one range
+ * of it, 416 for a range past its end, else 200 and all of it. Lengths go
+ * up front; the bytes stream from disk as the socket takes them.
+ */
 function sendFile(req: http.IncomingMessage, res: http.ServerResponse, path: string, st: Stats) {
+  const etag = fileEtag(st);
   // Headers set one by one (not given to writeHead) so that the log can read them back.
+  res.setHeader('ETag', etag);
+  res.setHeader('Last-Modified', st.mtime.toUTCString());
+  if (notModified(req, st, etag)) {
+    res.writeHead(304);
+    res.end();
+    return;
+  }
+  res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader(
     'Content-Type',
     CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
   );
-  res.setHeader('Content-Length', st.size);
-  res.setHeader('Last-Modified', st.mtime.toUTCString());
-  res.writeHead(200);
+  // Ranges are defined for GET only (RFC 9110 §14.2).
+  const range =
+    req.method === 'GET' && ifRangeHolds(req, st, etag)
+      ? parseRange(req.headers.range, st.size)
+      : null;
+  if (range === 'unsatisfiable') {
+    res.setHeader('Content-Range', `bytes */${st.size}`);
+    plain(res, 416, 'range not satisfiable', false);
+    return;
+  }
+  if (range !== null) {
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${st.size}`);
+    res.setHeader('Content-Length', range.end - range.start + 1);
+    res.writeHead(206);
+  } else {
+    res.setHeader('Content-Length', st.size);
+    res.writeHead(200);
+  }
   if (req.method === 'HEAD') {
     res.end();
     return;
   }
-  const stream = createReadStream(path);
+  const stream = createReadStream(
+    path,
+    range === null ? {} : { start: range.start, end: range.end },
+  );
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
   stream.pipe(res);
@@ -342,6 +455,44 @@ function endpointText(address: string | undefined, port: number | undefined): st
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** The send-side figures of a connection {@link describeSent} reads (from its tcp stats). */
+export interface SentFigures {
+  /** Bytes the application wrote (taken by the stream, queued or not). */
+  written: number;
+  /** Bytes put on the wire at least once (first transmissions). */
+  onWire: number;
+  /** Bytes the peer acknowledged. */
+  acknowledged: number;
+}
+
+/**
+ * "sent N B" for a close line. After a clean close every byte written is
+ * delivered (what is not acknowledged yet still is, after the socket
+ * closed), so that is the count. After a reset or a timeout it says what
+ * really left: a server that writes ahead (chargen, a big file) has far
+ * more queued than the link carried when the peer goes, and the bytes
+ * written alone would overstate it.
+ */
+export function describeSent(f: SentFigures, clean: boolean): string {
+  if (clean) return `sent ${f.written} B`;
+  const queued = f.written > f.onWire ? f.written - f.onWire : 0;
+  if (queued === 0 && f.acknowledged >= f.onWire) return `sent ${f.onWire} B`;
+  const parts = [`${f.acknowledged} B acknowledged`];
+  if (queued > 0) parts.push(`${queued} B written but never sent`);
+  return `sent ${f.onWire} B (${parts.join(', ')})`;
+}
+
+/** What was sent on `socket`, from its connection's counters when it has one. */
+export function describeSocketSent(socket: Socket, clean: boolean): string {
+  const tcp = socket.tcpSocket;
+  if (tcp === null) return `sent ${socket.bytesWritten} B`;
+  const stats = tcp.stats();
+  return describeSent(
+    { written: socket.bytesWritten, onWire: stats.bytesSent, acknowledged: stats.bytesAcked },
+    clean,
+  );
+}
+
 /** Seconds with millisecond precision. */
 function secondsSince(start: number): string {
   return ((performance.now() - start) / 1000).toFixed(3);
@@ -353,7 +504,7 @@ function secondsSince(start: number): string {
  */
 export async function runServe(
   args: string[],
-  io: CommandIo,
+  io: CommandIo & { progress?: ProgressStream },
   hooks: ServeHooks = {},
 ): Promise<number> {
   const parsed = parseWithLinkOptions('serve', args, {
@@ -362,6 +513,7 @@ export async function runServe(
     discard: { type: 'boolean' },
     chargen: { type: 'boolean' },
     port: { type: 'string' },
+    stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const usage = (message: string): number => {
@@ -408,6 +560,12 @@ export async function runServe(
     }
     root = realpathSync(resolve(dir));
   }
+  let statsMs: number | null = null;
+  if (typeof v.stats === 'string') {
+    const ms = parseStatsInterval(v.stats);
+    if (typeof ms === 'string') return usage(ms);
+    statsMs = ms;
+  }
   const config = parseLinkConfig(v);
   if (typeof config === 'string') return usage(config);
 
@@ -424,7 +582,15 @@ export async function runServe(
     return 1;
   }
 
-  const log = (line: string): void => io.out(line);
+  // Live figures: a status line on a terminal, else a log line every --stats S.
+  const figures = new LiveStats(() => performance.now());
+  const terminal = io.progress?.isTTY === true ? io.progress : null;
+  const display = new StatusDisplay(figures, {
+    terminal,
+    log: terminal === null && statsMs !== null ? (line) => io.out(line) : null,
+    intervalMs: statsMs ?? 1000,
+  });
+  const log = (line: string): void => display.print(io.out, line);
   const handler =
     service === ServiceKind.Http
       ? httpHandler(root, log)
@@ -439,15 +605,17 @@ export async function runServe(
     const name = `${endpointText(socket.remoteAddress, socket.remotePort)} -> ${endpointText(socket.localAddress, socket.localPort)}`;
     let failure: string | null = null;
     open.add(socket);
+    figures.add(name, socket);
     log(`open  ${name}`);
     socket.on('error', (error: NodeJS.ErrnoException) => {
       failure ??= error.code ?? error.message;
     });
     socket.on('close', () => {
       open.delete(socket);
+      figures.remove(socket);
       const how = failure !== null ? `, ${failure}` : '';
       log(
-        `close ${name}: received ${socket.bytesRead} B, sent ${socket.bytesWritten} B, ${secondsSince(started)} s${how}`,
+        `close ${name}: received ${socket.bytesRead} B, ${describeSocketSent(socket, failure === null)}, ${secondsSince(started)} s${how}`,
       );
     });
     handler.start(socket);
@@ -509,13 +677,21 @@ export async function runServe(
     };
     const onInt = (): void => onSignal('SIGINT');
     const onTerm = (): void => onSignal('SIGTERM');
+    const onDump = (): void => {
+      formatDump(figures.connections()).forEach((line, i) =>
+        log(i === 0 ? `tcpts serve: ${line}` : line),
+      );
+    };
     const finish = (status: number): void => {
       signals.removeListener('SIGINT', onInt);
       signals.removeListener('SIGTERM', onTerm);
+      signals.removeListener('SIGUSR1', onDump);
+      display.stop();
       done(status);
     };
     signals.on('SIGINT', onInt);
     signals.on('SIGTERM', onTerm);
+    signals.on('SIGUSR1', onDump);
     live.watch((error) => {
       io.err(`tcpts serve: the device failed: ${error.message.replace(/^tcpts: /, '')}`);
       if (stopping) return;

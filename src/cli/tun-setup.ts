@@ -191,7 +191,9 @@ export function parseLinkConfig(values: LinkValues): LinkConfig | string {
       return `--addr takes an address with its prefix (10.0.0.2/24, fd00::2/64), got '${text}'`;
     }
     if (!text.includes('/')) {
-      return `--addr needs the prefix length too (${text}/24 or ${text}/64), got '${text}'`;
+      // The hint follows the family: a /64 means nothing to IPv4, nor /24 to IPv6.
+      const example = cidr.address.family === 4 ? `${text}/24` : `${text}/64`;
+      return `--addr needs the prefix length too (e.g. ${example}), got '${text}'`;
     }
     if (ours.some((c) => c.address.family === cidr.address.family)) {
       return `--addr: one address per family, got two IPv${cidr.address.family} addresses`;
@@ -278,7 +280,7 @@ export function parseLinkConfig(values: LinkValues): LinkConfig | string {
 export interface HostFacts {
   platform: string;
   /** Whether the addon loaded, and if not why. */
-  addon: { available: true } | { available: false; reason: string };
+  addon: { available: true } | { available: false; reason: string; hint?: string };
   tunDevice: boolean;
   /** Effective capabilities of this process: CAP_NET_ADMIN, CAP_SYS_ADMIN (setns). */
   netAdmin: boolean;
@@ -326,10 +328,9 @@ export function missingPrerequisite(facts: HostFacts, netns: boolean): string | 
     return `TUN/TAP devices need Linux, this is ${facts.platform}`;
   }
   if (!facts.addon.available) {
-    return (
-      `the TUN/TAP addon is not built (${facts.addon.reason}); run 'npm rebuild tcpts' ` +
-      "(or 'node scripts/build-native.mjs' in a checkout) with a C compiler"
-    );
+    // The addon is an optional package (@tcpts/tuntap): say what is missing and the one step.
+    const hint = facts.addon.hint ?? "run 'npm install @tcpts/tuntap' with a C compiler";
+    return `TUN/TAP devices need the addon (${facts.addon.reason})${hint === '' ? '' : `: ${hint}`}`;
   }
   if (!facts.tunDevice) {
     return (

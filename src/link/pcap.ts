@@ -1,5 +1,5 @@
 /**
- * The classic libpcap file format (not pcapng), sans-IO: the writer hands out
+ * The classic libpcap file format (pcapng is ./pcapng.ts), sans-IO: the writer hands out
  * bytes and the reader takes bytes; opening and writing files is the caller's
  * business. The format is the one described in the IETF draft
  * "PCAP Capture File Format" (draft-ietf-opsawg-pcap): a 24-byte file header
@@ -31,9 +31,9 @@ export type LinkType = (typeof LinkType)[keyof typeof LinkType];
 export const PcapError = {
   /** Fewer than 24 bytes: not even a file header. */
   TruncatedHeader: 'pcap-truncated-header',
-  /** The first four bytes are no pcap magic number (pcapng files land here too). */
+  /** The first four bytes are neither a pcap magic number nor a pcapng section header. */
   BadMagic: 'pcap-bad-magic',
-  /** A major version other than 2. */
+  /** A major version other than 2 (pcap) or 1 (a pcapng section). */
   BadVersion: 'pcap-bad-version',
   /** A link type outside {@link LinkType}. */
   UnsupportedLinkType: 'pcap-unsupported-link-type',
@@ -41,6 +41,14 @@ export const PcapError = {
   TruncatedRecord: 'pcap-truncated-record',
   /** A record claims more captured bytes than any sane capture holds. */
   BadRecordLength: 'pcap-bad-record-length',
+  /** pcapng: the file ends inside a block. */
+  TruncatedBlock: 'pcapng-truncated-block',
+  /** pcapng: a block length that is too short, not a multiple of 4, or differs from the trailing copy. */
+  BadBlockLength: 'pcapng-bad-block-length',
+  /** pcapng: a section header whose byte-order magic is neither order of 0x1A2B3C4D. */
+  BadByteOrder: 'pcapng-bad-byte-order',
+  /** pcapng: a packet block names an interface no Interface Description Block declared. */
+  UnknownInterface: 'pcapng-unknown-interface',
 } as const;
 
 /** A value of {@link PcapError}. */
@@ -72,7 +80,8 @@ const REC_ORIGLEN = 12;
  */
 const MAX_RECORD_LENGTH = 262144;
 
-function isLinkType(value: number): value is LinkType {
+/** True for the link types this module reads (the values of {@link LinkType}). */
+export function isLinkType(value: number): value is LinkType {
   return (
     value === LinkType.Ethernet ||
     value === LinkType.Raw ||
@@ -352,10 +361,11 @@ export interface PcapFile {
 }
 
 /**
- * Reads a whole capture. Returns a {@link PcapError} when the file header is
- * unusable; a damaged tail keeps the records before it and sets `error`.
+ * Reads a whole classic pcap capture ({@link readPcap} takes pcapng too).
+ * Returns a {@link PcapError} when the file header is unusable; a damaged
+ * tail keeps the records before it and sets `error`.
  */
-export function readPcap(bytes: Uint8Array): PcapFile | PcapError {
+export function readClassicPcap(bytes: Uint8Array): PcapFile | PcapError {
   const reader = PcapReader.open(bytes);
   if (typeof reader === 'string') return reader;
   const records: PcapRecord[] = [];

@@ -125,7 +125,7 @@ test('unreadable, garbage and truncated files: one error line and exit 1', () =>
     assert.equal(bad.status, 1);
     assert.deepEqual(bad.out, []);
     assert.deepEqual(bad.err, [
-      `tcpts decode: ${garbage}: not a pcap file (pcapng is not supported): unknown magic number (pcap-bad-magic)`,
+      `tcpts decode: ${garbage}: not a pcap or pcapng file: unknown magic number (pcap-bad-magic)`,
     ]);
 
     const whole = readFileSync(HANDSHAKE);

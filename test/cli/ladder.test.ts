@@ -427,7 +427,7 @@ test('tcpts ladder: --help, --json, --svg, and one-line errors', () => {
       1,
       /^tcpts ladder: .*udp-raw-tun\.pcap: no TCP packets in this capture$/,
     ],
-    [['ladder', join(ROOT, 'package.json')], 1, /not a pcap file/],
+    [['ladder', join(ROOT, 'package.json')], 1, /not a pcap or pcapng file/],
   ];
   for (const [argv, status, pattern] of cases) {
     const r = run(argv);

@@ -247,7 +247,7 @@ test('tcpts plot: writes the SVG, --help, one-line errors', () => {
     writeFileSync(junk, 'not a capture at all, just text');
     const failures: Array<[string[], RegExp]> = [
       [[join(dir, 'missing.pcap')], /cannot read .*no such file or directory$/],
-      [[junk], /not a readable pcap capture/],
+      [[junk], /not a pcap or pcapng file: unknown magic number \(pcap-bad-magic\)$/],
       [[SACK_PCAP.pathname, '-c', '2', '-o', out], /no connection 2: the capture holds 1/],
     ];
     for (const [args, pattern] of failures) {

@@ -104,7 +104,11 @@ test('usage errors are one line and exit 2, before anything is opened', async ()
     ],
     [
       ['serve', '--echo', '--tun', 't0', '--addr', '10.0.0.2'],
-      /--addr needs the prefix length too \(10\.0\.0\.2\/24/,
+      /^tcpts serve: --addr needs the prefix length too \(e\.g\. 10\.0\.0\.2\/24\), got '10\.0\.0\.2' /,
+    ],
+    [
+      ['serve', '--echo', '--tun', 't0', '--addr', 'fd00::2'],
+      /^tcpts serve: --addr needs the prefix length too \(e\.g\. fd00::2\/64\), got 'fd00::2' /,
     ],
     [
       ['serve', '--echo', '--tun', 'a-name-that-is-too-long', '--addr', '10.0.0.2/24'],
@@ -237,9 +241,19 @@ test('what the host lacks is named in one sentence, in order of what to fix firs
   const lacking = (change: Partial<HostFacts>, netns = false) =>
     missingPrerequisite({ ...ALL_THERE, ...change }, netns);
   assert.equal(lacking({ platform: 'darwin' }), 'TUN/TAP devices need Linux, this is darwin');
+  assert.equal(
+    lacking({
+      addon: {
+        available: false,
+        reason: '@tcpts/tuntap is not installed',
+        hint: "run 'npm install @tcpts/tuntap'",
+      },
+    }),
+    "TUN/TAP devices need the addon (@tcpts/tuntap is not installed): run 'npm install @tcpts/tuntap'",
+  );
   assert.match(
     lacking({ addon: { available: false, reason: 'no C compiler' } })!,
-    /^the TUN\/TAP addon is not built \(no C compiler\); run 'npm rebuild tcpts'/,
+    /^TUN\/TAP devices need the addon \(no C compiler\): run 'npm install @tcpts\/tuntap'/,
   );
   assert.match(
     lacking({ tunDevice: false })!,
@@ -268,7 +282,7 @@ test('serve and connect stop at a missing prerequisite with exit 1 and that one 
   const c = await runConnect(['--tap', 't0', '--addr', '10.0.0.2/24', '10.0.0.1', '80'], io, {
     facts: {
       ...ALL_THERE,
-      addon: { available: false, reason: 'native/build/Release/tuntap.node does not exist' },
+      addon: { available: false, reason: '@tcpts/tuntap is not installed' },
     },
   });
   assert.equal(c, 1);
@@ -276,7 +290,7 @@ test('serve and connect stop at a missing prerequisite with exit 1 and that one 
   assert.match(err[0]!, /^tcpts serve: \/dev\/net\/tun does not exist/);
   assert.match(
     err[1]!,
-    /^tcpts connect: the TUN\/TAP addon is not built \(native\/build\/Release\/tuntap\.node does not exist\)/,
+    /^tcpts connect: TUN\/TAP devices need the addon \(@tcpts\/tuntap is not installed\): run 'npm install @tcpts\/tuntap'/,
   );
   const noDir = await runServe(
     ['--tun', 't0', '--addr', '10.0.0.2/24', '--http', join(tmpdir(), 'no-such-dir-tcpts')],

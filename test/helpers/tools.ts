@@ -1,5 +1,6 @@
 // Tells whether the command-line tools the tests compare against are
-// installed (scripts/ensure-tools.sh installs them before `npm test`). A
+// installed (scripts/ensure-tools.sh installs them before `npm test` when
+// TCPTS_INSTALL_TOOLS=1, as CI sets it). A
 // test that needs a missing tool passes the reason as `skip`, so the run
 // reports it skipped and why, instead of failing or silently passing:
 //   test('tcpdump reads it', { skip: missingTool('tcpdump') }, () => ...)
@@ -16,7 +17,7 @@ export function missingTool(name: 'tcpdump' | 'tshark' | 'python3' | 'ip'): stri
   const reason =
     result.error === undefined && result.status === 0
       ? false
-      : `${name} is not installed (scripts/ensure-tools.sh installs it as root)`;
+      : `${name} is not installed (TCPTS_INSTALL_TOOLS=1 npm test installs it as root on Debian)`;
   cache.set(name, reason);
   return reason;
 }

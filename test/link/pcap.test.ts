@@ -218,10 +218,10 @@ test('a bad file header is a named error, never an exception', () => {
   assert.equal(readPcap(new Uint8Array(0)), PcapError.TruncatedHeader);
   assert.equal(readPcap(new Uint8Array(23)), PcapError.TruncatedHeader);
   assert.equal(readPcap(new Uint8Array(24)), PcapError.BadMagic);
-  // A pcapng section header block is not a pcap.
+  // A pcapng section header block without its byte-order magic.
   const pcapng = new Uint8Array(28);
   pcapng.set([0x0a, 0x0d, 0x0d, 0x0a]);
-  assert.equal(readPcap(pcapng), PcapError.BadMagic);
+  assert.equal(readPcap(pcapng), PcapError.BadByteOrder);
   const badVersion = handMadePcap(false, false, 1, []);
   badVersion[5] = 3;
   assert.equal(readPcap(badVersion), PcapError.BadVersion);

@@ -357,9 +357,10 @@ describe('opening fails with a sentence that says what is missing', () => {
     },
   );
 
-  test('where the addon is not built: ERR_TUNTAP_NOT_BUILT, with the reason the build left and the command to run', () => {
-    // The loader finds the addon relative to itself, three levels below the
-    // package root: a copy of it in an empty tree has none.
+  test('where the addon is not installed or not built: ERR_TUNTAP_NOT_BUILT, with the reason and the command to run', () => {
+    // A copy of the loader in an empty tree: no @tcpts/tuntap to resolve,
+    // so it looks in the tree's packages/tuntap (a checkout's), three levels
+    // above itself.
     const root = mkdtempSync(join(tmpdir(), 'tcpts-noaddon-'));
     try {
       const dir = join(root, 'src', 'link', 'node');
@@ -368,40 +369,54 @@ describe('opening fails with a sentence that says what is missing', () => {
         fileURLToPath(new URL('../../src/link/node/addon.ts', import.meta.url)),
         join(dir, 'addon.mts'),
       );
-      mkdirSync(join(root, 'native', 'build'), { recursive: true });
-      writeFileSync(
-        join(root, 'native', 'build', 'not-built.txt'),
-        'node-gyp failed: gcc: not found\n',
-      );
       const code = [
         `const m = await import(${JSON.stringify(join(dir, 'addon.mts'))});`,
         'const a = m.tuntapAvailability();',
         'try { m.requireAddon(); console.log("loaded"); }',
         'catch (e) { console.log(JSON.stringify({ a, code: e.code, message: e.message })); }',
       ].join('\n');
-      const r = spawnSync(
-        process.execPath,
-        ['--import', 'tsx', '--input-type=module', '-e', code],
-        {
-          cwd: fileURLToPath(new URL('../..', import.meta.url)),
-          encoding: 'utf8',
-          timeout: 20_000,
-        },
-      );
-      const last = r.stdout.trim().split('\n').pop() ?? '';
-      assert.ok(last.startsWith('{'), `child said: ${r.stdout}${r.stderr}`);
-      const e = JSON.parse(last) as {
-        a: { available: boolean; reason?: string };
-        code: string;
-        message: string;
+      const load = () => {
+        const r = spawnSync(
+          process.execPath,
+          ['--import', 'tsx', '--input-type=module', '-e', code],
+          {
+            cwd: fileURLToPath(new URL('../..', import.meta.url)),
+            encoding: 'utf8',
+            timeout: 20_000,
+            env: { ...process.env, TCPTS_TUNTAP_ADDON: undefined },
+          },
+        );
+        const last = r.stdout.trim().split('\n').pop() ?? '';
+        assert.ok(last.startsWith('{'), `child said: ${r.stdout}${r.stderr}`);
+        return JSON.parse(last) as {
+          a: { available: boolean; reason?: string; hint?: string };
+          code: string;
+          message: string;
+        };
       };
-      assert.equal(e.code, 'ERR_TUNTAP_NOT_BUILT');
-      assert.equal(e.a.available, false);
+      // Not installed at all: the package to install.
+      const missing = load();
+      assert.equal(missing.code, 'ERR_TUNTAP_NOT_BUILT');
+      assert.equal(missing.a.available, false);
       if (process.platform === 'linux') {
         assert.equal(
-          e.message,
-          'tcpts: the TUN/TAP addon is not built (node-gyp failed: gcc: not found); run `npm rebuild tcpts` ' +
-            '(or `node scripts/build-native.mjs` in a checkout) with a C compiler on Linux',
+          missing.message,
+          "tcpts: the TUN/TAP addon is not available (@tcpts/tuntap is not installed); run 'npm install @tcpts/tuntap' " +
+            '(it compiles a small C addon: Linux, a C compiler)',
+        );
+      }
+      // There but not built: the reason its build left, and the rebuild.
+      const pkg = join(root, 'packages', 'tuntap');
+      mkdirSync(join(pkg, 'build'), { recursive: true });
+      writeFileSync(join(pkg, 'package.json'), '{"name":"@tcpts/tuntap"}\n');
+      writeFileSync(join(pkg, 'build', 'not-built.txt'), 'node-gyp failed: gcc: not found\n');
+      const unbuilt = load();
+      assert.equal(unbuilt.code, 'ERR_TUNTAP_NOT_BUILT');
+      if (process.platform === 'linux') {
+        assert.equal(
+          unbuilt.message,
+          "tcpts: the TUN/TAP addon is not available (node-gyp failed: gcc: not found); run 'npm rebuild @tcpts/tuntap' " +
+            "with a C compiler on Linux (npm 11 first wants 'npm install-scripts approve @tcpts/tuntap')",
         );
       }
     } finally {

@@ -1,6 +1,7 @@
 /**
  * link/node/: links backed by host devices (TUN/TAP on Linux, through the
- * addon in native/). Above the sans-IO line: Node APIs are allowed here.
+ * addon of the optional package @tcpts/tuntap, packages/tuntap/). Above the
+ * sans-IO line: Node APIs are allowed here.
  */
 export * from './tuntap.js';
-export { tuntapAvailability } from './addon.js';
+export { setTuntapAddonPath, TUNTAP_ADDON_ENV, tuntapAvailability } from './addon.js';

@@ -4,7 +4,7 @@
  * kernel side of the device is an ordinary interface of the host (or of a
  * network namespace), so a stack on this end talks to the real Linux stack.
  *
- * Above the sans-IO line: this file uses the addon (native/tuntap.c) and
+ * Above the sans-IO line: this file uses the addon (packages/tuntap/tuntap.c) and
  * Node's event loop. Packets move in batches both ways: `receive()` reads
  * every packet waiting on the device in one call into C and hands them out
  * one by one; `send()` copies into a batch that is written in one call into

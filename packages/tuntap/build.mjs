@@ -1,7 +1,8 @@
-// Builds the TUN/TAP addon (native/) at `npm install`. It never fails the
-// install: tcpts is pure TypeScript and works without the addon, so where it
-// cannot be built (not Linux, no compiler, no Node headers) this prints one
-// line saying why and exits 0; opening a TUN/TAP device then says the same.
+// Builds the TUN/TAP addon (tuntap.c) when @tcpts/tuntap is installed. It
+// never fails the install: tcpts is pure TypeScript and works without the
+// addon, so where it cannot be built (not Linux, no compiler, no Node
+// headers) this prints one line saying why and exits 0; opening a TUN/TAP
+// device then says the same.
 //
 // node-gyp comes with npm. It is given the headers of the running Node when
 // they are installed next to it (a distribution's node, or an official
@@ -11,8 +12,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const native = join(root, 'native');
+const native = dirname(fileURLToPath(import.meta.url));
 const built = join(native, 'build', 'Release', 'tuntap.node');
 const reasonFile = join(native, 'build', 'not-built.txt');
 
@@ -25,14 +25,14 @@ function giveUp(reason) {
   }
   console.log(
     `tcpts: TUN/TAP addon not built (${reason}); everything else works. ` +
-      'Run `npm rebuild tcpts` on Linux with a C compiler to use TUN/TAP devices.',
+      'Run `npm rebuild @tcpts/tuntap` on Linux with a C compiler to use TUN/TAP devices.',
   );
   process.exit(0);
 }
 
 if (process.platform !== 'linux')
   giveUp(`TUN/TAP devices are Linux-only, this is ${process.platform}`);
-if (!existsSync(join(native, 'tuntap.c'))) giveUp('native/tuntap.c is not in this package');
+if (!existsSync(join(native, 'tuntap.c'))) giveUp('tuntap.c is not in this package');
 
 function findNodeGyp() {
   const candidates = [];
@@ -41,7 +41,7 @@ function findNodeGyp() {
   candidates.push(
     join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
   );
-  candidates.push(join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  candidates.push(join(native, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
   return candidates.find((c) => existsSync(c)) ?? null;
 }
 
