@@ -108,7 +108,12 @@ export default tseslint.config(
     rules: { 'tcpts/no-raw-seq-compare': 'error' },
   },
   {
-    files: ['scripts/**/*.{js,mjs}', 'packages/*/*.{js,mjs}', 'eslint.config.js', 'eslint-rules/**/*.js'],
+    files: [
+      'scripts/**/*.{js,mjs}',
+      'packages/*/*.{js,mjs}',
+      'eslint.config.js',
+      'eslint-rules/**/*.js',
+    ],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
 );
