@@ -30,30 +30,39 @@ const coreFolders = ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'pack
 // (timers, Web Crypto, web streams): they run in a browser, so no node: either.
 const nodeFreeFolders = [...coreFolders, 'runtime', 'web'];
 
+/** Folders with a second entry file, and which folders may use it. */
+const secondEntries = {
+  link: { sub: 'node', for: ['runtime', 'net', 'cli'] },
+  sim: { sub: 'scenario', for: ['cli'] },
+};
+
 function boundaryRules(folder) {
   const patterns = [];
   for (const other of folders) {
     if (other === folder) continue;
     if (allowed[folder].includes(other)) {
-      // link/node/ is a second entry of link/: the host-device links, for the layers above the line.
+      // A second entry: link/node/ (the host-device links) for the layers
+      // above the line, and sim/scenario/ (the repository's seeded test
+      // harness) for the command that runs it.
+      const second = secondEntries[other]?.for.includes(folder) ? secondEntries[other].sub : null;
       const entries =
-        other === 'link' && ['runtime', 'net', 'cli'].includes(folder)
+        second !== null
           ? [
               `!../${other}/index.js`,
               // gitignore semantics: re-include the folder, then all but its entry again.
-              `!../${other}/node`,
-              `../${other}/node/*`,
-              `!../${other}/node/index.js`,
+              `!../${other}/${second}`,
+              `../${other}/${second}/*`,
+              `!../${other}/${second}/index.js`,
             ]
           : [`!../${other}/index.js`];
-      const withNode = other === 'link' && ['runtime', 'net', 'cli'].includes(folder);
+      const hasSecond = second !== null;
       patterns.push({
         group: [`../${other}/*`, ...entries],
         message: `Import ${other}/ through its entry file: '../${other}/index.js'.`,
       });
       // The same from a file in a subfolder (../../other/..., any depth).
       patterns.push({
-        regex: `^\\.\\./(\\.\\./)+${other}/(?!index\\.js$${withNode ? '|node/index\\.js$' : ''})`,
+        regex: `^\\.\\./(\\.\\./)+${other}/(?!index\\.js$${hasSecond ? `|${second}/index\\.js$` : ''})`,
         message: `Import ${other}/ through its entry file (${other}/index.js).`,
       });
     } else {

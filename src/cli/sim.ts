@@ -12,7 +12,7 @@ import {
   runPlan,
   type ScenarioPlan,
   type ScenarioResult,
-} from '../sim/index.js';
+} from '../sim/scenario/index.js';
 import { parseCommandArgs, type CommandIo } from './args.js';
 
 /** `tcpts sim --help`. */

@@ -3,7 +3,7 @@
  * progress line, ending `N passed, N failed`. Only argument handling and
  * output live here; each scenario is sim/'s runScenario.
  */
-import { reproduceCommand, runScenario, type ScenarioFailure } from '../sim/index.js';
+import { reproduceCommand, runScenario, type ScenarioFailure } from '../sim/scenario/index.js';
 import { parseCommandArgs, positiveInteger, type CommandIo } from './args.js';
 import type { ProgressStream } from './progress.js';
 import { defaultCaptureDir, parseSeed, writeCaptures } from './sim.js';

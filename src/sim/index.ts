@@ -1,6 +1,7 @@
-/** sim/: many stacks joined by links, in seeded virtual time. */
+/**
+ * sim/: many stacks joined by links, in seeded virtual time. This is the
+ * public simulator. The repository's own seeded test harness (plans,
+ * workloads, invariants) has an entry of its own, ./scenario/index.ts, used
+ * by `tcpts sim`, `tcpts soak` and the tests, and is not part of the package's API.
+ */
 export * from './network.js';
-// The scenario harness has its own entry (./scenario/index.ts), which the
-// repository's scripts and tests import; it is re-exported here so that
-// the names `tcpts/sim` has always exported keep working.
-export * from './scenario/index.js';

@@ -3,7 +3,7 @@
  * (a topology of hosts and routers, impaired links, TCP options, a mix of
  * workloads), runs it in virtual time and checks invariants. Everything
  * follows from the seed, so a failing seed is a complete reproducer:
- * `npm run sim -- --seed N` runs it again, byte for byte.
+ * `tcpts sim --seed N` (or `npm run sim -- --seed N`) runs it again, byte for byte.
  *
  * Invariants checked in every scenario (the `check` name of a failure in
  * brackets):

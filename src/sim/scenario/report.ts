@@ -55,7 +55,7 @@ export interface ScenarioResult {
 
 /** The one-line command that runs a seed again. */
 export function reproduceCommand(seed: number): string {
-  return `npm run sim -- --seed ${seed}`;
+  return `tcpts sim --seed ${seed}`;
 }
 
 /**

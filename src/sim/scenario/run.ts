@@ -154,7 +154,7 @@ export function runPlan(saved: ScenarioPlan, options: ScenarioOptions = {}): Sce
   return resultOf(plan, run?.failures ?? early, run, options.strict ?? false);
 }
 
-/** Plans the scenario of `seed` and runs it: the one call behind `npm run sim` and the soak. */
+/** Plans the scenario of `seed` and runs it: the one call behind `tcpts sim` and `tcpts soak`. */
 export function runScenario(seed: number, options: ScenarioOptions = {}): ScenarioResult {
   return runPlan(planScenario(seed), options);
 }
