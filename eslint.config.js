@@ -1,7 +1,7 @@
 // One linter for the whole tree. Besides the usual TypeScript rules it makes
-// the architecture of ../shared/DESIGN.md mechanical:
-//   base <- wire <- tcp, udp <- stack <- runtime <- net <- cli
-//   link imports only base and wire; sim imports stack, link, wire, base.
+// the architecture of docs/architecture.md mechanical:
+//   base <- wire <- tcp, udp <- stack <- runtime <- net <- cli (the table
+//   `allowed` below is the whole rule, and the document's table mirrors it).
 // A folder may import another folder only through its entry file (index.ts),
 // and nothing below the sans-IO line may import node: modules.
 import js from '@eslint/js';
@@ -68,7 +68,7 @@ function boundaryRules(folder) {
     } else {
       patterns.push({
         regex: `^(\\.\\./)+${other}/`,
-        message: `${folder}/ may not import ${other}/ (dependency direction in DESIGN.md).`,
+        message: `${folder}/ may not import ${other}/ (dependency direction in docs/architecture.md).`,
       });
     }
   }

@@ -3,7 +3,7 @@
  * (a changed or cancelled deadline leaves its old entry behind, skipped when
  * it reaches the top). A stack with 100,000 connections finds its next timer
  * in O(log n) instead of scanning them all; this is the one-level-up version
- * of the timers-are-data rule in DESIGN.md (no RFC governs it).
+ * of the timers-are-data rule in docs/architecture.md (no RFC governs it).
  */
 import { NEVER, type Instant } from './time.js';
 

@@ -4,7 +4,7 @@
  * stack throws on API calls (EADDRINUSE, ENETUNREACH, EADDRNOTAVAIL); this
  * is the one place they become what `node:net` users expect: an `Error` with
  * `code`, `errno` (negative, as libuv reports it), `syscall`, and `address`
- * and `port` where Node gives them (DESIGN.md convention 7). Which code each
+ * and `port` where Node gives them (docs/architecture.md convention 7). Which code each
  * end gets is the table in runtime/socket-errors.ts, shared with web/.
  */
 import { constants as osConstants } from 'node:os';

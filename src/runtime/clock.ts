@@ -1,6 +1,6 @@
 /**
  * Time and randomness for live use. The core takes both as parameters
- * (DESIGN.md: no clock and no global random source below the sans-IO line);
+ * (docs/architecture.md: no clock and no global random source below the sans-IO line);
  * this is where a real clock and a cryptographic source are made.
  */
 import { instant, type Instant, type Rng } from '../base/index.js';

@@ -2,7 +2,7 @@
  * The driver: what turns a sans-IO {@link Stack} into something that runs.
  * It binds the stack to link endpoints and a clock, feeds it frames and time,
  * moves its output into the links, hands its events to the sockets that own
- * them, and keeps one host timer at the earliest deadline (DESIGN.md, "How
+ * them, and keeps one host timer at the earliest deadline (docs/architecture.md, "How
  * the core is driven"). Two implementations share this interface: a real
  * clock (./real.ts) and the simulator's virtual time (./virtual.ts).
  */

@@ -66,7 +66,7 @@ const MAX_TIMEOUT_MS = 0x7fffffff;
  * endpoint into the stack, run due timers, poll every frame out into the
  * links, dispatch events to socket owners, and repeat while that made new
  * work; then arm exactly one host timer at the earliest deadline of the
- * stack, its links and the driver's own timers (DESIGN.md: batch input, then
+ * stack, its links and the driver's own timers (docs/architecture.md: batch input, then
  * output, then one timer). API calls in between ask for a pass with
  * {@link kick}, which turns the timer into a `setImmediate`.
  */

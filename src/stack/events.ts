@@ -1,6 +1,6 @@
 /**
  * What a stack tells the application (StackEvent), and the queue those events
- * wait in until pollEvent. Per DESIGN.md the core calls nobody back: events
+ * wait in until pollEvent. Per docs/architecture.md the core calls nobody back: events
  * are data, drained by the driver.
  */
 import type { Instant } from '../base/index.js';

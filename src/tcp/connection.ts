@@ -1,6 +1,6 @@
 /**
  * The public face of a TCP connection (RFC 9293): the calling protocol of
- * DESIGN.md (input, commands, output, reads), the opens (§3.10.1), the
+ * docs/architecture.md (input, commands, output, reads), the opens (§3.10.1), the
  * user calls SEND, RECEIVE, CLOSE and ABORT (§3.10.2-3.10.5), ICMP errors
  * (RFC 5927, RFC 1191) and the stats snapshot. The state is a `Tcb`
  * (tcb.ts); each mechanism works on it from a module of its own: input.ts,
@@ -84,7 +84,7 @@ const ECN_ECT0 = 2;
 
 /**
  * One TCP connection: the RFC 9293 state machine with reliable delivery, flow
- * control and congestion control. Sans-IO (DESIGN.md "How the core is
+ * control and congestion control. Sans-IO (docs/architecture.md "How the core is
  * driven"): it never reads a clock or does I/O. Feed it segments and time
  * (`handleSegment`, `handleTimeout`), give it commands (`write`, `shutdown`,
  * `close`, `abort`), then drain `pollTransmit` and `pollEvent` and arm a timer

@@ -346,7 +346,7 @@ export class RateState {
   paceBlocked = false;
 }
 
-/** Timers are deadlines, not callbacks (DESIGN.md), with what they count. */
+/** Timers are deadlines, not callbacks (docs/architecture.md), with what they count. */
 export class TimerTable {
   retransmitAt: Instant = NEVER;
   delayedAckAt: Instant = NEVER;
@@ -445,7 +445,7 @@ export class Tcb {
 
 // --- The lifecycle (RFC 9293 §3.3.2); every transition goes through setState ---
 
-/** Every state change goes through here: recorded when asked, and reported as an event (DESIGN.md convention 4). */
+/** Every state change goes through here: recorded when asked, and reported as an event (docs/architecture.md convention 4). */
 export function setState(c: Tcb, now: Instant, to: TcpState, cause: string): void {
   const from = c.state;
   if (from === to) return;
@@ -460,7 +460,7 @@ export function push(c: Tcb, event: TcpEvent): void {
   c.events.push(event);
 }
 
-/** Counts a segment dropped for a named reason (DESIGN.md convention 3). */
+/** Counts a segment dropped for a named reason (docs/architecture.md convention 3). */
 export function drop(c: Tcb, reason: TcpDropReason): void {
   c.counters.drops[reason] = (c.counters.drops[reason] ?? 0) + 1;
 }

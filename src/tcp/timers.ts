@@ -1,5 +1,5 @@
 /**
- * The timer table (DESIGN.md: deadlines, not callbacks): retransmission
+ * The timer table (docs/architecture.md: deadlines, not callbacks): retransmission
  * (RFC 6298) and SYN retries, RACK's reordering timer and TLP's probe
  * timeout (one slot, as Linux), persist (RFC 9293 §3.8.6.1), keepalive
  * (RFC 1122 §4.2.3.6), the user timeout (RFC 5482), delayed ACK, pacing,

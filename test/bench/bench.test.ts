@@ -1,7 +1,7 @@
 // `npm run bench` in its tiny mode (a few MB, a few connections, one run):
 // every job of every row still runs to the end and the report holds what
 // the README says it holds. Nothing here looks at how fast anything was:
-// benchmarks are not tests (DESIGN.md), and a loaded CI machine's figures
+// benchmarks are not tests (docs/architecture.md), and a loaded CI machine's figures
 // mean nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

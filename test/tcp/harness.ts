@@ -1,5 +1,5 @@
 /**
- * Test fixtures for the TCP core (DESIGN.md convention 9): a scripted peer
+ * Test fixtures for the TCP core (docs/architecture.md convention 8): a scripted peer
  * for segment-by-segment tests, and a pair of connections joined by a seeded,
  * impaired channel in virtual time.
  */

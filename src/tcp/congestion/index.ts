@@ -1,5 +1,5 @@
 /**
- * Congestion controllers (DESIGN.md convention 5) and their registry, by
+ * Congestion controllers (docs/architecture.md convention 5) and their registry, by
  * name as Linux's tcp_congestion_control sysctl names them.
  */
 import type { CongestionControlFactory } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The congestion-control plug-in point (DESIGN.md convention 5, after
+ * The congestion-control plug-in point (docs/architecture.md convention 5, after
  * Linux's tcp_congestion_ops): a small object that sees byte counts and
  * times, never segments. The connection owns loss detection and recovery
  * and tells the controller what happened; the controller owns cwnd and
