@@ -5,7 +5,8 @@
  * uses the stack's public API and wire codecs, and no host APIs (the CLI
  * entry reads the files).
  */
-export { runScript, DEFAULT_ADDRESSES, type RunOptions, type ScriptResult } from './runner.js';
+export { runScript, type ScriptResult } from './runner.js';
+export { DEFAULT_ADDRESSES, type RunOptions } from './settings.js';
 export {
   parseScript,
   isParseError,
