@@ -40,6 +40,8 @@ import {
   type WireTcp,
 } from './packets.js';
 import { runShell, type StackTunables } from './profiles.js';
+import { seconds6 } from './report.js';
+import { Stop, type ScriptResult } from './result.js';
 import { resolveSettings, type RunOptions, type Settings } from './settings.js';
 import {
   isParseError,
@@ -61,21 +63,6 @@ import {
 } from './syscalls.js';
 import { codeConstant, tcpInfoValue } from './tcpinfo.js';
 
-/** The outcome of one script. */
-export interface ScriptResult {
-  status: 'pass' | 'fail' | 'skip';
-  /** The script line the failure or skip refers to, or null. */
-  line: number | null;
-  /** Why it failed or was skipped ('' on a pass). */
-  message: string;
-  /** Expected and actual packets or values, one per line. */
-  details: string[];
-  /** Virtual time of the failure in microseconds, or null. */
-  time: number | null;
-  /** A `// KNOWN-FAIL: reason` line of the script, or null. */
-  knownFailure: string | null;
-}
-
 /** The port the script's remote end uses when it opens connections to us (packetdrill picks an ephemeral one). */
 const REMOTE_EPHEMERAL_PORT = 48879;
 /** How far past its deadline a missing packet is looked for, to report when it did come. */
@@ -86,13 +73,6 @@ const ACK = 0x10;
 const SYN = 0x02;
 const FIN = 0x01;
 const PSH = 0x08;
-
-class Stop {
-  readonly result: ScriptResult;
-  constructor(result: ScriptResult) {
-    this.result = result;
-  }
-}
 
 interface Outbound {
   time: number;
@@ -148,10 +128,6 @@ export function runScript(text: string, options: RunOptions = {}): ScriptResult 
   }
   const interpreter = new Interpreter(parsed, settings, options);
   return interpreter.run();
-}
-
-function seconds6(micros: number): string {
-  return (micros / 1e6).toFixed(6);
 }
 
 function exprText(e: Expr): string {
