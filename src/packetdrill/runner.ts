@@ -18,20 +18,15 @@
  * relative to the stack's ISN. An inbound TS ecr is rewritten to the live TS
  * val the stack sent for the script TS val it names.
  */
-import { NEVER, SeededRng, seqAdd, type Instant } from '../base/index.js';
+import { NEVER, SeededRng, type Instant } from '../base/index.js';
 import { Stack, type TcpSocket } from '../stack/index.js';
 import { TcpState, type TcpConfig } from '../tcp/index.js';
-import {
-  parseIpv4Address,
-  parseIpv6Address,
-  type SackBlock,
-  type TcpOptionEntry,
-} from '../wire/index.js';
+import { parseIpv4Address, parseIpv6Address, type TcpOptionEntry } from '../wire/index.js';
 import { runCode } from './code.js';
+import { REMOTE_EPHEMERAL_PORT, localOffset, newFlow, type Flow } from './flow.js';
+import { injectIcmp, injectTcp, type InboundContext } from './inject.js';
 import { ERRNO, STRERROR, errnoName } from './constants.js';
 import {
-  buildInboundIcmp,
-  buildInboundTcp,
   formatTcp,
   icmpCodes,
   readPacket,
@@ -63,13 +58,10 @@ import {
 } from './syscalls.js';
 import { codeConstant, tcpInfoValue } from './tcpinfo.js';
 
-/** The port the script's remote end uses when it opens connections to us (packetdrill picks an ephemeral one). */
-const REMOTE_EPHEMERAL_PORT = 48879;
 /** How far past its deadline a missing packet is looked for, to report when it did come. */
 const LATE_PACKET_HORIZON = 600_000_000;
 /** How far a `*` outbound line waits, at most. */
 const ANY_TIME_HORIZON = 3_600_000_000;
-const ACK = 0x10;
 const SYN = 0x02;
 const FIN = 0x01;
 const PSH = 0x08;
@@ -79,18 +71,6 @@ interface Outbound {
   bytes: Uint8Array;
   /** Index of the event during which the stack sent it. */
   cause: number;
-}
-
-interface Flow {
-  localPort: number;
-  remotePort: number;
-  haveIsn: boolean;
-  scriptIsn: number;
-  liveIsn: number;
-  isnSocket: TcpSocket | null;
-  /** Script TS val -> live TS val, from outbound lines (packetdrill's ts_val_map). */
-  tsMap: Map<number, number>;
-  firstTs: { script: number; live: number } | null;
 }
 
 interface PendingCall {
@@ -185,6 +165,7 @@ class Interpreter implements SocketHost {
   private readonly queue: Outbound[] = [];
   private queueHead = 0;
   private readonly flow: Flow;
+  private readonly inbound: InboundContext;
   private pending: PendingCall | null = null;
   private last: { scriptTime: number; inbound: boolean } | null = null;
   private eventIndex = -1;
@@ -217,15 +198,22 @@ class Interpreter implements SocketHost {
             local6: parseIpv6Address(settings.localAddress)!,
             remote6: parseIpv6Address(settings.remoteAddress)!,
           };
-    this.flow = {
-      localPort: settings.bindPort,
-      remotePort: REMOTE_EPHEMERAL_PORT,
-      haveIsn: false,
-      scriptIsn: 0,
-      liveIsn: 0,
-      isnSocket: null,
-      tsMap: new Map(),
-      firstTs: null,
+    this.flow = newFlow(settings.bindPort);
+    this.inbound = {
+      family: this.family,
+      ends: this.ends,
+      flow: this.flow,
+      tsEcrScaled: settings.tsEcrScaled,
+      verbose: this.verbose,
+      now: () => this.clock,
+      fail: (message) => this.failAt(this.currentLine(), message),
+      deliver: (frame, adoptChildren) => {
+        const stack = this.stack(null);
+        stack.receiveFrame(this.clock as Instant, this.ifIndex, frame);
+        if (adoptChildren) this.sockets.adoptChildren(stack);
+        this.drain();
+        this.retryPending();
+      },
     };
     this.sockets = new SocketLayer(this);
   }
@@ -483,8 +471,8 @@ class Interpreter implements SocketHost {
     }
     switch (action.type) {
       case 'packet':
-        if (action.packet.kind === 'tcp') this.injectTcp(action.packet);
-        else this.injectIcmp(action.packet, e.line);
+        if (action.packet.kind === 'tcp') injectTcp(this.inbound, action.packet);
+        else injectIcmp(this.inbound, action.packet);
         break;
       case 'syscall':
         this.runSyscall(e, action.call, action.blockingEnd, start, tolerance);
@@ -523,96 +511,6 @@ class Interpreter implements SocketHost {
     if (a.type === 'packet')
       return a.packet.direction === 'inbound' ? 'inbound packet' : 'outbound packet';
     return a.type === 'shell' ? 'command' : 'code block';
-  }
-
-  // --- inbound ---------------------------------------------------------------
-
-  private localOffset(): number {
-    return this.flow.haveIsn ? (this.flow.liveIsn - this.flow.scriptIsn) >>> 0 : 0;
-  }
-
-  private injectTcp(spec: TcpPacketSpec): void {
-    const stack = this.stack(null);
-    const offset = this.localOffset();
-    const hasAck = (spec.flags & ACK) !== 0;
-    const options: TcpOptionEntry[] = [];
-    for (const o of spec.options ?? []) {
-      if (o.kind === 'sack') {
-        options.push({
-          kind: 'sack',
-          blocks: o.blocks.map((b): SackBlock => ({
-            left: seqAdd(b.left, offset),
-            right: seqAdd(b.right, offset),
-          })),
-        });
-      } else if (o.kind === 'TS' && hasAck) {
-        options.push({ kind: 'TS', value: o.value, echo: this.liveEcr(o.echo) });
-      } else {
-        options.push(o);
-      }
-    }
-    let tos = spec.ip.tos ?? 0;
-    if (typeof spec.ip.ecn === 'number') tos = (tos & ~3) | spec.ip.ecn;
-    const bytes = buildInboundTcp(this.ends, {
-      srcPort: spec.ports?.src ?? this.flow.remotePort,
-      dstPort: spec.ports?.dst ?? this.flow.localPort,
-      seq: spec.seq,
-      ack: hasAck ? (spec.ack + offset) >>> 0 : spec.ack,
-      flags: spec.flags,
-      window: spec.window,
-      urgent: spec.urgent,
-      options,
-      payloadLength: spec.length,
-      tos,
-      ttl: spec.ip.ttl ?? 64,
-    });
-    this.verbose?.(`${seconds6(this.clock)} < ${formatTcp({ ...spec, ecn: spec.ip.ecn })}`);
-    stack.receiveFrame(this.clock as Instant, this.ifIndex, bytes);
-    this.sockets.adoptChildren(stack);
-    this.drain();
-    this.retryPending();
-  }
-
-  /** packetdrill's map_inbound_packet for the TS ecr. */
-  private liveEcr(scriptEcr: number): number {
-    const mapped = this.flow.tsMap.get(scriptEcr);
-    if (mapped !== undefined) return mapped;
-    if (scriptEcr === 0) return 0;
-    const first = this.flow.firstTs;
-    if (this.settings.tsEcrScaled && first !== null)
-      return (scriptEcr - first.script + first.live) >>> 0;
-    return this.failAt(
-      this.currentLine(),
-      `unable to infer live TS ecr for script TS ecr ${scriptEcr}: no outbound line had TS val ${scriptEcr} (outbound lines with <...> record no TS val; use --tcp_ts_ecr_scaled to interpolate)`,
-    );
-  }
-
-  private injectIcmp(spec: IcmpPacketSpec, line: number): void {
-    const stack = this.stack(null);
-    const codes = icmpCodes(this.family, spec.type, spec.code);
-    if (typeof codes === 'string') this.failAt(line, `script error: ${codes}`);
-    let tos = spec.ip.tos ?? 0;
-    if (typeof spec.ip.ecn === 'number') tos = (tos & ~3) | spec.ip.ecn;
-    const bytes = buildInboundIcmp(
-      this.ends,
-      codes.type,
-      codes.code,
-      spec.mtu,
-      {
-        srcPort: this.flow.localPort,
-        dstPort: this.flow.remotePort,
-        seq: (spec.echoed.seq + this.localOffset()) >>> 0,
-        length: spec.echoed.length,
-      },
-      tos,
-      spec.ip.ttl ?? 64,
-    );
-    this.verbose?.(
-      `${seconds6(this.clock)} < icmp ${spec.type}${spec.code !== null ? ` ${spec.code}` : ''}${spec.mtu >= 0 ? ` mtu ${spec.mtu}` : ''} [${spec.echoed.seq}:${(spec.echoed.seq + spec.echoed.length) >>> 0}(${spec.echoed.length})]`,
-    );
-    stack.receiveFrame(this.clock as Instant, this.ifIndex, bytes);
-    this.drain();
-    this.retryPending();
   }
 
   // --- outbound --------------------------------------------------------------
@@ -832,7 +730,7 @@ class Interpreter implements SocketHost {
     urgent: number;
     options: TcpOptionEntry[];
   } {
-    const offset = this.localOffset();
+    const offset = localOffset(this.flow);
     const first = this.flow.firstTs;
     const options = t.options.map((o): TcpOptionEntry => {
       if (o.kind === 'TS' && first !== null)
