@@ -1,5 +1,5 @@
 /**
- * The interpreter: runs a parsed script against a fresh tcpts Stack on a
+ * The interpreter's run loop: runs a parsed script against a fresh tcpts Stack on a
  * virtual clock. The stack has one bare-IP interface (as packetdrill's TUN
  * device); inbound lines are built into packets and handed to
  * `receiveFrame`, outbound lines are compared with what `pollTransmit`
@@ -12,28 +12,21 @@
  * packets count from script time; the tolerance is max(tolerance_usecs,
  * tolerance_percent of the interval since the previous event).
  *
- * Sequence numbers follow packetdrill (run_packet.c): inbound sequence
- * numbers are absolute in the script's own space, inbound ACKs and SACK
- * blocks are relative to the stack's ISN, outbound sequence numbers are
- * relative to the stack's ISN. An inbound TS ecr is rewritten to the live TS
- * val the stack sent for the script TS val it names.
+ * This file is the run loop: the clock, the stack's output queue, blocking
+ * calls, and the order of events. Inbound lines are built in inject.ts,
+ * outbound lines matched in expect.ts, the script <-> live number mapping
+ * both use is flow.ts, and the settings come from settings.ts.
  */
 import { NEVER, SeededRng, type Instant } from '../base/index.js';
 import { Stack, type TcpSocket } from '../stack/index.js';
 import { TcpState, type TcpConfig } from '../tcp/index.js';
-import { parseIpv4Address, parseIpv6Address, type TcpOptionEntry } from '../wire/index.js';
+import { parseIpv4Address, parseIpv6Address } from '../wire/index.js';
 import { runCode } from './code.js';
-import { REMOTE_EPHEMERAL_PORT, localOffset, newFlow, type Flow } from './flow.js';
-import { injectIcmp, injectTcp, type InboundContext } from './inject.js';
 import { ERRNO, STRERROR, errnoName } from './constants.js';
-import {
-  formatTcp,
-  icmpCodes,
-  readPacket,
-  type Endpoints,
-  type WirePacket,
-  type WireTcp,
-} from './packets.js';
+import { OutboundMatcher, type Outbound } from './expect.js';
+import { REMOTE_EPHEMERAL_PORT, newFlow, type Flow } from './flow.js';
+import { injectIcmp, injectTcp, type InboundContext } from './inject.js';
+import { readPacket, type Endpoints } from './packets.js';
 import { runShell, type StackTunables } from './profiles.js';
 import { seconds6 } from './report.js';
 import { Stop, type ScriptResult } from './result.js';
@@ -43,11 +36,9 @@ import {
   parseScript,
   type EventTime,
   type Expr,
-  type IcmpPacketSpec,
   type Script,
   type ScriptEvent,
   type SyscallSpec,
-  type TcpPacketSpec,
 } from './script.js';
 import {
   SocketLayer,
@@ -58,20 +49,8 @@ import {
 } from './syscalls.js';
 import { codeConstant, tcpInfoValue } from './tcpinfo.js';
 
-/** How far past its deadline a missing packet is looked for, to report when it did come. */
-const LATE_PACKET_HORIZON = 600_000_000;
 /** How far a `*` outbound line waits, at most. */
 const ANY_TIME_HORIZON = 3_600_000_000;
-const SYN = 0x02;
-const FIN = 0x01;
-const PSH = 0x08;
-
-interface Outbound {
-  time: number;
-  bytes: Uint8Array;
-  /** Index of the event during which the stack sent it. */
-  cause: number;
-}
 
 interface PendingCall {
   event: ScriptEvent;
@@ -166,6 +145,7 @@ class Interpreter implements SocketHost {
   private queueHead = 0;
   private readonly flow: Flow;
   private readonly inbound: InboundContext;
+  private readonly outbound: OutboundMatcher;
   private pending: PendingCall | null = null;
   private last: { scriptTime: number; inbound: boolean } | null = null;
   private eventIndex = -1;
@@ -215,6 +195,20 @@ class Interpreter implements SocketHost {
         this.retryPending();
       },
     };
+    this.outbound = new OutboundMatcher({
+      settings,
+      flow: this.flow,
+      verbose: this.verbose,
+      now: () => this.clock,
+      setClock: (time) => {
+        this.clock = time;
+      },
+      takePacket: (deadline) => this.takePacket(deadline),
+      idle: () => this.nextWakeup() === NEVER,
+      tolerance: (interval) => this.tolerance(interval),
+      tcpSockets: () => this.stackValue?.tcpSockets() ?? [],
+      failAt: (line, message, details) => this.failAt(line, message, details),
+    });
     this.sockets = new SocketLayer(this);
   }
 
@@ -415,7 +409,7 @@ class Interpreter implements SocketHost {
     const first = this.queue[this.queueHead]!;
     if (first.time < t - tolerance) {
       this.failAt(line, 'unexpected outbound packet: the stack sent a packet no > line expects', [
-        `actual: ${seconds6(first.time)} > ${this.describe(readPacket(first.bytes))}`,
+        `actual: ${seconds6(first.time)} > ${this.outbound.describe(readPacket(first.bytes))}`,
       ]);
     }
   }
@@ -430,7 +424,7 @@ class Interpreter implements SocketHost {
         this.failAt(
           this.script.events[q.cause]?.line ?? null,
           'unexpected outbound packet: the stack sent a packet no > line expects before the script ended',
-          [`actual: ${seconds6(q.time)} > ${this.describe(readPacket(q.bytes))}`],
+          [`actual: ${seconds6(q.time)} > ${this.outbound.describe(readPacket(q.bytes))}`],
         );
       }
     }
@@ -457,7 +451,7 @@ class Interpreter implements SocketHost {
     const tolerance = this.tolerance(start - previous);
     if (action.type === 'syscall') this.waitPending();
     if (outbound) {
-      const actualTime = this.expectPacket(e, start, end, tolerance);
+      const actualTime = this.outbound.expectPacket(e, start, end, tolerance);
       this.last = { scriptTime: e.time.kind === 'any' ? actualTime : start, inbound: false };
       return;
     }
@@ -520,387 +514,6 @@ class Interpreter implements SocketHost {
     this.advance(deadline, 'packet');
     if (this.queued() === 0) return null;
     return this.queue[this.queueHead++]!;
-  }
-
-  private expectPacket(e: ScriptEvent, start: number, end: number, tolerance: number): number {
-    const spec = (e.action as { packet: TcpPacketSpec | IcmpPacketSpec }).packet;
-    const any = e.time.kind === 'any';
-    const deadline = any ? end : end + tolerance;
-    const expectedText = this.expectedText(spec);
-    let first = this.takePacket(deadline);
-    let late = false;
-    if (first === null && !any) {
-      // Too late already; look further ahead only to say when it did come
-      // (packetdrill sniffs until a packet arrives, then checks its time).
-      first = this.takePacket(deadline + LATE_PACKET_HORIZON);
-      late = first !== null;
-    }
-    if (first === null) {
-      const why =
-        this.nextWakeup() === NEVER
-          ? ' (nothing else will be sent: the stack has no timer armed)'
-          : '';
-      this.clock = Math.min(this.clock, deadline);
-      this.failAt(
-        e.line,
-        `expected outbound packet ${any ? 'at any time' : `at ${seconds6(start)} s`} but none was sent by ${seconds6(deadline)} s${why}`,
-        [`script: ${any ? '*' : seconds6(start)} > ${expectedText}`],
-      );
-    }
-    const time = first.time;
-    let packet: WirePacket;
-    if (late) {
-      try {
-        packet = this.matchPacket(e, spec, first, deadline + LATE_PACKET_HORIZON, expectedText);
-      } catch (error) {
-        // A later packet that is not this one: the expected one is missing.
-        if (!(error instanceof Stop)) throw error;
-        this.clock = deadline;
-        return this.failAt(
-          e.line,
-          `expected outbound packet at ${seconds6(start)} s but none was sent by ${seconds6(deadline)} s`,
-          [
-            `script: ${seconds6(start)} > ${expectedText}`,
-            `next:   ${seconds6(time)} > ${this.describe(readPacket(first.bytes))}`,
-          ],
-        );
-      }
-    } else {
-      packet = this.matchPacket(e, spec, first, deadline, expectedText);
-    }
-    if (!any && (time < start - tolerance || time > end + tolerance)) {
-      const when =
-        start === end
-          ? `at ${seconds6(start)} s`
-          : `in time range ${seconds6(start)}~${seconds6(end)} s`;
-      this.failAt(
-        e.line,
-        `timing error: expected outbound packet ${when} but it happened at ${seconds6(time)} s; tolerance ${seconds6(tolerance)} s`,
-        [
-          `script: ${seconds6(start)} > ${expectedText}`,
-          `actual: ${seconds6(time)} > ${this.describe(packet)}`,
-        ],
-      );
-    }
-    return time;
-  }
-
-  /** Compares the packet taken (and, coalescing, the ones after it) with the line; fails on a difference. */
-  private matchPacket(
-    e: ScriptEvent,
-    spec: TcpPacketSpec | IcmpPacketSpec,
-    first: Outbound,
-    deadline: number,
-    expectedText: string,
-  ): WirePacket {
-    let packet = readPacket(first.bytes);
-    const time = first.time;
-    if (spec.kind === 'icmp') {
-      this.compareIcmp(e, spec, packet, time, expectedText);
-    } else {
-      if (packet.tcp !== null && (spec.flags & SYN) !== 0 && (packet.tcp.flags & SYN) !== 0)
-        this.mapIsn(spec, packet.tcp);
-      if (
-        this.settings.coalesce &&
-        packet.tcp !== null &&
-        packet.tcp.payload.length > 0 &&
-        packet.tcp.payload.length < spec.length
-      ) {
-        packet = this.coalesce(e, spec, packet, deadline, expectedText, time);
-      }
-      this.compareTcp(e, spec, packet, time, expectedText);
-    }
-    this.verbose?.(`${seconds6(time)} > ${this.describe(packet)}`);
-    return packet;
-  }
-
-  /** packetdrill lets a run of equal-size segments match one larger expected segment. */
-  private coalesce(
-    e: ScriptEvent,
-    spec: TcpPacketSpec,
-    firstPacket: WirePacket,
-    deadline: number,
-    expectedText: string,
-    time: number,
-  ): WirePacket {
-    const parts: WireTcp[] = [firstPacket.tcp!];
-    let total = firstPacket.tcp!.payload.length;
-    while (total < spec.length) {
-      const next = this.takePacket(deadline);
-      const prev = parts[parts.length - 1]!;
-      if (next === null) {
-        this.failAt(
-          e.line,
-          `live packet payload: expected ${spec.length} bytes vs actual ${total} bytes (segments of ${parts[0]!.payload.length} bytes, then nothing more by ${seconds6(this.clock)} s)`,
-          [`script: ${seconds6(time)} > ${expectedText}`],
-        );
-      }
-      const p = readPacket(next.bytes);
-      const t = p.tcp;
-      const mask = ~(PSH | FIN) & 0xff;
-      if (
-        t === null ||
-        (t.flags & mask) !== (prev.flags & mask) ||
-        t.seq !== (prev.seq + prev.payload.length) >>> 0 ||
-        t.ack !== prev.ack ||
-        t.window !== prev.window ||
-        t.headerLength !== prev.headerLength
-      ) {
-        this.failAt(e.line, 'aggregate candidate packet does not continue the previous segment', [
-          `script: ${seconds6(time)} > ${expectedText}`,
-          `actual: ${seconds6(next.time)} > ${this.describe(p)}`,
-        ]);
-      }
-      if (
-        prev.payload.length !== parts[0]!.payload.length ||
-        t.payload.length > parts[0]!.payload.length
-      ) {
-        this.failAt(
-          e.line,
-          `fragment payload: expected ${parts[0]!.payload.length} bytes vs actual ${t.payload.length} bytes; total payload: expected ${spec.length} bytes vs actual ${total + t.payload.length} bytes`,
-          [`script: ${seconds6(time)} > ${expectedText}`],
-        );
-      }
-      parts.push(t);
-      total += t.payload.length;
-    }
-    const payload = new Uint8Array(total);
-    let at = 0;
-    let flags = 0;
-    for (const part of parts) {
-      payload.set(part.payload, at);
-      at += part.payload.length;
-      flags |= part.flags;
-    }
-    const lastPart = parts[parts.length - 1]!;
-    return {
-      ...firstPacket,
-      tcp: {
-        ...lastPart,
-        seq: parts[0]!.seq,
-        flags,
-        payload,
-        checksumOk: parts.every((p) => p.checksumOk),
-      },
-    };
-  }
-
-  /** An outbound SYN fixes the ISN mapping (again, for a new connection on the same 4-tuple). */
-  private mapIsn(spec: TcpPacketSpec, tcp: WireTcp): void {
-    const flow = this.flow;
-    if (flow.haveIsn && tcp.seq === flow.liveIsn) return;
-    let owner: TcpSocket | null = null;
-    for (const s of this.stackValue?.tcpSockets() ?? []) {
-      if (
-        s.conn.initialSendSequence === tcp.seq &&
-        s.localPort === tcp.srcPort &&
-        s.remotePort === tcp.dstPort
-      )
-        owner = s;
-    }
-    if (flow.haveIsn && (owner === null || owner === flow.isnSocket)) return;
-    flow.haveIsn = true;
-    flow.scriptIsn = spec.seq;
-    flow.liveIsn = tcp.seq;
-    flow.isnSocket = owner;
-  }
-
-  /** The actual packet in script space, as a script line would say it. */
-  private describe(p: WirePacket): string {
-    if (p.problem !== null) return `(unreadable: ${p.problem})`;
-    if (p.icmp !== null)
-      return `icmp type ${p.icmp.type} code ${p.icmp.code} (${p.src} > ${p.dst})`;
-    const t = p.tcp;
-    if (t === null) return `(IP protocol ${p.protocol}, ${p.src} > ${p.dst})`;
-    const view = this.scriptView(t);
-    const ports =
-      t.srcPort !== this.flow.localPort || t.dstPort !== this.flow.remotePort
-        ? `${t.srcPort}>${t.dstPort} `
-        : '';
-    const ecn = p.tos & 3;
-    return `${ports}${formatTcp({ ...view, ecn: ecn === 0 ? null : ecn })}`;
-  }
-
-  private scriptView(t: WireTcp): {
-    flags: number;
-    seq: number;
-    length: number;
-    ack: number;
-    window: number;
-    urgent: number;
-    options: TcpOptionEntry[];
-  } {
-    const offset = localOffset(this.flow);
-    const first = this.flow.firstTs;
-    const options = t.options.map((o): TcpOptionEntry => {
-      if (o.kind === 'TS' && first !== null)
-        return { kind: 'TS', value: (first.script + (o.value - first.live)) >>> 0, echo: o.echo };
-      return o;
-    });
-    return {
-      flags: t.flags,
-      seq: (t.seq - offset) >>> 0,
-      length: t.payload.length,
-      ack: t.ack,
-      window: t.window,
-      urgent: t.urgent,
-      options,
-    };
-  }
-
-  private expectedText(spec: TcpPacketSpec | IcmpPacketSpec): string {
-    if (spec.kind === 'icmp')
-      return `icmp ${spec.type}${spec.code !== null ? ` ${spec.code}` : ''}`;
-    return formatTcp({ ...spec, ecn: spec.ip.ecn });
-  }
-
-  private compareIcmp(
-    e: ScriptEvent,
-    spec: IcmpPacketSpec,
-    p: WirePacket,
-    time: number,
-    expectedText: string,
-  ): void {
-    const codes = icmpCodes(this.family, spec.type, spec.code);
-    if (typeof codes === 'string') this.failAt(e.line, `script error: ${codes}`);
-    const details = [
-      `script: > ${expectedText}`,
-      `actual: ${seconds6(time)} > ${this.describe(p)}`,
-    ];
-    if (p.icmp === null) this.failAt(e.line, 'expected an ICMP packet', details);
-    if (p.icmp.type !== codes.type || (spec.code !== null && p.icmp.code !== codes.code))
-      this.failAt(
-        e.line,
-        `live packet field icmp type/code: expected ${codes.type}/${codes.code} vs actual ${p.icmp.type}/${p.icmp.code}`,
-        details,
-      );
-  }
-
-  private compareTcp(
-    e: ScriptEvent,
-    spec: TcpPacketSpec,
-    p: WirePacket,
-    time: number,
-    expectedText: string,
-  ): void {
-    const details = (): string[] => [
-      `script: ${seconds6(time)} > ${expectedText}`,
-      `actual: ${seconds6(time)} > ${this.describe(p)}`,
-    ];
-    const mismatch = (field: string, expected: string | number, actual: string | number): never =>
-      this.failAt(
-        e.line,
-        `live packet field ${field}: expected ${expected} vs actual ${actual}`,
-        details(),
-      );
-    if (p.problem !== null)
-      this.failAt(e.line, `the stack sent an unreadable packet: ${p.problem}`, details());
-    const t = p.tcp;
-    if (t === null) return this.failAt(e.line, 'expected a TCP packet', details());
-    if (p.src !== this.localAddress || p.dst !== this.remoteAddress)
-      mismatch('addresses', `${this.localAddress} > ${this.remoteAddress}`, `${p.src} > ${p.dst}`);
-    const srcPort = spec.ports?.src ?? this.flow.localPort;
-    const dstPort = spec.ports?.dst ?? this.flow.remotePort;
-    if (t.srcPort !== srcPort || t.dstPort !== dstPort)
-      mismatch('ports', `${srcPort}>${dstPort}`, `${t.srcPort}>${t.dstPort}`);
-    if (!t.checksumOk) this.failAt(e.line, 'bad outbound TCP checksum', details());
-    // The first outbound timestamp fixes the script <-> live TS val mapping
-    // (packetdrill's first_script_ts_val); set it before anything is shown.
-    const scriptTs = spec.options?.find((o) => o.kind === 'TS');
-    const liveTs = t.options.find((o) => o.kind === 'TS');
-    if (this.flow.firstTs === null && scriptTs?.kind === 'TS' && liveTs?.kind === 'TS')
-      this.flow.firstTs = { script: scriptTs.value, live: liveTs.value };
-    const view = this.scriptView(t);
-    const names: Array<[number, string]> = [
-      [0x02, 'tcp_syn'],
-      [0x04, 'tcp_rst'],
-      [0x10, 'tcp_ack'],
-      [0x01, 'tcp_fin'],
-      [0x08, 'tcp_psh'],
-      [0x20, 'tcp_urg'],
-      [0x40, 'tcp_ece'],
-      [0x80, 'tcp_cwr'],
-    ];
-    // The length first, as packetdrill's IP total length check comes first.
-    if (t.payload.length !== spec.length)
-      this.failAt(
-        e.line,
-        `live packet payload: expected ${spec.length} bytes vs actual ${t.payload.length} bytes`,
-        details(),
-      );
-    for (const [bit, name] of names) {
-      if ((spec.flags & bit) !== (t.flags & bit))
-        mismatch(name, (spec.flags & bit) !== 0 ? 1 : 0, (t.flags & bit) !== 0 ? 1 : 0);
-    }
-    if (view.seq !== spec.seq) mismatch('tcp_seq', spec.seq, view.seq);
-    if (view.ack !== spec.ack) mismatch('tcp_ack_seq', spec.ack, view.ack);
-    if (spec.window >= 0 && view.window !== spec.window)
-      mismatch('tcp_window', spec.window, view.window);
-    if (view.urgent !== spec.urgent) mismatch('tcp_urg_ptr', spec.urgent, view.urgent);
-    if (spec.options !== null) this.compareOptions(e, spec.options, t.options, time, details);
-    for (let i = 0; i < t.payload.length; i++) {
-      if (t.payload[i] !== 0)
-        this.failAt(
-          e.line,
-          `incorrect outbound data payload: byte ${i} is ${t.payload[i]}, the script writes zeros`,
-          details(),
-        );
-    }
-    const ecn = p.tos & 3;
-    if (spec.ip.ecn === 'ect01') {
-      if (ecn !== 1 && ecn !== 2) mismatch('ip_ecn', '0x1 or 0x2', `0x${ecn.toString(16)}`);
-    } else if (spec.ip.ecn !== null && ecn !== spec.ip.ecn) {
-      mismatch('ip_ecn', `0x${spec.ip.ecn.toString(16)}`, `0x${ecn.toString(16)}`);
-    }
-    if (spec.ip.tos !== null && p.tos !== spec.ip.tos)
-      mismatch('tos', `0x${spec.ip.tos.toString(16)}`, `0x${p.tos.toString(16)}`);
-    if (spec.ip.ttl !== null && p.ttl !== spec.ip.ttl) mismatch('ttl', spec.ip.ttl, p.ttl);
-  }
-
-  private compareOptions(
-    e: ScriptEvent,
-    expected: readonly TcpOptionEntry[],
-    actual: readonly TcpOptionEntry[],
-    time: number,
-    details: () => string[],
-  ): void {
-    const bad = (what: string): never =>
-      this.failAt(e.line, `bad outbound TCP options: ${what}`, details());
-    if (expected.length !== actual.length)
-      bad(`expected ${expected.length} options, actual ${actual.length}`);
-    for (let i = 0; i < expected.length; i++) {
-      const x = expected[i]!;
-      const a = actual[i]!;
-      if (x.kind !== a.kind) bad(`option ${i + 1}: expected ${x.kind}, actual ${a.kind}`);
-      if (x.kind === 'mss' && a.kind === 'mss' && x.value !== a.value)
-        bad(`mss: expected ${x.value}, actual ${a.value}`);
-      if (x.kind === 'wscale' && a.kind === 'wscale' && x.shift !== a.shift)
-        bad(`wscale: expected ${x.shift}, actual ${a.shift}`);
-      if (x.kind === 'sack' && a.kind === 'sack') {
-        const xs = x.blocks.map((b) => `${b.left}:${b.right}`).join(' ');
-        const as = a.blocks.map((b) => `${b.left}:${b.right}`).join(' ');
-        if (xs !== as) bad(`sack blocks: expected ${xs}, actual ${as}`);
-      }
-      if (x.kind === 'TS' && a.kind === 'TS') {
-        // The TS val clock is the stack's (randomly offset); packetdrill checks it
-        // only with --tcp_ts_tick_usecs, against the first mapping. The echo is
-        // the script's own value and must match exactly.
-        if (x.echo !== a.echo) bad(`TS ecr: expected ${x.echo}, actual ${a.echo}`);
-        const flow = this.flow;
-        if (flow.firstTs === null) flow.firstTs = { script: x.value, live: a.value };
-        flow.tsMap.set(x.value, a.value);
-        const tick = this.settings.tsTickUsecs;
-        if (tick > 0) {
-          const expectedLive = (flow.firstTs.live + (x.value - flow.firstTs.script)) >>> 0;
-          const drift = Math.abs(((a.value - expectedLive) | 0) * tick);
-          const allowed = this.tolerance(time);
-          if (drift > allowed)
-            bad(
-              `TS val: expected ${x.value} vs actual ${(flow.firstTs.script + (a.value - flow.firstTs.live)) >>> 0} (${drift} µs off, tolerance ${allowed} µs)`,
-            );
-        }
-      }
-    }
   }
 
   // --- system calls, shell lines, code ---------------------------------------
