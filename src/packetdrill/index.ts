@@ -7,7 +7,7 @@
  */
 export { runScript } from './runner.js';
 export type { ScriptResult } from './result.js';
-export { DEFAULT_ADDRESSES, type RunOptions } from './settings.js';
+export { DEFAULT_ADDRESSES, SCRIPT_OPTIONS, type RunOptions } from './settings.js';
 export {
   parseScript,
   isParseError,

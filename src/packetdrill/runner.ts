@@ -27,7 +27,7 @@ import { OutboundMatcher, type Outbound } from './expect.js';
 import { REMOTE_EPHEMERAL_PORT, newFlow, type Flow } from './flow.js';
 import { injectIcmp, injectTcp, type InboundContext } from './inject.js';
 import { readPacket, type Endpoints } from './packets.js';
-import { runShell, type StackTunables } from './profiles.js';
+import { runShell, type ShellContext } from './shell.js';
 import { seconds6 } from './report.js';
 import { Stop, type ScriptResult } from './result.js';
 import { resolveSettings, type RunOptions, type Settings } from './settings.js';
@@ -47,6 +47,7 @@ import {
   type CallOutcome,
   type SocketHost,
 } from './syscalls.js';
+import { applySysctl, type StackTunables } from './sysctls.js';
 import { codeConstant, tcpInfoValue } from './tcpinfo.js';
 
 /** How far a `*` outbound line waits, at most. */
@@ -139,12 +140,18 @@ class Interpreter implements SocketHost {
   private stackValue: Stack | null = null;
   /** The TCP defaults the stack was created with. */
   private tcpInStack: TcpConfig | null = null;
+  /** The sysctl-set TCP defaults when the stack was created (tcpInStack without the first socket's options). */
+  private sysctlsInStack: TcpConfig | null = null;
   private ifIndex = 0;
   private clock = 0;
   private readonly queue: Outbound[] = [];
   private queueHead = 0;
   private readonly flow: Flow;
   private readonly inbound: InboundContext;
+  private readonly shell: ShellContext;
+  private readonly commandLineSysctls: ReadonlyMap<string, string>;
+  /** Fail on packets no `>` line took (RunOptions.unexpectedPackets 'strict'). */
+  private readonly strictUnexpected: boolean;
   private readonly outbound: OutboundMatcher;
   private pending: PendingCall | null = null;
   private last: { scriptTime: number; inbound: boolean } | null = null;
@@ -160,8 +167,16 @@ class Interpreter implements SocketHost {
     this.bindPort = settings.bindPort;
     this.connectPort = settings.connectPort;
     this.verbose = options.verbose ?? null;
+    this.commandLineSysctls = options.sysctls ?? new Map();
+    this.strictUnexpected = options.unexpectedPackets === 'strict';
     this.seed = options.seed ?? 1;
     this.tcp = settings.profile.tcp();
+    if (settings.mtu > 1500) {
+      // The profile's MSS (1460) is Ethernet's; a larger --mtu raises it, as
+      // Linux advertises MTU - 40 (IPv4) or MTU - 60 (IPv6).
+      const mtuMss = settings.mtu - (settings.family === 4 ? 40 : 60);
+      this.tcp.mss = Math.min(65495, Math.max(this.tcp.mss, mtuMss));
+    }
     this.ends =
       settings.family === 4
         ? {
@@ -210,16 +225,36 @@ class Interpreter implements SocketHost {
       failAt: (line, message, details) => this.failAt(line, message, details),
     });
     this.sockets = new SocketLayer(this);
+    const stackCreated = (): boolean => this.stackValue !== null;
+    this.shell = {
+      tcp: this.tcp,
+      stack: this.stackTunables,
+      get stackCreated(): boolean {
+        return stackCreated();
+      },
+      readFile: options.readFile ?? null,
+      saved: null,
+      countState: (state) => {
+        if (state === TcpState.Listen) return this.sockets.openListeners();
+        let n = 0;
+        for (const s of this.stackValue?.tcpSockets() ?? []) if (s.state === state) n++;
+        return n;
+      },
+      defines: script.defines,
+    };
   }
 
   run(): ScriptResult {
     try {
+      this.applyCommandLineSysctls();
       const events = this.script.events;
       for (let i = 0; i < events.length; i++) {
         this.eventIndex = i;
         this.runEvent(events[i]!);
       }
       this.finish();
+      const cleanup = this.script.cleanup;
+      if (cleanup !== null) this.runShellLine(cleanup.line, cleanup.command);
       return this.result('pass', null, '', [], null);
     } catch (error) {
       if (error instanceof Stop) return error.result;
@@ -271,6 +306,7 @@ class Interpreter implements SocketHost {
       stack.addRoute(this.family === 4 ? '0.0.0.0/0' : '::/0', { ifIndex: this.ifIndex });
       this.stackValue = stack;
       this.tcpInStack = tcp;
+      this.sysctlsInStack = { ...this.tcp };
       return stack;
     }
     if (overrides !== null) {
@@ -287,12 +323,29 @@ class Interpreter implements SocketHost {
           );
         }
       }
+      for (const key of Object.keys(this.tcpChanges()) as Array<keyof TcpConfig>) {
+        if (overrides[key] !== this.tcpInStack![key]) {
+          this.skip(
+            `a sysctl changed ${key} after the stack was created, and this listener would need it: Stack.listen takes no per-listener TcpConfig (sockets that connect get it)`,
+          );
+        }
+      }
     }
     return this.stackValue;
   }
 
   tcpDefaults(): TcpConfig {
-    return this.tcpInStack ?? this.tcp;
+    return this.tcp;
+  }
+
+  tcpChanges(): Partial<TcpConfig> {
+    const changes: Record<string, unknown> = {};
+    const inStack = this.sysctlsInStack as Record<string, unknown> | null;
+    if (inStack === null) return {};
+    for (const [key, value] of Object.entries(this.tcp)) {
+      if (inStack[key] !== value) changes[key] = value;
+    }
+    return changes as Partial<TcpConfig>;
   }
 
   useSocket(socket: TcpSocket): void {
@@ -405,7 +458,8 @@ class Interpreter implements SocketHost {
 
   /** Fails on a packet the stack sent before `t - tolerance` that no `>` line took. */
   private checkUnexpected(t: number, tolerance: number, line: number): void {
-    if (this.queued() === 0) return;
+    // packetdrill: a leftover packet meets the next `>` line instead.
+    if (!this.strictUnexpected || this.queued() === 0) return;
     const first = this.queue[this.queueHead]!;
     if (first.time < t - tolerance) {
       this.failAt(line, 'unexpected outbound packet: the stack sent a packet no > line expects', [
@@ -417,6 +471,9 @@ class Interpreter implements SocketHost {
   private finish(): void {
     this.eventIndex = this.script.events.length;
     this.waitPending();
+    // packetdrill looks at what the stack sent only when a `>` line asks:
+    // nothing checks for leftovers at the end.
+    if (!this.strictUnexpected) return;
     const lastIndex = this.script.events.length - 1;
     for (let i = this.queueHead; i < this.queue.length; i++) {
       const q = this.queue[i]!;
@@ -472,7 +529,7 @@ class Interpreter implements SocketHost {
         this.runSyscall(e, action.call, action.blockingEnd, start, tolerance);
         break;
       case 'shell':
-        this.runShellLine(e, action.command);
+        this.runShellLine(e.line, action.command);
         break;
       case 'code':
         this.runCodeBlock(e, action.code);
@@ -584,22 +641,20 @@ class Interpreter implements SocketHost {
       this.failAt(e.line, `${where}: ${outcome.mismatches.join('; ')}`);
   }
 
-  private runShellLine(e: ScriptEvent, command: string): void {
-    const outcome = runShell(command, {
-      tcp: this.tcp,
-      stack: this.stackTunables,
-      canConfigure: this.stackValue === null,
-      countState: (state) => {
-        if (state === TcpState.Listen) return this.sockets.openListeners();
-        let n = 0;
-        for (const s of this.stackValue?.tcpSockets() ?? []) if (s.state === state) n++;
-        return n;
-      },
-      defines: this.script.defines,
-    });
+  /** `--sysctl NAME=VALUE` from the command line, before the first line. */
+  private applyCommandLineSysctls(): void {
+    for (const [name, value] of this.commandLineSysctls) {
+      const outcome = applySysctl(name.replace(/\//g, '.'), value, this.shell);
+      if (outcome.kind === 'skip') this.skip(outcome.reason);
+      if (outcome.kind === 'fail') this.failAt(null, `--sysctl: ${outcome.message}`);
+    }
+  }
+
+  private runShellLine(line: number, command: string): void {
+    const outcome = runShell(command, this.shell);
     this.verbose?.(`${seconds6(this.clock)} \`${command.trim()}\` ${outcome.kind}`);
     if (outcome.kind === 'skip') this.skip(outcome.reason);
-    if (outcome.kind === 'fail') this.failAt(e.line, `command failed: ${outcome.message}`);
+    if (outcome.kind === 'fail') this.failAt(line, `command failed: ${outcome.message}`);
   }
 
   private runCodeBlock(e: ScriptEvent, code: string): void {

@@ -112,6 +112,11 @@ export interface Script {
   /** `-D NAME=value` definitions (header lines and the caller's). */
   defines: Map<string, string>;
   events: ScriptEvent[];
+  /**
+   * packetdrill's opt_cleanup_command: a `command` with no time after the
+   * last event, run when the script ends, or null.
+   */
+  cleanup: { line: number; command: string } | null;
   /** The reason of a `// KNOWN-FAIL: reason` line, or null. */
   knownFailure: string | null;
 }
@@ -370,6 +375,8 @@ function lex(text: string, defines: ReadonlyMap<string, string>): Token[] {
 class Parser {
   private readonly tokens: Token[];
   private i = 0;
+  /** The trailing command with no time, once events() has read it. */
+  cleanup: { line: number; command: string } | null = null;
 
   constructor(tokens: Token[]) {
     this.tokens = tokens;
@@ -442,7 +449,15 @@ class Parser {
         action: { type: 'shell', command: init.text },
       });
     }
-    while (this.peek().kind !== 'eof') events.push(this.event());
+    while (this.peek().kind !== 'eof') {
+      const t = this.peek();
+      if (t.kind === 'shell' && this.peek(1).kind === 'eof') {
+        this.next();
+        this.cleanup = { line: t.line, command: t.text };
+        break;
+      }
+      events.push(this.event());
+    }
     return events;
   }
 
@@ -943,7 +958,13 @@ export function parseScript(
     knownFailure = pre.knownFailure;
     const parser = new Parser(lex(pre.text, pre.defines));
     const events = parser.events();
-    return { options: pre.options, defines: pre.defines, events, knownFailure };
+    return {
+      options: pre.options,
+      defines: pre.defines,
+      events,
+      cleanup: parser.cleanup,
+      knownFailure,
+    };
   } catch (error) {
     if (error instanceof Failure)
       return { error: error.message, line: error.line, unsupported: error.unsupported };

@@ -21,7 +21,47 @@ export interface RunOptions {
   seed?: number;
   /** Receives one line per packet both ways and per system call. */
   verbose?: ((line: string) => void) | null;
+  /** `--name=value` options given on the command line, as packetdrill takes them (the script's own option lines win). */
+  scriptOptions?: ReadonlyMap<string, string>;
+  /** `--sysctl NAME=VALUE` settings applied before the script's first line. */
+  sysctls?: ReadonlyMap<string, string>;
+  /**
+   * Reads a file a shell line runs (`../common/defaults.sh`), by the path as
+   * written, relative to the script's directory; null when it cannot. Without
+   * it such lines make the script skip.
+   */
+  readFile?: ((path: string) => string | null) | null;
+  /**
+   * What happens to packets the stack sent that no `>` line took:
+   * 'packetdrill' (default) as packetdrill, which never looks at them unless
+   * a later `>` line meets one; 'strict' fails on one sent before an
+   * inbound line, a call, or the end of the script (our own scripts run so).
+   */
+  unexpectedPackets?: 'packetdrill' | 'strict';
 }
+
+/** The `--name=value` options a script (or the command line) may give. */
+export const SCRIPT_OPTIONS: ReadonlySet<string> = new Set([
+    'ip_version',
+    'local_ip',
+    'remote_ip',
+    'gateway_ip',
+    'netmask_ip',
+    'bind_port',
+    'connect_port',
+    'tolerance_usecs',
+    'tolerance_percent',
+    'mtu',
+    'mss',
+    'strict_segments',
+    'tcp_ts_tick_usecs',
+    'tcp_ts_ecr_scaled',
+    'profile',
+    'verbose',
+  ]);
+
+/** The smallest MSS a tcpts connection takes (TcpConfig.mss). */
+const MIN_MSS = 64;
 
 /** packetdrill's default addresses (its own test runners use these). */
 export const DEFAULT_ADDRESSES = {
@@ -47,25 +87,8 @@ export interface Settings {
 
 /** The settings for `script` run with `options`, or why the script cannot run (a skip reason). */
 export function resolveSettings(script: Script, options: RunOptions): Settings | string {
-  const o = script.options;
-  const known = new Set([
-    'ip_version',
-    'local_ip',
-    'remote_ip',
-    'gateway_ip',
-    'netmask_ip',
-    'bind_port',
-    'connect_port',
-    'tolerance_usecs',
-    'tolerance_percent',
-    'mtu',
-    'mss',
-    'strict_segments',
-    'tcp_ts_tick_usecs',
-    'tcp_ts_ecr_scaled',
-    'profile',
-    'verbose',
-  ]);
+  const o = new Map([...(options.scriptOptions ?? []), ...script.options]);
+  const known = SCRIPT_OPTIONS;
   for (const name of o.keys()) if (!known.has(name)) return `option --${name} is not supported`;
   const version = o.get('ip_version') ?? 'ipv4';
   if (version !== 'ipv4' && version !== 'ipv6')
@@ -98,6 +121,14 @@ export function resolveSettings(script: Script, options: RunOptions): Settings |
   for (const [k, v] of Object.entries(settings)) {
     if (typeof v === 'number' && !Number.isFinite(v)) return `bad value for an option (${k})`;
   }
+  // The stack sizes the MSS as MTU - IP header - 20, and a TCP MSS below 64
+  // is refused (TcpConfig.mss); Linux would clamp the MSS it advertises up to
+  // ip_rt_min_advmss (256) instead, which the stack cannot, so say so.
+  const minimumMtu = MIN_MSS + (family === 4 ? 20 : 40) + 20;
+  if (!Number.isInteger(settings.mtu) || settings.mtu > 65535)
+    return `--mtu=${settings.mtu} is not an MTU (an integer up to 65535)`;
+  if (settings.mtu < minimumMtu)
+    return `--mtu=${settings.mtu} gives an MSS of ${settings.mtu - minimumMtu + MIN_MSS}, and tcpts needs an MSS of at least ${MIN_MSS} (MTU ${minimumMtu} for IPv${family}); Linux would clamp the MSS it advertises up to 256`;
   const parse = family === 4 ? parseIpv4Address : parseIpv6Address;
   if (parse(settings.localAddress) === null || parse(settings.remoteAddress) === null)
     return `bad --local_ip or --remote_ip for IPv${family}`;

@@ -41,6 +41,8 @@ export interface SocketHost {
   stack(overrides: Partial<TcpConfig> | null): Stack;
   /** The TCP defaults in force (profile plus sysctls). */
   tcpDefaults(): TcpConfig;
+  /** What sysctls changed since the stack was created: they apply to sockets created from now on. */
+  tcpChanges(): Partial<TcpConfig>;
   readonly family: 4 | 6;
   readonly localAddress: string;
   readonly remoteAddress: string;
@@ -319,7 +321,7 @@ export class SocketLayer {
   /** TCP defaults for a new connection of `f`: socket options on top of the stack defaults. */
   private overrides(f: SocketFd): Partial<TcpConfig> {
     const o = f.options;
-    const t: Partial<TcpConfig> = {};
+    const t: Partial<TcpConfig> = { ...this.host.tcpChanges() };
     if (o.noDelay !== null) t.noDelay = o.noDelay;
     if (o.keepAlive !== null) t.keepAlive = o.keepAlive;
     if (o.keepIdle !== null) t.keepAliveIdle = seconds(o.keepIdle);
