@@ -3,7 +3,7 @@
  * script's option lines (`--mtu=`, `--ip_version=`, `--tolerance_usecs=` ...)
  * and profile say, resolved once into the Settings the interpreter runs with.
  */
-import { parseIpv4Address, parseIpv6Address } from '../wire/index.js';
+import { formatIpv6Address, parseIpv4Address, parseIpv6Address } from '../wire/index.js';
 import { PROFILES, type Profile } from './profiles.js';
 import type { Script } from './script.js';
 
@@ -132,5 +132,10 @@ export function resolveSettings(script: Script, options: RunOptions): Settings |
   const parse = family === 4 ? parseIpv4Address : parseIpv6Address;
   if (parse(settings.localAddress) === null || parse(settings.remoteAddress) === null)
     return `bad --local_ip or --remote_ip for IPv${family}`;
+  if (family === 6) {
+    // One spelling per address (fd3d:0a0b:: is fd3d:a0b::), as packets print them.
+    settings.localAddress = formatIpv6Address(parseIpv6Address(settings.localAddress)!);
+    settings.remoteAddress = formatIpv6Address(parseIpv6Address(settings.remoteAddress)!);
+  }
   return settings;
 }
