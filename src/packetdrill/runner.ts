@@ -107,7 +107,7 @@ function exprText(e: Expr): string {
     case 'or':
       return `${exprText(e.left)}|${exprText(e.right)}`;
     case 'assign':
-      return `${e.name}=${exprText(e.value)}`;
+      return `${e.name}${e.args !== null ? `(${e.args.map(exprText).join(', ')})` : ''}=${exprText(e.value)}`;
     case 'call':
       return `${e.name}(${e.args.map(exprText).join(', ')})`;
   }

@@ -79,7 +79,8 @@ export type Expr =
   | { type: 'list'; items: Expr[] }
   | { type: 'struct'; items: Expr[] }
   | { type: 'or'; left: Expr; right: Expr }
-  | { type: 'assign'; name: string; value: Expr }
+  /** `name=value`, or `name(args)=value` as in a msghdr's `msg_iov(1)=[...]` (args null without parentheses). */
+  | { type: 'assign'; name: string; args: Expr[] | null; value: Expr }
   | { type: 'call'; name: string; args: Expr[] };
 
 /** `name(args) = result [ERRNO (note)]`. */
@@ -876,7 +877,7 @@ class Parser {
       this.next();
       if (this.isPunct('=')) {
         this.next();
-        return { type: 'assign', name: t.text, value: this.expr() };
+        return { type: 'assign', name: t.text, args: null, value: this.expr() };
       }
       if (this.isPunct('(')) {
         this.next();
@@ -889,6 +890,11 @@ class Parser {
           }
         }
         this.expectPunct(')');
+        if (this.isPunct('=')) {
+          // A msghdr field with its length: `msg_iov(1)=[{..., 100}]`, `msg_name(...)=...`.
+          this.next();
+          return { type: 'assign', name: t.text, args, value: this.expr() };
+        }
         return { type: 'call', name: t.text, args };
       }
       return { type: 'word', name: t.text };

@@ -42,23 +42,23 @@ export interface RunOptions {
 
 /** The `--name=value` options a script (or the command line) may give. */
 export const SCRIPT_OPTIONS: ReadonlySet<string> = new Set([
-    'ip_version',
-    'local_ip',
-    'remote_ip',
-    'gateway_ip',
-    'netmask_ip',
-    'bind_port',
-    'connect_port',
-    'tolerance_usecs',
-    'tolerance_percent',
-    'mtu',
-    'mss',
-    'strict_segments',
-    'tcp_ts_tick_usecs',
-    'tcp_ts_ecr_scaled',
-    'profile',
-    'verbose',
-  ]);
+  'ip_version',
+  'local_ip',
+  'remote_ip',
+  'gateway_ip',
+  'netmask_ip',
+  'bind_port',
+  'connect_port',
+  'tolerance_usecs',
+  'tolerance_percent',
+  'mtu',
+  'mss',
+  'strict_segments',
+  'tcp_ts_tick_usecs',
+  'tcp_ts_ecr_scaled',
+  'profile',
+  'verbose',
+]);
 
 /** The smallest MSS a tcpts connection takes (TcpConfig.mss). */
 const MIN_MSS = 64;

@@ -194,6 +194,9 @@ export class SocketLayer {
         return this.write(args, 2, args[3] ?? null);
       case 'writev':
         return this.writev(args);
+      case 'sendmsg':
+      case 'recvmsg':
+        return this.message(name, args);
       case 'close':
         return this.close(args);
       case 'shutdown':
@@ -575,6 +578,62 @@ export class SocketLayer {
       total += this.intOf(v.items[1], 'iov_len') ?? 0;
     }
     return this.writeBytes(f, total, false);
+  }
+
+  /**
+   * sendmsg / recvmsg with a `{msg_name(...)=..., msg_iov(1)=[{..., N}],
+   * msg_flags=0}` msghdr: the bytes of the iovecs go as write or read would
+   * move them. Ancillary data and returned message flags are not modelled.
+   */
+  private message(name: string, args: Expr[]): CallOutcome | Blocked {
+    const header = args[1];
+    if (header === undefined || header.type !== 'struct')
+      return this.host.scriptError(
+        `${name} needs a msghdr {msg_name(...)=..., msg_iov(1)=[...], msg_flags=0}`,
+      );
+    let total: number | null = null;
+    for (const field of header.items) {
+      if (field.type !== 'assign')
+        return this.host.scriptError(`${name}: each msghdr field is name=value`);
+      switch (field.name) {
+        case 'msg_name':
+          break;
+        case 'msg_iov': {
+          if (field.value.type !== 'list')
+            return this.host.scriptError(`${name}: msg_iov is a list of {..., length}`);
+          total = 0;
+          for (const v of field.value.items) {
+            if (v.type !== 'struct' || v.items.length !== 2)
+              return this.host.scriptError(`${name}: each iovec is {..., length}`);
+            total += this.intOf(v.items[1], 'iov_len') ?? 0;
+          }
+          break;
+        }
+        case 'msg_control':
+          if (
+            field.value.type !== 'ellipsis' &&
+            !(field.value.type === 'list' && field.value.items.length === 0)
+          )
+            return this.host.skip(`${name} with ancillary data (msg_control) is not supported`);
+          break;
+        case 'msg_flags': {
+          const flags = this.intOf(field.value, 'msg_flags');
+          if (flags !== null && flags !== 0)
+            return this.host.skip(
+              `${name} msg_flags=${flags}: returned message flags are not modelled`,
+            );
+          break;
+        }
+        default:
+          return this.host.scriptError(`${name}: unknown msghdr field ${field.name}`);
+      }
+    }
+    if (total === null) return this.host.scriptError(`${name}: the msghdr has no msg_iov`);
+    const count: Expr = { type: 'int', value: total };
+    const flags = args[2] ?? null;
+    return name === 'sendmsg'
+      ? this.write([args[0]!, header, count], 2, flags)
+      : this.read([args[0]!, header, count], 2, flags);
   }
 
   private writeBytes(f: SocketFd, count: number, dontWait: boolean): CallOutcome | Blocked {
