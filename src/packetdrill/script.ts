@@ -538,6 +538,12 @@ class Parser {
   packet(): PacketSpec {
     const direction = this.next().text === '<' ? 'inbound' : 'outbound';
     let ip: IpInfo = { ecn: null, tos: null, ttl: null };
+    if (this.isPunct('[') && this.peek(1).kind === 'num') {
+      // packetdrill's first ICMP grammar: `< [1:1(0)] icmp unreachable ...`.
+      const quoted = this.icmpQuoted();
+      if (!this.isWord('icmp')) this.fail("expected 'icmp' after a quoted segment");
+      return this.icmp(direction, ip, quoted);
+    }
     if (this.isPunct('(') || this.isPunct('[')) ip = this.ipInfo();
     let ports: { src: number; dst: number } | null = null;
     if (this.peek().kind === 'num' && this.isPunct('>', 1)) {
@@ -546,7 +552,7 @@ class Parser {
       const dst = this.integer('destination port');
       ports = { src, dst };
     }
-    if (this.isWord('icmp')) return this.icmp(direction, ip);
+    if (this.isWord('icmp')) return this.icmp(direction, ip, null);
     if (this.isWord('udp'))
       throw new Failure(
         'UDP packets are not supported (tcpts runs TCP scripts)',
@@ -768,7 +774,16 @@ class Parser {
     return list;
   }
 
-  icmp(direction: 'inbound' | 'outbound', ip: IpInfo): IcmpPacketSpec {
+  /**
+   * `icmp TYPE [CODE] [mtu N] [id N] [[seq:end(len)]]`; packetdrill's first
+   * grammar put the quoted segment before `icmp` (`< [1:1(0)] icmp
+   * unreachable port_unreachable`), which `quoted` carries when it did.
+   */
+  icmp(
+    direction: 'inbound' | 'outbound',
+    ip: IpInfo,
+    quoted: { seq: number; length: number } | null,
+  ): IcmpPacketSpec {
     this.expectWord('icmp');
     const typeToken = this.next();
     if (typeToken.kind !== 'word') this.fail('expected an ICMP type', typeToken);
@@ -784,27 +799,33 @@ class Parser {
       this.next();
       this.integer('ICMP id');
     }
-    let echoed = { seq: 0, length: 0 };
+    let echoed = quoted ?? { seq: 0, length: 0 };
     if (this.isPunct('[')) {
-      this.next();
-      if (this.isWord('udp') || this.isWord('raw'))
-        throw new Failure(
-          'ICMP errors quoting UDP or raw packets are not supported',
-          this.peek().line,
-          true,
-        );
-      const seq = this.integer('quoted sequence number');
-      this.expectPunct(':');
-      const end = this.integer('quoted end sequence number');
-      this.expectPunct('(');
-      const length = this.integer('quoted payload length');
-      this.expectPunct(')');
-      if ((seq + length) >>> 0 !== end >>> 0)
-        this.fail('inconsistent quoted sequence numbers and payload size');
-      this.expectPunct(']');
-      echoed = { seq: seq >>> 0, length };
+      if (quoted !== null) this.fail('the quoted segment is given twice');
+      echoed = this.icmpQuoted();
     }
     return { kind: 'icmp', direction, ip, type: typeToken.text, code, mtu, echoed };
+  }
+
+  /** `[seq:end(len)]`: the segment an ICMP error quotes. */
+  icmpQuoted(): { seq: number; length: number } {
+    this.expectPunct('[');
+    if (this.isWord('udp') || this.isWord('raw'))
+      throw new Failure(
+        'ICMP errors quoting UDP or raw packets are not supported',
+        this.peek().line,
+        true,
+      );
+    const seq = this.integer('quoted sequence number');
+    this.expectPunct(':');
+    const end = this.integer('quoted end sequence number');
+    this.expectPunct('(');
+    const length = this.integer('quoted payload length');
+    this.expectPunct(')');
+    if ((seq + length) >>> 0 !== end >>> 0)
+      this.fail('inconsistent quoted sequence numbers and payload size');
+    this.expectPunct(']');
+    return { seq: seq >>> 0, length };
   }
 
   // --- system calls --------------------------------------------------------
