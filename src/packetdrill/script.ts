@@ -216,7 +216,9 @@ function preprocess(source: string, outsideDefines: ReadonlyMap<string, string>)
       continue;
     }
     if (!inCode) {
-      const option = /^--([A-Za-z0-9_]+)(?:=(.*))?$/.exec(line);
+      // An option line may end in a comment: `--tcp_ts_ecr_scaled // used in TEST 5`.
+      const withoutComment = line.replace(/\s+\/\/.*$/, '').replace(/\s*\/\*.*\*\/$/, '');
+      const option = /^--([A-Za-z0-9_]+)(?:=(.*))?$/.exec(withoutComment);
       if (option !== null) {
         const name = option[1]!;
         const value = (option[2] ?? '').trim().replace(/^"(.*)"$/, '$1');

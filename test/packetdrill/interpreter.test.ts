@@ -23,6 +23,8 @@ import {
   type ScriptResult,
 } from '../../src/packetdrill/index.js';
 import { runPacketdrillCommand } from '../../src/cli/packetdrill.js';
+import { runCode } from '../../src/packetdrill/code.js';
+import { icmpCodes } from '../../src/packetdrill/packets.js';
 import { PROFILES } from '../../src/packetdrill/profiles.js';
 import { runShell, type ShellContext, type ShellOutcome } from '../../src/packetdrill/shell.js';
 
@@ -561,4 +563,27 @@ test('loss-recovery sysctls map onto the TcpConfig switches', () => {
   assert.equal(ctx.tcp.congestionControl, 'newreno');
   run('sysctl -q net.ipv4.tcp_moderate_rcvbuf=0');
   assert.equal(ctx.tcp.receiveBufferAutotuning, false);
+});
+
+test("an assert's message is evaluated only when it fails, and shown as written if it cannot be", () => {
+  const lookup = (name: string): number | string | undefined =>
+    name === 'tcpi_snd_cwnd' ? 10 : name === 'tcpi_lost' ? 'tcpi_lost is not kept' : undefined;
+  assert.deepEqual(runCode("assert tcpi_snd_cwnd == 10, 'cwnd=%d' % tcpi_lost", lookup), {
+    ok: true,
+  });
+  const failedAssert = runCode("assert tcpi_snd_cwnd == 12, 'cwnd=%d' % tcpi_snd_cwnd", lookup);
+  assert.equal(failedAssert.ok, false);
+  assert.match(
+    (failedAssert as { message: string }).message,
+    /^assertion failed: tcpi_snd_cwnd == 12, .* \('cwnd=%d' % tcpi_snd_cwnd; tcpi_snd_cwnd=10\)$/,
+  );
+});
+
+test('ICMP types and codes by name per type, or as type_N and code_N', () => {
+  assert.deepEqual(icmpCodes(4, 'unreachable', 'precedence_cutoff'), { type: 3, code: 15 });
+  assert.deepEqual(icmpCodes(4, 'type_3', 'code_4'), { type: 3, code: 4 });
+  assert.deepEqual(icmpCodes(6, 'time_exceeded', 'exceeded_frag_time'), { type: 3, code: 1 });
+  assert.deepEqual(icmpCodes(6, 'echo_request', null), { type: 128, code: 0 });
+  assert.match(String(icmpCodes(4, 'redirect', 'port_unreachable')), /unknown ICMP code/);
+  assert.match(String(icmpCodes(4, 'type_300', null)), /unknown ICMP type 'type_300'/);
 });
