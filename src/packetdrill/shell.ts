@@ -328,9 +328,13 @@ function acceptedNoOp(words: string[]): boolean {
  */
 export function runShell(command: string, ctx: ShellContext, depth = 0): ShellOutcome {
   const text = command.replace(/\\\r?\n/g, ' ');
-  for (const piece of text.split(/;|&&|\n/)) {
+  // Comment lines go first, so that a ';' in one splits nothing.
+  const commands = text
+    .split('\n')
+    .filter((l) => !l.trim().startsWith('#'))
+    .join('\n');
+  for (const piece of commands.split(/;|&&|\n/)) {
     const raw = piece.trim();
-    if (raw.startsWith('#')) continue;
     const line = dropRedirections(expand(raw, ctx.defines));
     if (line === '' || line === 'true' || line === ':') continue;
     const count = runStateCount(line, ctx);
@@ -353,7 +357,7 @@ export function runShell(command: string, ctx: ShellContext, depth = 0): ShellOu
     } else if (first === 'ip') {
       outcome = runIpRoute(words.slice(1), ctx);
     } else if (/(^|\/)set_sysctls\.py$/.test(first)) {
-      outcome = runSetSysctls(words.slice(1), ctx);
+      outcome = runSetSysctls(glueAssignments(words.slice(1)), ctx);
     } else if (/^\/tmp\/sysctl_restore_[^/]*\.sh$/.test(first) && words.length === 1) {
       outcome = restoreSysctls(ctx);
     } else if (first.includes('/') && first.endsWith('.sh') && words.length === 1) {

@@ -27,7 +27,17 @@ for (const name of scripts) {
   const known = knownFailureOf(text);
   const options = known !== null ? { todo: `KNOWN-FAIL: ${known}` } : {};
   test(`packetdrill ${name}`, options, () => {
-    const result = runScript(text, { unexpectedPackets: 'strict' });
+    const result = runScript(text, {
+      unexpectedPackets: 'strict',
+      // A shell line that runs a script file reads it next to the script.
+      readFile: (file) => {
+        try {
+          return readFileSync(join(dir, file), 'utf8');
+        } catch {
+          return null;
+        }
+      },
+    });
     const report = formatResult({ path: name, result }).join('\n');
     assert.equal(result.status, 'pass', report);
   });
