@@ -26,6 +26,7 @@ import { runPacketdrillCommand } from '../../src/cli/packetdrill.js';
 import { runCode } from '../../src/packetdrill/code.js';
 import { icmpCodes } from '../../src/packetdrill/packets.js';
 import { PROFILES } from '../../src/packetdrill/profiles.js';
+import { SYSCTLS, applySysctl, sysctlKind } from '../../src/packetdrill/sysctls.js';
 import { runShell, type ShellContext, type ShellOutcome } from '../../src/packetdrill/shell.js';
 
 /** A passive open with timestamps; line numbers below count from here. */
@@ -586,4 +587,68 @@ test('ICMP types and codes by name per type, or as type_N and code_N', () => {
   assert.deepEqual(icmpCodes(6, 'echo_request', null), { type: 128, code: 0 });
   assert.match(String(icmpCodes(4, 'redirect', 'port_unreachable')), /unknown ICMP code/);
   assert.match(String(icmpCodes(4, 'type_300', null)), /unknown ICMP type 'type_300'/);
+});
+
+test('an --mtu too small for an MSS of 64 skips with the reason, from the script or the command line', () => {
+  const text = '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 listen(3, 1) = 0';
+  const fromScript = runScript(`--mtu=72\n${text}`);
+  assert.equal(fromScript.status, 'skip');
+  assert.match(
+    fromScript.message,
+    /--mtu=72 gives an MSS of 32, and tcpts needs an MSS of at least 64/,
+  );
+  const fromCommandLine = runScript(text, { scriptOptions: new Map([['mtu', '72']]) });
+  assert.equal(fromCommandLine.status, 'skip');
+  const v6 = runScript(text, {
+    scriptOptions: new Map([
+      ['ip_version', 'ipv6'],
+      ['mtu', '100'],
+    ]),
+  });
+  assert.match(v6.message, /MTU 124 for IPv6/);
+});
+
+test('--sysctl applies before the first line, by the same table', () => {
+  const text = [
+    '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+    '+0 bind(3, ..., ...) = 0',
+    '+0 listen(3, 1) = 0',
+    '+0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>',
+    '+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>',
+  ].join('\n');
+  assert.equal(runScript(text).status, 'fail', 'timestamps are on by default');
+  const off = runScript(text, { sysctls: new Map([['net.ipv4.tcp_timestamps', '0']]) });
+  assert.equal(off.status, 'pass', formatResult({ path: 'off', result: off }).join('\n'));
+  const idle = runScript(text, {
+    sysctls: new Map([['net.ipv4.tcp_slow_start_after_idle', '0']]),
+  });
+  assert.equal(idle.status, 'skip');
+  assert.match(idle.message, /^sysctl net\.ipv4\.tcp_slow_start_after_idle=0: /);
+});
+
+test('each sysctl is modelled, a no-op, or unsupported, by the one table', () => {
+  assert.equal(sysctlKind('net.ipv4.tcp_timestamps'), 'modelled');
+  assert.equal(sysctlKind('net/ipv4/tcp_sack'), 'modelled');
+  assert.equal(sysctlKind('net.ipv4.tcp_tso_win_divisor'), 'no-op');
+  assert.equal(sysctlKind('net.ipv4.tcp_fastopen'), 'no-op');
+  assert.equal(sysctlKind('net.ipv4.tcp_adv_win_scale'), 'unsupported');
+  assert.equal(sysctlKind('net.ipv4.no_such_thing'), 'unsupported');
+  for (const [name, entry] of Object.entries(SYSCTLS)) {
+    if (entry.kind !== 'modelled') assert.ok(entry.why.length > 20, `${name} says why`);
+  }
+  const target = {
+    tcp: PROFILES.linux!.tcp(),
+    stack: { maxSynBacklog: null },
+    stackCreated: false,
+  };
+  const before = { ...target.tcp };
+  assert.deepEqual(applySysctl('net.ipv4.tcp_tso_win_divisor', '3', target), { kind: 'ok' });
+  assert.deepEqual(target.tcp, before, 'a no-op changes nothing');
+  const refused = applySysctl('net.ipv4.tcp_adv_win_scale', '1', target);
+  assert.equal(refused.kind, 'skip');
+  assert.match((refused as { reason: string }).reason, /^sysctl net\.ipv4\.tcp_adv_win_scale/);
+  target.stackCreated = true;
+  assert.equal(applySysctl('net.ipv4.tcp_max_syn_backlog', '8', target).kind, 'skip');
+  assert.equal(applySysctl('net.ipv4.tcp_sack', '0', target).kind, 'ok');
+  assert.equal(target.tcp.sack, false);
 });
