@@ -588,7 +588,7 @@ class Interpreter implements SocketHost {
       end = relative ? start - (e.time as { start: number }).start + blockingEnd : blockingEnd;
     }
     const endTolerance = blockingEnd !== null ? this.tolerance(end - start) : tolerance;
-    const result = this.sockets.call(call.name, call.args);
+    const result = this.sockets.call(call.name, call.args, call.result);
     if (this.needsDrain) this.drain();
     if (isBlocked(result)) {
       this.pending = { event: e, call, blocked: result, start, end, tolerance: endTolerance };

@@ -131,6 +131,8 @@ function errnoFor(error: TcpError, state: 'connecting' | 'connected'): string {
 export class SocketLayer {
   private readonly host: SocketHost;
   private readonly fds = new Map<number, SocketFd>();
+  /** The descriptor the script expects the current call to return, if it names one. */
+  private wantedFd: number | null = null;
   /** Connections already seen, so options inherited from a listener are applied once. */
   private readonly adopted = new WeakSet<TcpSocket>();
 
@@ -169,7 +171,11 @@ export class SocketLayer {
   }
 
   /** Runs one system call. */
-  call(name: string, args: Expr[]): CallOutcome | Blocked {
+  call(name: string, args: Expr[], expected: Expr | null = null): CallOutcome | Blocked {
+    // packetdrill maps the script's descriptor numbers onto live ones: a new
+    // socket takes the number the script expects for it, when that is free.
+    this.wantedFd =
+      expected !== null && expected.type === 'int' && expected.value >= 0 ? expected.value : null;
     switch (name) {
       case 'socket':
         return this.socket(args);
@@ -264,6 +270,8 @@ export class SocketLayer {
   }
 
   private nextFd(): number {
+    const wanted = this.wantedFd;
+    if (wanted !== null && !this.fds.has(wanted)) return wanted;
     let n = 3;
     while (this.fds.has(n)) n++;
     return n;

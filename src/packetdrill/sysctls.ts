@@ -5,9 +5,10 @@
  * - modelled: it maps onto a TcpConfig field (or a stack tunable), so the
  *   script runs with the value it asks for; some are modelled at one value
  *   only (what tcpts does), and any other value skips the script;
- * - no-op: tcpts has no such mechanism, and no value can change what a
+ * - no-op: tcpts has no such mechanism, and the value cannot change what a
  *   script observes (reasons in the table), so the setting is accepted and
- *   ignored;
+ *   ignored; where one value would be observable after all (tcp_fastopen
+ *   with 0x200), that value skips;
  * - unsupported: the value would change what the script observes and tcpts
  *   cannot follow it, so the script is SKIPPED naming the sysctl. A name
  *   missing from the table counts as unsupported.
@@ -43,7 +44,12 @@ export type SysctlKind = 'modelled' | 'no-op' | 'unsupported';
 /** One row of the table. */
 export type SysctlEntry =
   | { kind: 'modelled'; set: Setter; stackLevel: boolean }
-  | { kind: 'no-op'; why: string }
+  | {
+      kind: 'no-op';
+      why: string;
+      /** A value for which the setting is observable after all: why, or null. */
+      unless: ((value: string) => string | null) | null;
+    }
   | { kind: 'unsupported'; why: string };
 
 /**
@@ -104,7 +110,11 @@ function stackLevel(set: Setter): SysctlEntry {
 }
 
 function noOp(why: string): SysctlEntry {
-  return { kind: 'no-op', why };
+  return { kind: 'no-op', why, unless: null };
+}
+
+function noOpUnless(why: string, unless: (value: string) => string | null): SysctlEntry {
+  return { kind: 'no-op', why, unless };
 }
 
 function unsupported(why: string): SysctlEntry {
@@ -243,7 +253,15 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
       'tcpts has no TCP_NOTSENT_LOWAT limit (only tcp_notsent_lowat=4294967295, no limit)',
     ),
   ),
-  'net.ipv4.tcp_fastopen': noOp(TFO_NO_OP),
+  'net.ipv4.tcp_fastopen': noOpUnless(TFO_NO_OP, (value) => {
+    // With 0x200 (TFO_SERVER_COOKIE_NOT_REQD) and the server bit 0x2, a server
+    // takes data from a SYN that carries no FO option: a script sees that.
+    const text = value.trim();
+    const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : int(text);
+    if (n !== null && (n & 0x200) !== 0 && (n & 0x2) !== 0)
+      return 'tcpts has no TCP Fast Open, and with 0x200 a server takes data from a SYN without a cookie';
+    return null;
+  }),
   'net.ipv4.tcp_fastopen_key': noOp(TFO_NO_OP),
   'net.ipv4.tcp_fastopen_cookies': noOp(TFO_NO_OP),
   'net.ipv4.tcp_fastopen_blackhole_timeout_sec': noOp(TFO_NO_OP),
@@ -291,8 +309,12 @@ export function applySysctl(name: string, value: string, target: SysctlTarget): 
       reason: `sysctl ${name} is not one tcpts models (see the table in src/packetdrill/sysctls.ts)`,
     };
   switch (entry.kind) {
-    case 'no-op':
+    case 'no-op': {
+      const observable = entry.unless?.(value) ?? null;
+      if (observable !== null)
+        return { kind: 'skip', reason: `sysctl ${name}=${value}: ${observable}` };
       return { kind: 'ok' };
+    }
     case 'unsupported':
       return { kind: 'skip', reason: `sysctl ${name} is not supported: ${entry.why}` };
     case 'modelled': {

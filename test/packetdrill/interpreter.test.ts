@@ -644,6 +644,8 @@ test('each sysctl is modelled, a no-op, or unsupported, by the one table', () =>
   const before = { ...target.tcp };
   assert.deepEqual(applySysctl('net.ipv4.tcp_tso_win_divisor', '3', target), { kind: 'ok' });
   assert.deepEqual(target.tcp, before, 'a no-op changes nothing');
+  assert.deepEqual(applySysctl('net.ipv4.tcp_fastopen', '0x70403', target), { kind: 'ok' });
+  assert.equal(applySysctl('net.ipv4.tcp_fastopen', '0x602', target).kind, 'skip');
   const refused = applySysctl('net.ipv4.tcp_adv_win_scale', '1', target);
   assert.equal(refused.kind, 'skip');
   assert.match((refused as { reason: string }).reason, /^sysctl net\.ipv4\.tcp_adv_win_scale/);
