@@ -543,9 +543,12 @@ export class SocketLayer {
     const dontWait = (flags & SYMBOLS.MSG_DONTWAIT!) !== 0;
     if (f.listener !== null || f.conn === null) return fail('ENOTCONN');
     const c = f.conn;
+    const nullBuffer = isNullPointer(args[1]);
     const attempt = (): CallOutcome | null => {
       if (f.shutRead && c.readableBytes === 0) return ok(0);
       const available = c.readableBytes;
+      // Linux's copy to a NULL buffer faults, and the data stays queued.
+      if (available > 0 && count > 0 && nullBuffer) return fail('EFAULT');
       if (available > 0 && count > 0) {
         const buffer = new Uint8Array(Math.min(available, count));
         const n = peek ? c.conn.peek(buffer) : c.read(buffer);
@@ -570,6 +573,8 @@ export class SocketLayer {
     if ('ret' in f) return f;
     const count = this.intOf(args[countIndex], 'count');
     if (count === null) return this.host.scriptError('write needs a byte count');
+    // Linux's copy from a NULL buffer faults before anything is queued.
+    if (count > 0 && isNullPointer(args[1]) && f.conn !== null) return fail('EFAULT');
     return this.writeBytes(f, count, (this.flagsOf(flagsExpr) & SYMBOLS.MSG_DONTWAIT!) !== 0);
   }
 
@@ -1049,3 +1054,11 @@ export function pollNames(mask: number): string {
 }
 
 export { isBlocked };
+
+/** A buffer argument written as NULL. */
+function isNullPointer(e: Expr | undefined): boolean {
+  return (
+    e !== undefined &&
+    ((e.type === 'word' && e.name === 'NULL') || (e.type === 'int' && e.value === 0))
+  );
+}
