@@ -654,3 +654,37 @@ test('each sysctl is modelled, a no-op, or unsupported, by the one table', () =>
   assert.equal(applySysctl('net.ipv4.tcp_sack', '0', target).kind, 'ok');
   assert.equal(target.tcp.sack, false);
 });
+
+test('tcpts packetdrill: --sysctl, --NAME=VALUE options, -D, --strict_packets and script files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpts-pd-'));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const path = join(dir, 'open.pkt');
+  writeFileSync(path, script());
+  // --mtu=72 leaves an MSS of 32: a skip with the reason, not a crash.
+  assert.equal(await runPacketdrillCommand(['--mtu=72', path], io), 2);
+  assert.match(out[0]!, /^SKIPPED .*open\.pkt: --mtu=72 gives an MSS of 32/);
+  out.length = 0;
+  assert.equal(
+    await runPacketdrillCommand(['--sysctl', 'net.ipv4.tcp_slow_start_after_idle=0', path], io),
+    2,
+  );
+  assert.match(out[0]!, /tcp_slow_start_after_idle=0/);
+  assert.equal(await runPacketdrillCommand(['--sysctl', 'nonsense', path], io), 2);
+  assert.match(err[err.length - 1]!, /--sysctl needs NAME=VALUE/);
+  // A script file next to the script, and a leftover packet only --strict_packets fails on.
+  writeFileSync(join(dir, 'settings.sh'), 'sysctl -q net.ipv4.tcp_sack=1\n');
+  const extra = join(dir, 'extra.pkt');
+  writeFileSync(
+    extra,
+    `\`./settings.sh\`\n${script('+0 write(4, ..., 10) = 10', '+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0')}`,
+  );
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand([extra], io), 0, out.join('\n'));
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand(['--strict_packets', extra], io), 1);
+  assert.match(out[0]!, /unexpected outbound packet/);
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand(['-D', 'MSS=1460', '--ip_version=ipv4', path], io), 0);
+});
