@@ -539,6 +539,11 @@ export class SocketLayer {
     const count = this.intOf(args[countIndex], 'count');
     if (count === null) return this.host.scriptError('read needs a byte count');
     const flags = this.flagsOf(flagsExpr);
+    const unmodelled = flags & ~(SYMBOLS.MSG_PEEK! | SYMBOLS.MSG_DONTWAIT!);
+    if (unmodelled !== 0)
+      return this.host.skip(
+        `receive flags 0x${unmodelled.toString(16)} are not modelled (only MSG_PEEK and MSG_DONTWAIT)`,
+      );
     const peek = (flags & SYMBOLS.MSG_PEEK!) !== 0;
     const dontWait = (flags & SYMBOLS.MSG_DONTWAIT!) !== 0;
     if (f.listener !== null || f.conn === null) return fail('ENOTCONN');
@@ -573,9 +578,17 @@ export class SocketLayer {
     if ('ret' in f) return f;
     const count = this.intOf(args[countIndex], 'count');
     if (count === null) return this.host.scriptError('write needs a byte count');
+    const flags = this.flagsOf(flagsExpr);
+    // MSG_MORE corks and MSG_EOR, MSG_OOB, MSG_ZEROCOPY ... change what is
+    // sent; MSG_NOSIGNAL only spares the signal, which scripts never see.
+    const unmodelled = flags & ~(SYMBOLS.MSG_DONTWAIT! | SYMBOLS.MSG_NOSIGNAL!);
+    if (unmodelled !== 0)
+      return this.host.skip(
+        `send flags 0x${unmodelled.toString(16)} are not modelled (only MSG_DONTWAIT and MSG_NOSIGNAL)`,
+      );
     // Linux's copy from a NULL buffer faults before anything is queued.
     if (count > 0 && isNullPointer(args[1]) && f.conn !== null) return fail('EFAULT');
-    return this.writeBytes(f, count, (this.flagsOf(flagsExpr) & SYMBOLS.MSG_DONTWAIT!) !== 0);
+    return this.writeBytes(f, count, (flags & SYMBOLS.MSG_DONTWAIT!) !== 0);
   }
 
   private writev(args: Expr[]): CallOutcome | Blocked {

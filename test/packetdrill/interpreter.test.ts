@@ -372,6 +372,8 @@ test('what tcpts cannot run is SKIPPED with the reason, never passed', () => {
     ['`sysctl -q net.ipv4.tcp_recovery=2`', /models only RACK's bit/],
     ['`sysctl -q net.ipv4.tcp_mtu_probing=1`', /no packetization-layer PMTU probing/],
     ['`sysctl -q net.ipv4.tcp_ecn=3`', /no Accurate ECN/],
+    [script('+0 send(4, ..., 100, MSG_MORE) = 100'), /send flags 0x8000 are not modelled/],
+    [script('+0 recv(4, ..., 100, MSG_WAITALL) = 100'), /receive flags 0x100 are not modelled/],
     ['`sysctl -q net.core.somaxconn=5`', /not one tcpts models/],
     ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', /only SOCK_STREAM/],
     [
