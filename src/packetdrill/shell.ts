@@ -318,6 +318,16 @@ function acceptedNoOp(words: string[]): boolean {
   )
     return true;
   if (words[0] === 'tc' && words[1] === 'qdisc' && words[2] === 'delete') return true;
+  // Turning segmentation offloads off: tcpts sends MSS-sized segments anyway.
+  if (
+    words[0] === 'ethtool' &&
+    words[1] === '-K' &&
+    words[2] === 'tun0' &&
+    words.length > 3 &&
+    words.length % 2 === 1 &&
+    words.slice(3).every((w, i) => (i % 2 === 0 ? /^(tso|gso|gro|lro)$/.test(w) : w === 'off'))
+  )
+    return true;
   return false;
 }
 
@@ -335,7 +345,9 @@ export function runShell(command: string, ctx: ShellContext, depth = 0): ShellOu
     .join('\n');
   for (const piece of commands.split(/;|&&|\n/)) {
     const raw = piece.trim();
-    const line = dropRedirections(expand(raw, ctx.defines));
+    // A comment after a command (`sysctl -q x=1  # on`), when no quote follows.
+    const uncommented = raw.replace(/\s+#[^"']*$/, '');
+    const line = dropRedirections(expand(uncommented, ctx.defines));
     if (line === '' || line === 'true' || line === ':') continue;
     const count = runStateCount(line, ctx);
     if (count !== null) {
