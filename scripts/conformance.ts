@@ -159,6 +159,10 @@ function runOne(root: string, path: string, verbose: boolean): ManifestRow {
   const reasons = results
     .filter((r) => r.outcome === outcome && outcome !== 'PASS')
     .map((r) => reasonOf(r.variant, r.result));
+  // packetdrill's own self-tests include scripts written to fail, each
+  // saying how in a `// Failure:` comment: say so next to the reason.
+  if (outcome === 'FAIL' && /^\s*\/\/\s*Failure:/m.test(text))
+    reasons.unshift('written to fail (a // Failure: comment says how)');
   return { path: rel, blob: blobId(bytes), outcome, reason: reasons.join('; ') };
 }
 
