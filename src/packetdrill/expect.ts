@@ -7,7 +7,7 @@
  */
 import type { TcpSocket } from '../stack/index.js';
 import type { TcpOptionEntry } from '../wire/index.js';
-import { localOffset, type Flow } from './flow.js';
+import { localOffset, remoteOffset, type Flow } from './flow.js';
 import { formatTcp, icmpCodes, readPacket, type WirePacket, type WireTcp } from './packets.js';
 import { seconds6 } from './report.js';
 import { Stop } from './result.js';
@@ -268,16 +268,26 @@ export class OutboundMatcher {
   } {
     const offset = localOffset(this.ctx.flow);
     const first = this.ctx.flow.firstTs;
+    // The remote end's numbers (ACK, SACK blocks) count from its ISN, except in a SYN.
+    const remote = (t.flags & SYN) !== 0 ? 0 : remoteOffset(this.ctx.flow);
     const options = t.options.map((o): TcpOptionEntry => {
       if (o.kind === 'TS' && first !== null)
         return { kind: 'TS', value: (first.script + (o.value - first.live)) >>> 0, echo: o.echo };
+      if (o.kind === 'sack' && remote !== 0)
+        return {
+          kind: 'sack',
+          blocks: o.blocks.map((b) => ({
+            left: ((b.left as number) - remote) >>> 0,
+            right: ((b.right as number) - remote) >>> 0,
+          })) as typeof o.blocks,
+        };
       return o;
     });
     return {
       flags: t.flags,
       seq: (t.seq - offset) >>> 0,
       length: t.payload.length,
-      ack: t.ack,
+      ack: (t.ack - remote) >>> 0,
       window: t.window,
       urgent: t.urgent,
       options,
@@ -418,7 +428,11 @@ export class OutboundMatcher {
         bad(`wscale: expected ${x.shift}, actual ${a.shift}`);
       if (x.kind === 'sack' && a.kind === 'sack') {
         const xs = x.blocks.map((b) => `${b.left}:${b.right}`).join(' ');
-        const as = a.blocks.map((b) => `${b.left}:${b.right}`).join(' ');
+        // SACK blocks are the remote end's numbers, counted from its ISN.
+        const remote = remoteOffset(this.ctx.flow);
+        const as = a.blocks
+          .map((b) => `${(b.left - remote) >>> 0}:${(b.right - remote) >>> 0}`)
+          .join(' ');
         if (xs !== as) bad(`sack blocks: expected ${xs}, actual ${as}`);
       }
       if (x.kind === 'TS' && a.kind === 'TS') {

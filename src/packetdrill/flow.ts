@@ -22,6 +22,14 @@ export interface Flow {
   /** Script TS val -> live TS val, from outbound lines (packetdrill's ts_val_map). */
   tsMap: Map<number, number>;
   firstTs: { script: number; live: number } | null;
+  /**
+   * The remote end's ISN, the same number in script and live space: the
+   * sequence number of the inbound SYN that opened the connection (or of the
+   * SYN-ACK answering our SYN). packetdrill numbers the remote end's later
+   * segments from it: `< S 1000:1000(0)` then `< . 1:1(0)` (run_packet.c's
+   * remote_seq_script_to_live_offset). Null before any.
+   */
+  remoteIsn: number | null;
 }
 
 /** A flow on `localPort` before any packet has fixed a mapping. */
@@ -35,7 +43,13 @@ export function newFlow(localPort: number): Flow {
     isnSocket: null,
     tsMap: new Map(),
     firstTs: null,
+    remoteIsn: null,
   };
+}
+
+/** What a remote sequence number that is not a SYN's adds to go from script to live space. */
+export function remoteOffset(flow: Flow): number {
+  return flow.remoteIsn ?? 0;
 }
 
 /** live ISN - script ISN: added to script sequence numbers of our side, subtracted from live ones. */

@@ -1,12 +1,13 @@
 /**
  * Inbound lines: builds the packet a `<` line describes, mapped from script
- * space into the stack's (packetdrill's map_inbound_packet: ACKs and SACK
- * blocks move by the ISN offset, a TS ecr becomes the live TS val it
- * names), and hands it to the stack.
+ * space into the stack's (packetdrill's map_inbound_packet: a SYN's sequence
+ * number is as written and later ones count from it, ACKs and SACK blocks
+ * move by our ISN offset, a TS ecr becomes the live TS val it names), and
+ * hands it to the stack.
  */
 import { seqAdd } from '../base/index.js';
 import type { SackBlock, TcpOptionEntry } from '../wire/index.js';
-import { localOffset, type Flow } from './flow.js';
+import { localOffset, remoteOffset, type Flow } from './flow.js';
 import {
   buildInboundIcmp,
   buildInboundTcp,
@@ -18,6 +19,7 @@ import { seconds6 } from './report.js';
 import type { IcmpPacketSpec, TcpPacketSpec } from './script.js';
 
 const ACK = 0x10;
+const SYN = 0x02;
 
 /** What injecting needs from the run. */
 export interface InboundContext {
@@ -39,6 +41,12 @@ export function injectTcp(ctx: InboundContext, spec: TcpPacketSpec): void {
   const flow = ctx.flow;
   const offset = localOffset(flow);
   const hasAck = (spec.flags & ACK) !== 0;
+  const isSyn = (spec.flags & SYN) !== 0;
+  // packetdrill: a SYN's sequence number is as written and fixes the remote
+  // ISN (the first SYN of a connection, or the SYN-ACK answering ours); later
+  // segments count from it.
+  if (isSyn && (hasAck || flow.remoteIsn === null)) flow.remoteIsn = spec.seq >>> 0;
+  const seq = isSyn ? spec.seq : (spec.seq + remoteOffset(flow)) >>> 0;
   const options: TcpOptionEntry[] = [];
   for (const o of spec.options ?? []) {
     if (o.kind === 'sack') {
@@ -60,7 +68,7 @@ export function injectTcp(ctx: InboundContext, spec: TcpPacketSpec): void {
   const bytes = buildInboundTcp(ctx.ends, {
     srcPort: spec.ports?.src ?? flow.remotePort,
     dstPort: spec.ports?.dst ?? flow.localPort,
-    seq: spec.seq,
+    seq,
     ack: hasAck ? (spec.ack + offset) >>> 0 : spec.ack,
     flags: spec.flags,
     window: spec.window,
