@@ -266,7 +266,7 @@ export class OutboundMatcher {
     urgent: number;
     options: TcpOptionEntry[];
   } {
-    const offset = localOffset(this.ctx.flow);
+    const offset = localOffset(this.ctx.flow, (t.flags & SYN) !== 0);
     const first = this.ctx.flow.firstTs;
     // The remote end's numbers (ACK, SACK blocks) count from its ISN, except in a SYN.
     const remote = (t.flags & SYN) !== 0 ? 0 : remoteOffset(this.ctx.flow);

@@ -52,7 +52,12 @@ export function remoteOffset(flow: Flow): number {
   return flow.remoteIsn ?? 0;
 }
 
-/** live ISN - script ISN: added to script sequence numbers of our side, subtracted from live ones. */
-export function localOffset(flow: Flow): number {
-  return flow.haveIsn ? (flow.liveIsn - flow.scriptIsn) >>> 0 : 0;
+/**
+ * What one of our sequence numbers adds to go from script to live space
+ * (packetdrill's local_seq_script_to_live_offset): in a SYN, live ISN -
+ * script ISN; elsewhere the live ISN, as the script counts from its ISN.
+ */
+export function localOffset(flow: Flow, isSyn: boolean): number {
+  if (!flow.haveIsn) return 0;
+  return isSyn ? (flow.liveIsn - flow.scriptIsn) >>> 0 : flow.liveIsn;
 }

@@ -39,9 +39,9 @@ export interface InboundContext {
 /** Builds and injects a `<` TCP line. */
 export function injectTcp(ctx: InboundContext, spec: TcpPacketSpec): void {
   const flow = ctx.flow;
-  const offset = localOffset(flow);
   const hasAck = (spec.flags & ACK) !== 0;
   const isSyn = (spec.flags & SYN) !== 0;
+  const offset = localOffset(flow, isSyn);
   // packetdrill: a SYN's sequence number is as written and fixes the remote
   // ISN (the first SYN of a connection, or the SYN-ACK answering ours); later
   // segments count from it.
@@ -109,7 +109,7 @@ export function injectIcmp(ctx: InboundContext, spec: IcmpPacketSpec): void {
     {
       srcPort: ctx.flow.localPort,
       dstPort: ctx.flow.remotePort,
-      seq: (spec.echoed.seq + localOffset(ctx.flow)) >>> 0,
+      seq: (spec.echoed.seq + localOffset(ctx.flow, false)) >>> 0,
       length: spec.echoed.length,
     },
     tos,
