@@ -4,10 +4,12 @@
  * time. The interpreter itself lives in src/packetdrill/ and touches no host
  * API; this file only reads files and prints.
  */
+import { readFileSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   PROFILES,
+  SCRIPT_OPTIONS,
   exitStatus,
   formatResult,
   runScript,
@@ -27,10 +29,16 @@ export const PACKETDRILL_USAGE = [
   '',
   'Options:',
   '  -v, --verbose         show every packet both ways and every system call',
-  '  --strict              exact timing: no tolerance, every deviation fails',
+  '  --strict              exact timing (no tolerance), and a packet the stack sent that',
+  '                        no > line takes fails (packetdrill never looks at leftovers)',
+  '  --strict_packets      only the second half of --strict (how our own scripts run)',
   '  --strict_segments     do not let equal-size segments match one larger line',
   `  --profile NAME        stack defaults the scripts assume (${Object.keys(PROFILES).join(', ')}; default linux)`,
   '  -D NAME=VALUE         define NAME for #ifdef and substitution (repeatable)',
+  '  --sysctl NAME=VALUE   set a sysctl before the first line (repeatable)',
+  `  --NAME=VALUE          a packetdrill option, as a script's own lines give it (${[...SCRIPT_OPTIONS].filter((o) => o !== 'profile' && o !== 'verbose').join(', ')}); the script's lines win`,
+  '',
+  "A shell line that runs a script file (`../common/defaults.sh`) reads it relative to the script's directory.",
   "  --seed N              seed of the stack's random numbers (default 1)",
   '  -h, --help            this text',
 ].join('\n');
@@ -44,7 +52,10 @@ interface Parsed {
   files: string[];
   verbose: boolean;
   strict: boolean;
+  strictPackets: boolean;
   coalesce: boolean;
+  sysctls: Map<string, string>;
+  scriptOptions: Map<string, string>;
   profile: string;
   seed: number;
   defines: Map<string, string>;
@@ -56,7 +67,10 @@ function parse(argv: string[]): Parsed | string {
     files: [],
     verbose: false,
     strict: false,
+    strictPackets: false,
     coalesce: true,
+    sysctls: new Map(),
+    scriptOptions: new Map(),
     profile: 'linux',
     seed: 1,
     defines: new Map(),
@@ -80,7 +94,19 @@ function parse(argv: string[]): Parsed | string {
         break;
       case '--strict':
         p.strict = true;
+        p.strictPackets = true;
         break;
+      case '--strict_packets':
+      case '--strict-packets':
+        p.strictPackets = true;
+        break;
+      case '--sysctl': {
+        const v = value();
+        const m = v === null ? null : /^([A-Za-z0-9_./-]+)=(.*)$/.exec(v);
+        if (m === null) return 'tcpts packetdrill: --sysctl needs NAME=VALUE';
+        p.sysctls.set(m[1]!, m[2]!);
+        break;
+      }
       case '--strict_segments':
       case '--strict-segments':
         p.coalesce = false;
@@ -117,6 +143,12 @@ function parse(argv: string[]): Parsed | string {
           const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:=(.*))?$/.exec(a.slice(2));
           if (m === null) return 'tcpts packetdrill: -D needs NAME=VALUE';
           p.defines.set(m[1]!, m[2] ?? '1');
+          break;
+        }
+        if (a.startsWith('--') && SCRIPT_OPTIONS.has(name.slice(2))) {
+          // packetdrill takes a script's options on its command line too.
+          const eq = a.indexOf('=');
+          p.scriptOptions.set(name.slice(2), eq > 0 ? a.slice(eq + 1) : '');
           break;
         }
         if (a.startsWith('-') && a !== '-')
@@ -179,7 +211,17 @@ export async function runPacketdrillCommand(
     const result = runScript(text, {
       profile: p.profile,
       strict: p.strict,
+      unexpectedPackets: p.strictPackets ? 'strict' : 'packetdrill',
       coalesce: p.coalesce,
+      sysctls: p.sysctls,
+      scriptOptions: p.scriptOptions,
+      readFile: (file) => {
+        try {
+          return readFileSync(resolve(dirname(path), file), 'utf8');
+        } catch {
+          return null;
+        }
+      },
       defines: p.defines,
       seed: p.seed,
       verbose: p.verbose ? (line) => io.out(`  ${line}`) : null,

@@ -137,6 +137,11 @@ class ExpressionParser {
     this.i++;
   }
 
+  /** The tokens not read yet, the end included. */
+  rest(): Tok[] {
+    return this.toks.slice(this.i);
+  }
+
   // Python precedence, lowest first: or, and, not, comparisons, |, ^, &, shifts, + -, * / // %, unary, **.
   expression(): Value {
     let left = this.andExpr();
@@ -374,13 +379,28 @@ export function runCode(code: string, lookup: NameLookup): CodeResult {
     try {
       parser = new ExpressionParser(tokenize(m[1]!), lookup);
       const value = parser.expression();
-      let message = '';
+      // Python evaluates an assert's message only when the assertion fails;
+      // so do we, and a message we cannot evaluate ('cwnd=%d' % x) is shown as written.
+      let messageTokens: Tok[] = [];
       if (parser.isComma()) {
         parser.skip();
-        message = show(parser.expression());
+        messageTokens = parser.rest();
+      } else if (!parser.atEnd()) {
+        throw new CodeError(`unexpected text after the expression in '${line}'`);
       }
-      if (!parser.atEnd()) throw new CodeError(`unexpected text after the expression in '${line}'`);
       if (!truthy(value)) {
+        let message = '';
+        if (messageTokens.length > 1) {
+          const messageParser = new ExpressionParser(messageTokens, lookup);
+          try {
+            const shown = messageParser.expression();
+            if (!messageParser.atEnd()) throw new CodeError('unexpected text');
+            message = show(shown);
+          } catch (error) {
+            if (!(error instanceof CodeError)) throw error;
+            message = line.slice(line.indexOf(',') + 1).trim();
+          }
+        }
         const names = [...parser.seen].map(([k, v]) => `${k}=${show(v)}`).join(', ');
         const detail = [message, names].filter((part) => part !== '').join('; ');
         return {

@@ -178,6 +178,8 @@ export const TCPI_OPTIONS: Readonly<Record<string, number>> = {
   TCPI_OPT_ECN: 8,
   TCPI_OPT_ECN_SEEN: 16,
   TCPI_OPT_SYN_DATA: 32,
+  TCPI_OPT_USEC_TS: 64,
+  TCPI_OPT_TFO_CHILD: 128,
 };
 
 /** Linux's "infinite" ssthresh as TCP_INFO reports it. */

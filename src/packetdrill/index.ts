@@ -5,7 +5,9 @@
  * uses the stack's public API and wire codecs, and no host APIs (the CLI
  * entry reads the files).
  */
-export { runScript, DEFAULT_ADDRESSES, type RunOptions, type ScriptResult } from './runner.js';
+export { runScript } from './runner.js';
+export type { ScriptResult } from './result.js';
+export { DEFAULT_ADDRESSES, SCRIPT_OPTIONS, type RunOptions } from './settings.js';
 export {
   parseScript,
   isParseError,

@@ -260,13 +260,13 @@ export function buildInboundTcp(ends: Endpoints, f: TcpFields): Uint8Array {
 }
 
 /** ICMP type/code names packetdrill scripts use, per family. */
-const ICMP4_TYPES: Readonly<Record<string, number>> = {
-  unreachable: 3,
-  dest_unreachable: 3,
-  destination_unreachable: 3,
-  time_exceeded: 11,
-};
-const ICMP4_CODES: Readonly<Record<string, number>> = {
+/** An ICMP type by name, with the names of its codes (packetdrill's icmp_packet.c tables, and a few aliases). */
+interface IcmpType {
+  type: number;
+  codes: Readonly<Record<string, number>>;
+}
+
+const ICMP4_UNREACHABLE_CODES: Readonly<Record<string, number>> = {
   net_unreachable: 0,
   network_unreachable: 0,
   host_unreachable: 1,
@@ -280,31 +280,80 @@ const ICMP4_CODES: Readonly<Record<string, number>> = {
   source_host_isolated: 8,
   net_prohibited: 9,
   host_prohibited: 10,
+  net_unreachable_for_tos: 11,
   net_tos_unreachable: 11,
+  host_unreachable_for_tos: 12,
   host_tos_unreachable: 12,
   packet_filtered: 13,
-  ttl_exceeded: 0,
-  exceeded_in_transit: 0,
-  frag_reassembly_exceeded: 1,
+  precedence_violation: 14,
+  precedence_cutoff: 15,
 };
-const ICMP6_TYPES: Readonly<Record<string, number>> = {
-  unreachable: 1,
-  dest_unreachable: 1,
-  destination_unreachable: 1,
-  packet_too_big: 2,
-  time_exceeded: 3,
+
+const NO_CODES: Readonly<Record<string, number>> = {};
+
+const ICMP4_TYPES: Readonly<Record<string, IcmpType>> = {
+  echo_reply: { type: 0, codes: NO_CODES },
+  unreachable: { type: 3, codes: ICMP4_UNREACHABLE_CODES },
+  dest_unreachable: { type: 3, codes: ICMP4_UNREACHABLE_CODES },
+  destination_unreachable: { type: 3, codes: ICMP4_UNREACHABLE_CODES },
+  source_quench: { type: 4, codes: NO_CODES },
+  redirect: { type: 5, codes: NO_CODES },
+  echo_request: { type: 8, codes: NO_CODES },
+  time_exceeded: {
+    type: 11,
+    codes: { ttl_exceeded: 0, exceeded_in_transit: 0, frag_reassembly_exceeded: 1 },
+  },
+  parameter_problem: { type: 12, codes: NO_CODES },
+  timestamp_request: { type: 13, codes: NO_CODES },
+  timestamp_reply: { type: 14, codes: NO_CODES },
+  information_request: { type: 15, codes: NO_CODES },
+  information_reply: { type: 16, codes: NO_CODES },
+  address_mask_request: { type: 17, codes: NO_CODES },
+  address_mask_reply: { type: 18, codes: NO_CODES },
 };
-const ICMP6_CODES: Readonly<Record<string, number>> = {
+
+const ICMP6_UNREACHABLE_CODES: Readonly<Record<string, number>> = {
+  net_unreachable: 0,
   no_route: 0,
   admin_prohibited: 1,
+  not_neighbour: 2,
   beyond_scope: 2,
   address_unreachable: 3,
   port_unreachable: 4,
   source_address_failed: 5,
   reject_route: 6,
-  hop_limit_exceeded: 0,
-  fragment_reassembly_time_exceeded: 1,
 };
+
+const ICMP6_TYPES: Readonly<Record<string, IcmpType>> = {
+  unreachable: { type: 1, codes: ICMP6_UNREACHABLE_CODES },
+  dest_unreachable: { type: 1, codes: ICMP6_UNREACHABLE_CODES },
+  destination_unreachable: { type: 1, codes: ICMP6_UNREACHABLE_CODES },
+  packet_too_big: { type: 2, codes: NO_CODES },
+  time_exceeded: {
+    type: 3,
+    codes: {
+      exceeded_hop_limit: 0,
+      hop_limit_exceeded: 0,
+      exceeded_frag_time: 1,
+      fragment_reassembly_time_exceeded: 1,
+    },
+  },
+  parameter_problem: {
+    type: 4,
+    codes: { header_field: 0, unknown_next_header: 1, unknown_option: 2 },
+  },
+  echo_request: { type: 128, codes: NO_CODES },
+  echo_reply: { type: 129, codes: NO_CODES },
+};
+
+/** `type_N` / `code_N`: a number by itself, as packetdrill takes it (0..255). */
+function numbered(prefix: 'type_' | 'code_', name: string): number | null {
+  if (!name.startsWith(prefix)) return null;
+  const digits = name.slice(prefix.length);
+  if (!/^[0-9]{1,3}$/.test(digits)) return null;
+  const n = Number(digits);
+  return n <= 255 ? n : null;
+}
 
 /** Numeric ICMP type and code for a script's names, or a message saying what is wrong. */
 export function icmpCodes(
@@ -313,14 +362,18 @@ export function icmpCodes(
   code: string | null,
 ): { type: number; code: number } | string {
   const types = family === 4 ? ICMP4_TYPES : ICMP6_TYPES;
-  const codes = family === 4 ? ICMP4_CODES : ICMP6_CODES;
-  const t = types[type];
-  if (t === undefined)
-    return `unknown ICMP${family === 6 ? 'v6' : ''} type '${type}' (known: ${Object.keys(types).join(', ')})`;
+  const version = family === 6 ? 'v6' : '';
+  const named = types[type];
+  const t = named?.type ?? numbered('type_', type);
+  if (t === null)
+    return `unknown ICMP${version} type '${type}' (known: ${Object.keys(types).join(', ')}, or type_N)`;
   if (code === null) return { type: t, code: 0 };
-  const c = codes[code];
-  if (c === undefined)
-    return `unknown ICMP${family === 6 ? 'v6' : ''} code '${code}' (known: ${Object.keys(codes).join(', ')})`;
+  const codes = named?.codes ?? NO_CODES;
+  const c = codes[code] ?? numbered('code_', code);
+  if (c === null) {
+    const known = Object.keys(codes);
+    return `unknown ICMP${version} code '${code}' for type ${type} (known: ${known.length > 0 ? `${known.join(', ')}, or code_N` : 'code_N'})`;
+  }
   return { type: t, code: c };
 }
 

@@ -4,7 +4,7 @@
  * line, and the exit status (0 all passed, 1 any failed, 2 none failed but
  * some were skipped).
  */
-import type { ScriptResult } from './runner.js';
+import type { ScriptResult } from './result.js';
 
 /** A result with the script's path. */
 export interface NamedResult {
@@ -54,4 +54,9 @@ export function exitStatus(results: readonly NamedResult[]): number {
   if (results.some((r) => r.result.status === 'fail')) return 1;
   if (results.some((r) => r.result.status === 'skip')) return 2;
   return 0;
+}
+
+/** A virtual time in microseconds as seconds with six decimals, as packetdrill prints times. */
+export function seconds6(micros: number): string {
+  return (micros / 1e6).toFixed(6);
 }

@@ -79,7 +79,8 @@ export type Expr =
   | { type: 'list'; items: Expr[] }
   | { type: 'struct'; items: Expr[] }
   | { type: 'or'; left: Expr; right: Expr }
-  | { type: 'assign'; name: string; value: Expr }
+  /** `name=value`, or `name(args)=value` as in a msghdr's `msg_iov(1)=[...]` (args null without parentheses). */
+  | { type: 'assign'; name: string; args: Expr[] | null; value: Expr }
   | { type: 'call'; name: string; args: Expr[] };
 
 /** `name(args) = result [ERRNO (note)]`. */
@@ -112,6 +113,11 @@ export interface Script {
   /** `-D NAME=value` definitions (header lines and the caller's). */
   defines: Map<string, string>;
   events: ScriptEvent[];
+  /**
+   * packetdrill's opt_cleanup_command: a `command` with no time after the
+   * last event, run when the script ends, or null.
+   */
+  cleanup: { line: number; command: string } | null;
   /** The reason of a `// KNOWN-FAIL: reason` line, or null. */
   knownFailure: string | null;
 }
@@ -210,7 +216,9 @@ function preprocess(source: string, outsideDefines: ReadonlyMap<string, string>)
       continue;
     }
     if (!inCode) {
-      const option = /^--([A-Za-z0-9_]+)(?:=(.*))?$/.exec(line);
+      // An option line may end in a comment: `--tcp_ts_ecr_scaled // used in TEST 5`.
+      const withoutComment = line.replace(/\s+\/\/.*$/, '').replace(/\s*\/\*.*\*\/$/, '');
+      const option = /^--([A-Za-z0-9_]+)(?:=(.*))?$/.exec(withoutComment);
       if (option !== null) {
         const name = option[1]!;
         const value = (option[2] ?? '').trim().replace(/^"(.*)"$/, '$1');
@@ -370,6 +378,8 @@ function lex(text: string, defines: ReadonlyMap<string, string>): Token[] {
 class Parser {
   private readonly tokens: Token[];
   private i = 0;
+  /** The trailing command with no time, once events() has read it. */
+  cleanup: { line: number; command: string } | null = null;
 
   constructor(tokens: Token[]) {
     this.tokens = tokens;
@@ -442,7 +452,15 @@ class Parser {
         action: { type: 'shell', command: init.text },
       });
     }
-    while (this.peek().kind !== 'eof') events.push(this.event());
+    while (this.peek().kind !== 'eof') {
+      const t = this.peek();
+      if (t.kind === 'shell' && this.peek(1).kind === 'eof') {
+        this.next();
+        this.cleanup = { line: t.line, command: t.text };
+        break;
+      }
+      events.push(this.event());
+    }
     return events;
   }
 
@@ -522,6 +540,12 @@ class Parser {
   packet(): PacketSpec {
     const direction = this.next().text === '<' ? 'inbound' : 'outbound';
     let ip: IpInfo = { ecn: null, tos: null, ttl: null };
+    if (this.isPunct('[') && this.peek(1).kind === 'num') {
+      // packetdrill's first ICMP grammar: `< [1:1(0)] icmp unreachable ...`.
+      const quoted = this.icmpQuoted();
+      if (!this.isWord('icmp')) this.fail("expected 'icmp' after a quoted segment");
+      return this.icmp(direction, ip, quoted);
+    }
     if (this.isPunct('(') || this.isPunct('[')) ip = this.ipInfo();
     let ports: { src: number; dst: number } | null = null;
     if (this.peek().kind === 'num' && this.isPunct('>', 1)) {
@@ -530,7 +554,7 @@ class Parser {
       const dst = this.integer('destination port');
       ports = { src, dst };
     }
-    if (this.isWord('icmp')) return this.icmp(direction, ip);
+    if (this.isWord('icmp')) return this.icmp(direction, ip, null);
     if (this.isWord('udp'))
       throw new Failure(
         'UDP packets are not supported (tcpts runs TCP scripts)',
@@ -752,7 +776,16 @@ class Parser {
     return list;
   }
 
-  icmp(direction: 'inbound' | 'outbound', ip: IpInfo): IcmpPacketSpec {
+  /**
+   * `icmp TYPE [CODE] [mtu N] [id N] [[seq:end(len)]]`; packetdrill's first
+   * grammar put the quoted segment before `icmp` (`< [1:1(0)] icmp
+   * unreachable port_unreachable`), which `quoted` carries when it did.
+   */
+  icmp(
+    direction: 'inbound' | 'outbound',
+    ip: IpInfo,
+    quoted: { seq: number; length: number } | null,
+  ): IcmpPacketSpec {
     this.expectWord('icmp');
     const typeToken = this.next();
     if (typeToken.kind !== 'word') this.fail('expected an ICMP type', typeToken);
@@ -768,27 +801,33 @@ class Parser {
       this.next();
       this.integer('ICMP id');
     }
-    let echoed = { seq: 0, length: 0 };
+    let echoed = quoted ?? { seq: 0, length: 0 };
     if (this.isPunct('[')) {
-      this.next();
-      if (this.isWord('udp') || this.isWord('raw'))
-        throw new Failure(
-          'ICMP errors quoting UDP or raw packets are not supported',
-          this.peek().line,
-          true,
-        );
-      const seq = this.integer('quoted sequence number');
-      this.expectPunct(':');
-      const end = this.integer('quoted end sequence number');
-      this.expectPunct('(');
-      const length = this.integer('quoted payload length');
-      this.expectPunct(')');
-      if ((seq + length) >>> 0 !== end >>> 0)
-        this.fail('inconsistent quoted sequence numbers and payload size');
-      this.expectPunct(']');
-      echoed = { seq: seq >>> 0, length };
+      if (quoted !== null) this.fail('the quoted segment is given twice');
+      echoed = this.icmpQuoted();
     }
     return { kind: 'icmp', direction, ip, type: typeToken.text, code, mtu, echoed };
+  }
+
+  /** `[seq:end(len)]`: the segment an ICMP error quotes. */
+  icmpQuoted(): { seq: number; length: number } {
+    this.expectPunct('[');
+    if (this.isWord('udp') || this.isWord('raw'))
+      throw new Failure(
+        'ICMP errors quoting UDP or raw packets are not supported',
+        this.peek().line,
+        true,
+      );
+    const seq = this.integer('quoted sequence number');
+    this.expectPunct(':');
+    const end = this.integer('quoted end sequence number');
+    this.expectPunct('(');
+    const length = this.integer('quoted payload length');
+    this.expectPunct(')');
+    if ((seq + length) >>> 0 !== end >>> 0)
+      this.fail('inconsistent quoted sequence numbers and payload size');
+    this.expectPunct(']');
+    return { seq: seq >>> 0, length };
   }
 
   // --- system calls --------------------------------------------------------
@@ -861,7 +900,7 @@ class Parser {
       this.next();
       if (this.isPunct('=')) {
         this.next();
-        return { type: 'assign', name: t.text, value: this.expr() };
+        return { type: 'assign', name: t.text, args: null, value: this.expr() };
       }
       if (this.isPunct('(')) {
         this.next();
@@ -874,6 +913,11 @@ class Parser {
           }
         }
         this.expectPunct(')');
+        if (this.isPunct('=')) {
+          // A msghdr field with its length: `msg_iov(1)=[{..., 100}]`, `msg_name(...)=...`.
+          this.next();
+          return { type: 'assign', name: t.text, args, value: this.expr() };
+        }
         return { type: 'call', name: t.text, args };
       }
       return { type: 'word', name: t.text };
@@ -943,7 +987,13 @@ export function parseScript(
     knownFailure = pre.knownFailure;
     const parser = new Parser(lex(pre.text, pre.defines));
     const events = parser.events();
-    return { options: pre.options, defines: pre.defines, events, knownFailure };
+    return {
+      options: pre.options,
+      defines: pre.defines,
+      events,
+      cleanup: parser.cleanup,
+      knownFailure,
+    };
   } catch (error) {
     if (error instanceof Failure)
       return { error: error.message, line: error.line, unsupported: error.unsupported };

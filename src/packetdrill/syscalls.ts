@@ -41,6 +41,8 @@ export interface SocketHost {
   stack(overrides: Partial<TcpConfig> | null): Stack;
   /** The TCP defaults in force (profile plus sysctls). */
   tcpDefaults(): TcpConfig;
+  /** What sysctls changed since the stack was created: they apply to sockets created from now on. */
+  tcpChanges(): Partial<TcpConfig>;
   readonly family: 4 | 6;
   readonly localAddress: string;
   readonly remoteAddress: string;
@@ -129,6 +131,8 @@ function errnoFor(error: TcpError, state: 'connecting' | 'connected'): string {
 export class SocketLayer {
   private readonly host: SocketHost;
   private readonly fds = new Map<number, SocketFd>();
+  /** The descriptor the script expects the current call to return, if it names one. */
+  private wantedFd: number | null = null;
   /** Connections already seen, so options inherited from a listener are applied once. */
   private readonly adopted = new WeakSet<TcpSocket>();
 
@@ -167,7 +171,11 @@ export class SocketLayer {
   }
 
   /** Runs one system call. */
-  call(name: string, args: Expr[]): CallOutcome | Blocked {
+  call(name: string, args: Expr[], expected: Expr | null = null): CallOutcome | Blocked {
+    // packetdrill maps the script's descriptor numbers onto live ones: a new
+    // socket takes the number the script expects for it, when that is free.
+    this.wantedFd =
+      expected !== null && expected.type === 'int' && expected.value >= 0 ? expected.value : null;
     switch (name) {
       case 'socket':
         return this.socket(args);
@@ -192,6 +200,9 @@ export class SocketLayer {
         return this.write(args, 2, args[3] ?? null);
       case 'writev':
         return this.writev(args);
+      case 'sendmsg':
+      case 'recvmsg':
+        return this.message(name, args);
       case 'close':
         return this.close(args);
       case 'shutdown':
@@ -259,6 +270,8 @@ export class SocketLayer {
   }
 
   private nextFd(): number {
+    const wanted = this.wantedFd;
+    if (wanted !== null && !this.fds.has(wanted)) return wanted;
     let n = 3;
     while (this.fds.has(n)) n++;
     return n;
@@ -319,7 +332,7 @@ export class SocketLayer {
   /** TCP defaults for a new connection of `f`: socket options on top of the stack defaults. */
   private overrides(f: SocketFd): Partial<TcpConfig> {
     const o = f.options;
-    const t: Partial<TcpConfig> = {};
+    const t: Partial<TcpConfig> = { ...this.host.tcpChanges() };
     if (o.noDelay !== null) t.noDelay = o.noDelay;
     if (o.keepAlive !== null) t.keepAlive = o.keepAlive;
     if (o.keepIdle !== null) t.keepAliveIdle = seconds(o.keepIdle);
@@ -526,13 +539,21 @@ export class SocketLayer {
     const count = this.intOf(args[countIndex], 'count');
     if (count === null) return this.host.scriptError('read needs a byte count');
     const flags = this.flagsOf(flagsExpr);
+    const unmodelled = flags & ~(SYMBOLS.MSG_PEEK! | SYMBOLS.MSG_DONTWAIT!);
+    if (unmodelled !== 0)
+      return this.host.skip(
+        `receive flags 0x${unmodelled.toString(16)} are not modelled (only MSG_PEEK and MSG_DONTWAIT)`,
+      );
     const peek = (flags & SYMBOLS.MSG_PEEK!) !== 0;
     const dontWait = (flags & SYMBOLS.MSG_DONTWAIT!) !== 0;
     if (f.listener !== null || f.conn === null) return fail('ENOTCONN');
     const c = f.conn;
+    const nullBuffer = isNullPointer(args[1]);
     const attempt = (): CallOutcome | null => {
       if (f.shutRead && c.readableBytes === 0) return ok(0);
       const available = c.readableBytes;
+      // Linux's copy to a NULL buffer faults, and the data stays queued.
+      if (available > 0 && count > 0 && nullBuffer) return fail('EFAULT');
       if (available > 0 && count > 0) {
         const buffer = new Uint8Array(Math.min(available, count));
         const n = peek ? c.conn.peek(buffer) : c.read(buffer);
@@ -557,7 +578,17 @@ export class SocketLayer {
     if ('ret' in f) return f;
     const count = this.intOf(args[countIndex], 'count');
     if (count === null) return this.host.scriptError('write needs a byte count');
-    return this.writeBytes(f, count, (this.flagsOf(flagsExpr) & SYMBOLS.MSG_DONTWAIT!) !== 0);
+    const flags = this.flagsOf(flagsExpr);
+    // MSG_MORE corks and MSG_EOR, MSG_OOB, MSG_ZEROCOPY ... change what is
+    // sent; MSG_NOSIGNAL only spares the signal, which scripts never see.
+    const unmodelled = flags & ~(SYMBOLS.MSG_DONTWAIT! | SYMBOLS.MSG_NOSIGNAL!);
+    if (unmodelled !== 0)
+      return this.host.skip(
+        `send flags 0x${unmodelled.toString(16)} are not modelled (only MSG_DONTWAIT and MSG_NOSIGNAL)`,
+      );
+    // Linux's copy from a NULL buffer faults before anything is queued.
+    if (count > 0 && isNullPointer(args[1]) && f.conn !== null) return fail('EFAULT');
+    return this.writeBytes(f, count, (flags & SYMBOLS.MSG_DONTWAIT!) !== 0);
   }
 
   private writev(args: Expr[]): CallOutcome | Blocked {
@@ -573,6 +604,62 @@ export class SocketLayer {
       total += this.intOf(v.items[1], 'iov_len') ?? 0;
     }
     return this.writeBytes(f, total, false);
+  }
+
+  /**
+   * sendmsg / recvmsg with a `{msg_name(...)=..., msg_iov(1)=[{..., N}],
+   * msg_flags=0}` msghdr: the bytes of the iovecs go as write or read would
+   * move them. Ancillary data and returned message flags are not modelled.
+   */
+  private message(name: string, args: Expr[]): CallOutcome | Blocked {
+    const header = args[1];
+    if (header === undefined || header.type !== 'struct')
+      return this.host.scriptError(
+        `${name} needs a msghdr {msg_name(...)=..., msg_iov(1)=[...], msg_flags=0}`,
+      );
+    let total: number | null = null;
+    for (const field of header.items) {
+      if (field.type !== 'assign')
+        return this.host.scriptError(`${name}: each msghdr field is name=value`);
+      switch (field.name) {
+        case 'msg_name':
+          break;
+        case 'msg_iov': {
+          if (field.value.type !== 'list')
+            return this.host.scriptError(`${name}: msg_iov is a list of {..., length}`);
+          total = 0;
+          for (const v of field.value.items) {
+            if (v.type !== 'struct' || v.items.length !== 2)
+              return this.host.scriptError(`${name}: each iovec is {..., length}`);
+            total += this.intOf(v.items[1], 'iov_len') ?? 0;
+          }
+          break;
+        }
+        case 'msg_control':
+          if (
+            field.value.type !== 'ellipsis' &&
+            !(field.value.type === 'list' && field.value.items.length === 0)
+          )
+            return this.host.skip(`${name} with ancillary data (msg_control) is not supported`);
+          break;
+        case 'msg_flags': {
+          const flags = this.intOf(field.value, 'msg_flags');
+          if (flags !== null && flags !== 0)
+            return this.host.skip(
+              `${name} msg_flags=${flags}: returned message flags are not modelled`,
+            );
+          break;
+        }
+        default:
+          return this.host.scriptError(`${name}: unknown msghdr field ${field.name}`);
+      }
+    }
+    if (total === null) return this.host.scriptError(`${name}: the msghdr has no msg_iov`);
+    const count: Expr = { type: 'int', value: total };
+    const flags = args[2] ?? null;
+    return name === 'sendmsg'
+      ? this.write([args[0]!, header, count], 2, flags)
+      : this.read([args[0]!, header, count], 2, flags);
   }
 
   private writeBytes(f: SocketFd, count: number, dontWait: boolean): CallOutcome | Blocked {
@@ -833,10 +920,9 @@ export class SocketLayer {
     return ok(0, mismatches);
   }
 
-  /** A tcpi_* field by name (script error if unknown, skip if tcpts cannot report it). */
+  /** A tcpi_* field by name (skip if tcpts cannot report it). */
   private tcpInfo(stats: TcpStats, name: string): number {
     const v = tcpInfoValue(stats, name);
-    if (v === undefined) return this.host.scriptError(`unknown TCP_INFO field ${name}`);
     if (typeof v === 'string') return this.host.skip(v);
     return v;
   }
@@ -981,3 +1067,11 @@ export function pollNames(mask: number): string {
 }
 
 export { isBlocked };
+
+/** A buffer argument written as NULL. */
+function isNullPointer(e: Expr | undefined): boolean {
+  return (
+    e !== undefined &&
+    ((e.type === 'word' && e.name === 'NULL') || (e.type === 'int' && e.value === 0))
+  );
+}

@@ -47,7 +47,7 @@ function segments(bytes: number, mss: number): number {
  * The value of `tcpi_<name>` in `stats`; a string when tcpts cannot report
  * that field (the reason), undefined when no such field exists.
  */
-export function tcpInfoValue(stats: TcpStats, name: string): number | string | undefined {
+export function tcpInfoValue(stats: TcpStats, name: string): number | string {
   const mss = stats.sendMss;
   switch (name) {
     case 'tcpi_state':
@@ -124,7 +124,8 @@ export function tcpInfoValue(stats: TcpStats, name: string): number | string | u
     case 'tcpi_notsent_bytes':
       return Math.max(stats.sendBuffered - stats.bytesInFlight, 0);
     default:
-      return undefined;
+      // A TCP_INFO field tcpts does not keep: the script cannot be checked.
+      return `${name} is not a TCP_INFO field tcpts keeps (TcpStats)`;
   }
 }
 

@@ -23,12 +23,11 @@ import {
   type ScriptResult,
 } from '../../src/packetdrill/index.js';
 import { runPacketdrillCommand } from '../../src/cli/packetdrill.js';
-import {
-  PROFILES,
-  runShell,
-  type ShellContext,
-  type ShellOutcome,
-} from '../../src/packetdrill/profiles.js';
+import { runCode } from '../../src/packetdrill/code.js';
+import { icmpCodes } from '../../src/packetdrill/packets.js';
+import { PROFILES } from '../../src/packetdrill/profiles.js';
+import { SYSCTLS, applySysctl, sysctlKind } from '../../src/packetdrill/sysctls.js';
+import { runShell, type ShellContext, type ShellOutcome } from '../../src/packetdrill/shell.js';
 
 /** A passive open with timestamps; line numbers below count from here. */
 const HANDSHAKE = [
@@ -143,14 +142,30 @@ test('a missing packet fails once its time plus tolerance has passed', () => {
   assert.match(other.details[1]!, /^next: {3}0\.400000 > \. 1:1461\(1460\) ack 1 win 8192/);
 });
 
-test('an extra packet fails at the next event after it, or at the end of the script', () => {
-  const later = runScript(script('+0 write(4, ..., 10) = 10', '+.1 < . 1:1(0) ack 11 win 514'));
+test('strict: an extra packet fails at the next event after it, or at the end of the script', () => {
+  const strict = { unexpectedPackets: 'strict' } as const;
+  const later = runScript(
+    script('+0 write(4, ..., 10) = 10', '+.1 < . 1:1(0) ack 11 win 514'),
+    strict,
+  );
   failed(later, 9, /unexpected outbound packet/);
   assert.match(later.details[0]!, /^actual: 0\.100000 > P\. 1:11\(10\) ack 1 win 8192/);
   const atEnd = runScript(
     script('+0 write(4, ..., 10) = 10', '+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0'),
+    strict,
   );
   failed(atEnd, 8, /before the script ended/);
+});
+
+test('packetdrill: an extra packet fails only when a later > line meets it', () => {
+  const unread = runScript(script('+0 write(4, ..., 10) = 10', '+.1 < . 1:1(0) ack 11 win 514'));
+  assert.equal(unread.status, 'pass', formatResult({ path: 'unread', result: unread }).join('\n'));
+  const atEnd = runScript(
+    script('+0 write(4, ..., 10) = 10', '+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0'),
+  );
+  assert.equal(atEnd.status, 'pass');
+  const met = runScript(script('+0 write(4, ..., 10) = 10', '+.1 > . 1:1(0) ack 1'));
+  failed(met, 9, /live packet payload: expected 0 bytes vs actual 10 bytes/);
 });
 
 test('a wrong return value or errno fails with both values and the errno text', () => {
@@ -348,14 +363,17 @@ test('what tcpts cannot run is SKIPPED with the reason, never passed', () => {
   const cases: Array<[string, RegExp]> = [
     [
       '`../common/defaults.sh`\n0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
-      /not in the whitelist/,
+      /runs a script file, and this run reads no files/,
     ],
     [
       '`sysctl -q net.ipv4.tcp_congestion_control=vegas`',
       /congestion control 'vegas' is not available/,
     ],
     ['`sysctl -q net.ipv4.tcp_recovery=2`', /models only RACK's bit/],
-    ['`sysctl -q net.ipv4.tcp_fastopen=1`', /no TCP Fast Open/],
+    ['`sysctl -q net.ipv4.tcp_mtu_probing=1`', /no packetization-layer PMTU probing/],
+    ['`sysctl -q net.ipv4.tcp_ecn=3`', /no Accurate ECN/],
+    [script('+0 send(4, ..., 100, MSG_MORE) = 100'), /send flags 0x8000 are not modelled/],
+    [script('+0 recv(4, ..., 100, MSG_WAITALL) = 100'), /receive flags 0x100 are not modelled/],
     ['`sysctl -q net.core.somaxconn=5`', /not one tcpts models/],
     ['0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3', /only SOCK_STREAM/],
     [
@@ -488,7 +506,7 @@ test('tcpts packetdrill: files and directories, output lines, exit status', asyn
   assert.equal(await runPacketdrillCommand([dir], io), 2);
   assert.deepEqual(out, [
     `PASS ${join(dir, 'a-pass.pkt')}`,
-    `SKIPPED ${join(dir, 'b-skip.pkt')}:1: shell command 'echo hello' is not in the whitelist (sysctl, ip route metrics, ss state counts)`,
+    `SKIPPED ${join(dir, 'b-skip.pkt')}:1: shell command 'echo hello' is not in the whitelist (sysctl, set_sysctls.py, script files, ip route metrics, ss state counts)`,
     '1 passed, 0 failed, 1 skipped',
   ]);
   writeFileSync(join(dir, 'c-fail.pkt'), script('+0 > P. 1:2(1) ack 1'));
@@ -519,7 +537,7 @@ test('loss-recovery sysctls map onto the TcpConfig switches', () => {
   const ctx: ShellContext = {
     tcp: PROFILES.linux!.tcp(),
     stack: { maxSynBacklog: null },
-    canConfigure: true,
+    stackCreated: false,
     countState: () => 0,
     defines: new Map(),
   };
@@ -540,11 +558,135 @@ test('loss-recovery sysctls map onto the TcpConfig switches', () => {
   assert.equal(ctx.tcp.frto, false);
   run('sysctl -q net.ipv4.tcp_ecn=1');
   assert.equal(ctx.tcp.ecn, 1);
-  assert.equal(run('sysctl -q net.ipv4.tcp_ecn=3').kind, 'fail');
+  assert.equal(run('sysctl -q net.ipv4.tcp_ecn=3').kind, 'skip', 'AccECN is not modelled');
+  assert.equal(run('sysctl -q net.ipv4.tcp_ecn=7').kind, 'fail');
   run('sysctl -q net.ipv4.tcp_congestion_control=cubic');
   assert.equal(ctx.tcp.congestionControl, 'cubic');
   run('sysctl -q net.ipv4.tcp_congestion_control=reno');
   assert.equal(ctx.tcp.congestionControl, 'newreno');
   run('sysctl -q net.ipv4.tcp_moderate_rcvbuf=0');
   assert.equal(ctx.tcp.receiveBufferAutotuning, false);
+});
+
+test("an assert's message is evaluated only when it fails, and shown as written if it cannot be", () => {
+  const lookup = (name: string): number | string | undefined =>
+    name === 'tcpi_snd_cwnd' ? 10 : name === 'tcpi_lost' ? 'tcpi_lost is not kept' : undefined;
+  assert.deepEqual(runCode("assert tcpi_snd_cwnd == 10, 'cwnd=%d' % tcpi_lost", lookup), {
+    ok: true,
+  });
+  const failedAssert = runCode("assert tcpi_snd_cwnd == 12, 'cwnd=%d' % tcpi_snd_cwnd", lookup);
+  assert.equal(failedAssert.ok, false);
+  assert.match(
+    (failedAssert as { message: string }).message,
+    /^assertion failed: tcpi_snd_cwnd == 12, .* \('cwnd=%d' % tcpi_snd_cwnd; tcpi_snd_cwnd=10\)$/,
+  );
+});
+
+test('ICMP types and codes by name per type, or as type_N and code_N', () => {
+  assert.deepEqual(icmpCodes(4, 'unreachable', 'precedence_cutoff'), { type: 3, code: 15 });
+  assert.deepEqual(icmpCodes(4, 'type_3', 'code_4'), { type: 3, code: 4 });
+  assert.deepEqual(icmpCodes(6, 'time_exceeded', 'exceeded_frag_time'), { type: 3, code: 1 });
+  assert.deepEqual(icmpCodes(6, 'echo_request', null), { type: 128, code: 0 });
+  assert.match(String(icmpCodes(4, 'redirect', 'port_unreachable')), /unknown ICMP code/);
+  assert.match(String(icmpCodes(4, 'type_300', null)), /unknown ICMP type 'type_300'/);
+});
+
+test('an --mtu too small for an MSS of 64 skips with the reason, from the script or the command line', () => {
+  const text = '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 listen(3, 1) = 0';
+  const fromScript = runScript(`--mtu=72\n${text}`);
+  assert.equal(fromScript.status, 'skip');
+  assert.match(
+    fromScript.message,
+    /--mtu=72 gives an MSS of 32, and tcpts needs an MSS of at least 64/,
+  );
+  const fromCommandLine = runScript(text, { scriptOptions: new Map([['mtu', '72']]) });
+  assert.equal(fromCommandLine.status, 'skip');
+  const v6 = runScript(text, {
+    scriptOptions: new Map([
+      ['ip_version', 'ipv6'],
+      ['mtu', '100'],
+    ]),
+  });
+  assert.match(v6.message, /MTU 124 for IPv6/);
+});
+
+test('--sysctl applies before the first line, by the same table', () => {
+  const text = [
+    '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+    '+0 bind(3, ..., ...) = 0',
+    '+0 listen(3, 1) = 0',
+    '+0 < S 0:0(0) win 65535 <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>',
+    '+0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,nop,wscale 7>',
+  ].join('\n');
+  assert.equal(runScript(text).status, 'fail', 'timestamps are on by default');
+  const off = runScript(text, { sysctls: new Map([['net.ipv4.tcp_timestamps', '0']]) });
+  assert.equal(off.status, 'pass', formatResult({ path: 'off', result: off }).join('\n'));
+  const idle = runScript(text, {
+    sysctls: new Map([['net.ipv4.tcp_slow_start_after_idle', '0']]),
+  });
+  assert.equal(idle.status, 'skip');
+  assert.match(idle.message, /^sysctl net\.ipv4\.tcp_slow_start_after_idle=0: /);
+});
+
+test('each sysctl is modelled, a no-op, or unsupported, by the one table', () => {
+  assert.equal(sysctlKind('net.ipv4.tcp_timestamps'), 'modelled');
+  assert.equal(sysctlKind('net/ipv4/tcp_sack'), 'modelled');
+  assert.equal(sysctlKind('net.ipv4.tcp_tso_win_divisor'), 'no-op');
+  assert.equal(sysctlKind('net.ipv4.tcp_fastopen'), 'no-op');
+  assert.equal(sysctlKind('net.ipv4.tcp_adv_win_scale'), 'unsupported');
+  assert.equal(sysctlKind('net.ipv4.no_such_thing'), 'unsupported');
+  for (const [name, entry] of Object.entries(SYSCTLS)) {
+    if (entry.kind !== 'modelled') assert.ok(entry.why.length > 20, `${name} says why`);
+  }
+  const target = {
+    tcp: PROFILES.linux!.tcp(),
+    stack: { maxSynBacklog: null },
+    stackCreated: false,
+  };
+  const before = { ...target.tcp };
+  assert.deepEqual(applySysctl('net.ipv4.tcp_tso_win_divisor', '3', target), { kind: 'ok' });
+  assert.deepEqual(target.tcp, before, 'a no-op changes nothing');
+  assert.deepEqual(applySysctl('net.ipv4.tcp_fastopen', '0x70403', target), { kind: 'ok' });
+  assert.equal(applySysctl('net.ipv4.tcp_fastopen', '0x602', target).kind, 'skip');
+  const refused = applySysctl('net.ipv4.tcp_adv_win_scale', '1', target);
+  assert.equal(refused.kind, 'skip');
+  assert.match((refused as { reason: string }).reason, /^sysctl net\.ipv4\.tcp_adv_win_scale/);
+  target.stackCreated = true;
+  assert.equal(applySysctl('net.ipv4.tcp_max_syn_backlog', '8', target).kind, 'skip');
+  assert.equal(applySysctl('net.ipv4.tcp_sack', '0', target).kind, 'ok');
+  assert.equal(target.tcp.sack, false);
+});
+
+test('tcpts packetdrill: --sysctl, --NAME=VALUE options, -D, --strict_packets and script files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tcpts-pd-'));
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (t: string) => out.push(t), err: (t: string) => err.push(t) };
+  const path = join(dir, 'open.pkt');
+  writeFileSync(path, script());
+  // --mtu=72 leaves an MSS of 32: a skip with the reason, not a crash.
+  assert.equal(await runPacketdrillCommand(['--mtu=72', path], io), 2);
+  assert.match(out[0]!, /^SKIPPED .*open\.pkt: --mtu=72 gives an MSS of 32/);
+  out.length = 0;
+  assert.equal(
+    await runPacketdrillCommand(['--sysctl', 'net.ipv4.tcp_slow_start_after_idle=0', path], io),
+    2,
+  );
+  assert.match(out[0]!, /tcp_slow_start_after_idle=0/);
+  assert.equal(await runPacketdrillCommand(['--sysctl', 'nonsense', path], io), 2);
+  assert.match(err[err.length - 1]!, /--sysctl needs NAME=VALUE/);
+  // A script file next to the script, and a leftover packet only --strict_packets fails on.
+  writeFileSync(join(dir, 'settings.sh'), 'sysctl -q net.ipv4.tcp_sack=1\n');
+  const extra = join(dir, 'extra.pkt');
+  writeFileSync(
+    extra,
+    `\`./settings.sh\`\n${script('+0 write(4, ..., 10) = 10', '+0 getsockopt(4, SOL_SOCKET, SO_ERROR, [0], [4]) = 0')}`,
+  );
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand([extra], io), 0, out.join('\n'));
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand(['--strict_packets', extra], io), 1);
+  assert.match(out[0]!, /unexpected outbound packet/);
+  out.length = 0;
+  assert.equal(await runPacketdrillCommand(['-D', 'MSS=1460', '--ip_version=ipv4', path], io), 0);
 });

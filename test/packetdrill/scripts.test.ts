@@ -2,7 +2,9 @@
  * Runs every test/packetdrill/*.pkt against tcpts in virtual time. Each
  * script must pass, unless it carries a `// KNOWN-FAIL: reason` line: then
  * it is reported as a todo with the reason (a tcpts bug the script reveals),
- * visible in the output but not failing the run.
+ * visible in the output but not failing the run. They run strict about
+ * unexpected packets: one the stack sent that no `>` line took fails the
+ * script (packetdrill itself never looks at leftovers).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +27,17 @@ for (const name of scripts) {
   const known = knownFailureOf(text);
   const options = known !== null ? { todo: `KNOWN-FAIL: ${known}` } : {};
   test(`packetdrill ${name}`, options, () => {
-    const result = runScript(text);
+    const result = runScript(text, {
+      unexpectedPackets: 'strict',
+      // A shell line that runs a script file reads it next to the script.
+      readFile: (file) => {
+        try {
+          return readFileSync(join(dir, file), 'utf8');
+        } catch {
+          return null;
+        }
+      },
+    });
     const report = formatResult({ path: name, result }).join('\n');
     assert.equal(result.status, 'pass', report);
   });
