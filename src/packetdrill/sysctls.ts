@@ -63,7 +63,9 @@ function int(value: string): number | null {
   return /^-?[0-9]+$/.test(v) ? Number(v) : null;
 }
 
-function boolSetter(field: 'timestamps' | 'sack' | 'dsack' | 'windowScaling'): Setter {
+function boolSetter(
+  field: 'timestamps' | 'sack' | 'dsack' | 'windowScaling' | 'slowStartAfterIdle',
+): Setter {
   return (value, ctx) => {
     const n = int(value);
     if (n === null || n < 0) return `expected 0 or 1, got '${value}'`;
@@ -213,12 +215,7 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
     ctx.tcp.frto = n !== 0;
     return null;
   }),
-  'net.ipv4.tcp_slow_start_after_idle': modelled(
-    fixed(
-      1,
-      'tcpts always restarts from the initial window after idle (only tcp_slow_start_after_idle=1)',
-    ),
-  ),
+  'net.ipv4.tcp_slow_start_after_idle': modelled(boolSetter('slowStartAfterIdle')),
   'net.ipv4.tcp_mtu_probing': modelled(
     fixed(0, 'tcpts has no packetization-layer PMTU probing (only tcp_mtu_probing=0)'),
   ),

@@ -40,6 +40,13 @@ export interface TcpConfig {
    * rather than to the whole RTO (RFC 6298 (2.4)). Default true, as Linux.
    */
   minRtoOnVariance: boolean;
+  /**
+   * RFC 5681 §4.1: after an idle period longer than the RTO, restart from the
+   * initial window (Linux: net.ipv4.tcp_slow_start_after_idle, default 1).
+   * Off, an idle connection keeps its cwnd, as google/packetdrill's defaults
+   * set it and as many servers run.
+   */
+  slowStartAfterIdle: boolean;
   /** SYN retransmissions before a connect gives up (net.ipv4.tcp_syn_retries = 6). */
   synRetries: number;
   /** SYN-ACK retransmissions before a half-open connection is dropped (net.ipv4.tcp_synack_retries = 5). */
@@ -158,6 +165,7 @@ export function linuxProfile(): TcpConfig {
     minRto: millis(200),
     maxRto: seconds(120),
     minRtoOnVariance: true,
+    slowStartAfterIdle: true,
     synRetries: 6,
     synAckRetries: 5,
     maxRetransmits: 15,

@@ -281,12 +281,14 @@ function nextNewData(c: Tcb, now: Instant, probe: boolean): TcpRepr | null {
     if (!probe && !paceAllows(c, now)) return null;
     const seqStart = c.snd.nxt;
     if (
+      c.config.slowStartAfterIdle &&
       c.snd.nxt === c.snd.una &&
       c.counters.dataSegmentsSent > 0 &&
       elapsed(now, c.snd.lastSendAt) > c.rtt.rto
     ) {
       // RFC 5681 §4.1: after an idle period longer than the RTO, restart from
-      // the initial window (Linux: net.ipv4.tcp_slow_start_after_idle = 1).
+      // the initial window (Linux: net.ipv4.tcp_slow_start_after_idle = 1;
+      // TcpConfig.slowStartAfterIdle turns it off).
       c.cc.onIdleRestart(now);
     }
     const payload = copyOut(c, seqStart, len);

@@ -621,11 +621,11 @@ test('--sysctl applies before the first line, by the same table', () => {
   assert.equal(runScript(text).status, 'fail', 'timestamps are on by default');
   const off = runScript(text, { sysctls: new Map([['net.ipv4.tcp_timestamps', '0']]) });
   assert.equal(off.status, 'pass', formatResult({ path: 'off', result: off }).join('\n'));
-  const idle = runScript(text, {
-    sysctls: new Map([['net.ipv4.tcp_slow_start_after_idle', '0']]),
+  const probing = runScript(text, {
+    sysctls: new Map([['net.ipv4.tcp_mtu_probing', '1']]),
   });
-  assert.equal(idle.status, 'skip');
-  assert.match(idle.message, /^sysctl net\.ipv4\.tcp_slow_start_after_idle=0: /);
+  assert.equal(probing.status, 'skip');
+  assert.match(probing.message, /^sysctl net\.ipv4\.tcp_mtu_probing=1: /);
 });
 
 test('each sysctl is modelled, a no-op, or unsupported, by the one table', () => {
@@ -669,10 +669,10 @@ test('tcpts packetdrill: --sysctl, --NAME=VALUE options, -D, --strict_packets an
   assert.match(out[0]!, /^SKIPPED .*open\.pkt: --mtu=72 gives an MSS of 32/);
   out.length = 0;
   assert.equal(
-    await runPacketdrillCommand(['--sysctl', 'net.ipv4.tcp_slow_start_after_idle=0', path], io),
+    await runPacketdrillCommand(['--sysctl', 'net.ipv4.tcp_mtu_probing=1', path], io),
     2,
   );
-  assert.match(out[0]!, /tcp_slow_start_after_idle=0/);
+  assert.match(out[0]!, /tcp_mtu_probing=1/);
   assert.equal(await runPacketdrillCommand(['--sysctl', 'nonsense', path], io), 2);
   assert.match(err[err.length - 1]!, /--sysctl needs NAME=VALUE/);
   // A script file next to the script, and a leftover packet only --strict_packets fails on.
