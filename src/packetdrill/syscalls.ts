@@ -12,124 +12,29 @@
  * return 0 and writes fail with EPIPE.
  */
 import { millis, seconds, type Instant } from '../base/index.js';
-import { TcpError, TcpState, type TcpConfig, type TcpStats } from '../tcp/index.js';
-import type { Stack, TcpListener, TcpSocket } from '../stack/index.js';
-import { ERRNO, LINUX_CA_STATE, LINUX_TCP_STATE, SYMBOLS, errnoName } from './constants.js';
+import { TcpError, TcpState, type TcpConfig } from '../tcp/index.js';
+import type { Stack, TcpSocket } from '../stack/index.js';
+import { ERRNO, LINUX_CA_STATE, LINUX_TCP_STATE, SYMBOLS } from './constants.js';
 import type { Expr } from './script.js';
-import { tcpInfoValue } from './tcpinfo.js';
+import { getSocketOption, setSocketOption } from './sockopt.js';
 
-/** A call that finished: its return value, errno name, and anything an out-argument got wrong. */
-export interface CallOutcome {
-  ret: number;
-  errno: string | null;
-  /** Mismatches between expected and actual out-values (getsockopt, poll, ioctl). */
-  mismatches: string[];
-}
+import {
+  OK,
+  errnoFor,
+  fail,
+  isBlocked,
+  ok,
+  type Blocked,
+  type CallOutcome,
+  type SocketFd,
+  type SocketHost,
+  type SocketOptions,
+} from './socket-fd.js';
 
-/** A call that would block: `retry` returns the outcome once it can finish. */
-export interface Blocked {
-  retry(): CallOutcome | null;
-  /** A time at which the call finishes on its own (a poll timeout), or +Infinity. */
-  wakeAt: number;
-}
-
-/** The interpreter, as the socket layer needs it. */
-export interface SocketHost {
-  /** Virtual time in microseconds. */
-  now(): number;
-  /** The stack, created on first use with the TCP defaults merged with `overrides`. */
-  stack(overrides: Partial<TcpConfig> | null): Stack;
-  /** The TCP defaults in force (profile plus sysctls). */
-  tcpDefaults(): TcpConfig;
-  /** What sysctls changed since the stack was created: they apply to sockets created from now on. */
-  tcpChanges(): Partial<TcpConfig>;
-  readonly family: 4 | 6;
-  readonly localAddress: string;
-  readonly remoteAddress: string;
-  /** Port `bind(fd, ..., ...)` binds (packetdrill's --bind_port, 8080). */
-  readonly bindPort: number;
-  /** Port `connect(fd, ..., ...)` connects to (--connect_port, 8080). */
-  readonly connectPort: number;
-  /** A connection became the one the script's packets belong to. */
-  useSocket(socket: TcpSocket): void;
-  /** A listener became the one inbound SYNs go to. */
-  useListener(port: number): void;
-  /** Ends the run as SKIPPED. */
-  skip(reason: string): never;
-  /** Ends the run as FAILED: the script used a call wrongly. */
-  scriptError(message: string): never;
-  /** The stack needs polling after a command. */
-  touched(): void;
-}
-
-/** Options set with setsockopt, kept per descriptor and applied when they can be. */
-interface SocketOptions {
-  noDelay: boolean | null;
-  keepAlive: boolean | null;
-  keepIdle: number | null;
-  keepInterval: number | null;
-  keepCount: number | null;
-  userTimeout: number | null;
-  receiveBuffer: number | null;
-  sendBuffer: number | null;
-  maxSegment: number | null;
-  reuseAddress: boolean;
-  linger: { onoff: number; linger: number } | null;
-}
-
-/** One open file descriptor: a TCP socket in some stage of its life. */
-interface SocketFd {
-  fd: number;
-  family: 4 | 6;
-  nonblocking: boolean;
-  boundPort: number | null;
-  listener: TcpListener | null;
-  conn: TcpSocket | null;
-  options: SocketOptions;
-  /** sk_err: an error not yet reported (an errno name). */
-  pendingError: string | null;
-  /** The connection's closing error was already turned into pendingError. */
-  errorNoted: boolean;
-  /** connect() has returned success (a second connect then says EISCONN). */
-  connectReported: boolean;
-  shutRead: boolean;
-  shutWrite: boolean;
-}
-
-const OK: CallOutcome = { ret: 0, errno: null, mismatches: [] };
-
-function ok(ret: number, mismatches: string[] = []): CallOutcome {
-  return { ret, errno: null, mismatches };
-}
-
-function fail(errno: string): CallOutcome {
-  return { ret: -1, errno, mismatches: [] };
-}
-
-function isBlocked(result: CallOutcome | Blocked): result is Blocked {
-  return 'retry' in result;
-}
-
-/** The errno Linux reports for the way a connection ended. */
-function errnoFor(error: TcpError, state: 'connecting' | 'connected'): string {
-  switch (error) {
-    case TcpError.Refused:
-      return 'ECONNREFUSED';
-    case TcpError.Reset:
-      return state === 'connecting' ? 'ECONNREFUSED' : 'ECONNRESET';
-    case TcpError.TimedOut:
-      return 'ETIMEDOUT';
-    case TcpError.Aborted:
-      return 'ECONNABORTED';
-    case TcpError.Unreachable:
-      return 'EHOSTUNREACH';
-  }
-  return 'EIO';
-}
-
+export type { Blocked, CallOutcome, SocketHost };
 /** The socket layer: a table of descriptors over one stack. */
 export class SocketLayer {
-  private readonly host: SocketHost;
+  readonly host: SocketHost;
   private readonly fds = new Map<number, SocketFd>();
   /** The descriptor the script expects the current call to return, if it names one. */
   private wantedFd: number | null = null;
@@ -322,7 +227,7 @@ export class SocketLayer {
     else f.pendingError = errnoFor(error, wasConnected ? 'connected' : 'connecting');
   }
 
-  private takeError(f: SocketFd): string | null {
+  takeError(f: SocketFd): string | null {
     this.noteError(f);
     const e = f.pendingError;
     f.pendingError = null;
@@ -353,7 +258,7 @@ export class SocketLayer {
   }
 
   /** Options that can change on a live connection. */
-  private applyLiveOptions(o: SocketOptions, s: TcpSocket): void {
+  applyLiveOptions(o: SocketOptions, s: TcpSocket): void {
     const now = this.host.now() as Instant;
     const config = s.conn.config;
     if (o.noDelay !== null) s.setNoDelay(o.noDelay);
@@ -732,199 +637,16 @@ export class SocketLayer {
     return OK;
   }
 
-  private optionName(level: number, name: number): string {
-    const wanted = level === SYMBOLS.SOL_SOCKET ? 'SO_' : 'TCP_';
-    for (const [k, v] of Object.entries(SYMBOLS)) if (v === name && k.startsWith(wanted)) return k;
-    return `${level}/${name}`;
-  }
-
   private setsockopt(args: Expr[]): CallOutcome {
     const f = this.fdOf(args[0]);
     if ('ret' in f) return f;
-    const level = this.intOf(args[1], 'level');
-    const name = this.intOf(args[2], 'option name');
-    if (level === null || name === null)
-      return this.host.scriptError('setsockopt needs a level and a name');
-    const option = this.optionName(level, name);
-    const valueExpr = args[3];
-    const o = f.options;
-    const live = f.conn;
-    if (option === 'SO_LINGER') {
-      if (valueExpr === undefined || valueExpr.type !== 'struct')
-        return this.host.scriptError('SO_LINGER takes {onoff=..., linger=...}');
-      let onoff = 0;
-      let linger = 0;
-      for (const item of valueExpr.items) {
-        if (item.type !== 'assign') continue;
-        if (item.name === 'onoff' || item.name === 'l_onoff')
-          onoff = this.intOf(item.value, 'onoff') ?? 0;
-        if (item.name === 'linger' || item.name === 'l_linger')
-          linger = this.intOf(item.value, 'linger') ?? 0;
-      }
-      o.linger = { onoff, linger };
-      return OK;
-    }
-    const v = this.intOf(valueExpr, option);
-    if (v === null) return this.host.scriptError(`setsockopt ${option} needs a value`);
-    switch (option) {
-      case 'SO_REUSEADDR':
-      case 'SO_REUSEPORT':
-        o.reuseAddress = v !== 0;
-        return OK;
-      case 'SO_KEEPALIVE':
-        o.keepAlive = v !== 0;
-        break;
-      case 'TCP_NODELAY':
-        o.noDelay = v !== 0;
-        break;
-      case 'TCP_KEEPIDLE':
-        if (v < 1) return fail('EINVAL');
-        o.keepIdle = v;
-        break;
-      case 'TCP_KEEPINTVL':
-        if (v < 1) return fail('EINVAL');
-        o.keepInterval = v;
-        break;
-      case 'TCP_KEEPCNT':
-        if (v < 1) return fail('EINVAL');
-        o.keepCount = v;
-        break;
-      case 'TCP_USER_TIMEOUT':
-        if (v < 0) return fail('EINVAL');
-        o.userTimeout = v;
-        break;
-      case 'SO_RCVBUF':
-      case 'SO_SNDBUF':
-      case 'TCP_MAXSEG': {
-        if (live !== null)
-          return this.host.skip(
-            `${option} on an open connection: tcpts sizes buffers and the MSS when it creates the connection`,
-          );
-        if (f.listener !== null)
-          return this.host.skip(
-            `${option} on a listening socket after listen(): set it before listen()`,
-          );
-        // Linux's floors: TCP_MIN_MSS-ish for TCP_MAXSEG (88), and about 2 KiB
-        // and 4.5 KiB for the buffers (SOCK_MIN_RCVBUF, SOCK_MIN_SNDBUF). tcpts
-        // does not double the value the way Linux's SO_RCVBUF does.
-        if (option === 'TCP_MAXSEG') {
-          if (v < 88 || v > 65495) return fail('EINVAL');
-          o.maxSegment = v;
-        } else if (option === 'SO_RCVBUF') {
-          o.receiveBuffer = Math.max(v, 2048);
-        } else {
-          o.sendBuffer = Math.max(v, 4608);
-        }
-        return OK;
-      }
-      default:
-        return this.host.skip(`setsockopt ${option} is not supported by the tcpts socket layer`);
-    }
-    if (live !== null) this.applyLiveOptions(o, live);
-    return OK;
+    return setSocketOption(this, f, args);
   }
 
   private getsockopt(args: Expr[]): CallOutcome {
     const f = this.fdOf(args[0]);
     if ('ret' in f) return f;
-    const level = this.intOf(args[1], 'level');
-    const name = this.intOf(args[2], 'option name');
-    if (level === null || name === null)
-      return this.host.scriptError('getsockopt needs a level and a name');
-    const option = this.optionName(level, name);
-    const expected = args[3];
-    const mismatches: string[] = [];
-    if (option === 'TCP_INFO') {
-      if (f.conn === null) return fail('ENOTCONN');
-      if (expected !== undefined && expected.type === 'struct') {
-        const stats = f.conn.stats();
-        for (const item of expected.items) {
-          if (item.type !== 'assign') continue;
-          const want = this.intOf(item.value, item.name);
-          if (want === null) continue;
-          const got = this.tcpInfo(stats, item.name);
-          if (got !== want) mismatches.push(`${item.name}: expected ${want}, actual ${got}`);
-        }
-      }
-      return ok(0, mismatches);
-    }
-    if (option === 'SO_LINGER') {
-      const l = f.options.linger ?? { onoff: 0, linger: 0 };
-      if (expected !== undefined && expected.type === 'struct') {
-        for (const item of expected.items) {
-          if (item.type !== 'assign') continue;
-          const want = this.intOf(item.value, item.name);
-          const got = item.name.endsWith('onoff') ? l.onoff : l.linger;
-          if (want !== null && want !== got)
-            mismatches.push(`${item.name}: expected ${want}, actual ${got}`);
-        }
-      }
-      return ok(0, mismatches);
-    }
-    let value: number;
-    const defaults = f.conn?.conn.config ?? this.host.tcpDefaults();
-    switch (option) {
-      case 'SO_ERROR': {
-        const e = this.takeError(f);
-        value = e === null ? 0 : ERRNO[e]!;
-        break;
-      }
-      case 'SO_TYPE':
-        value = SYMBOLS.SOCK_STREAM!;
-        break;
-      case 'SO_REUSEADDR':
-      case 'SO_REUSEPORT':
-        value = f.options.reuseAddress ? 1 : 0;
-        break;
-      case 'SO_KEEPALIVE':
-        value = (f.options.keepAlive ?? defaults.keepAlive) ? 1 : 0;
-        break;
-      case 'SO_RCVBUF':
-        value = f.options.receiveBuffer ?? defaults.receiveBufferSize;
-        break;
-      case 'SO_SNDBUF':
-        value = f.options.sendBuffer ?? defaults.sendBufferSize;
-        break;
-      case 'TCP_NODELAY':
-        value = (f.options.noDelay ?? defaults.noDelay) ? 1 : 0;
-        break;
-      case 'TCP_MAXSEG':
-        value =
-          f.conn !== null && f.conn.state !== TcpState.SynSent
-            ? f.conn.conn.mss
-            : (f.options.maxSegment ?? defaults.mss);
-        break;
-      case 'TCP_KEEPIDLE':
-        value = f.options.keepIdle ?? Math.floor(defaults.keepAliveIdle / 1e6);
-        break;
-      case 'TCP_KEEPINTVL':
-        value = f.options.keepInterval ?? Math.floor(defaults.keepAliveInterval / 1e6);
-        break;
-      case 'TCP_KEEPCNT':
-        value = f.options.keepCount ?? defaults.keepAliveCount;
-        break;
-      case 'TCP_USER_TIMEOUT':
-        value = f.options.userTimeout ?? Math.floor(defaults.userTimeout / 1000);
-        break;
-      default:
-        return this.host.skip(`getsockopt ${option} is not supported by the tcpts socket layer`);
-    }
-    if (expected !== undefined && expected.type !== 'ellipsis') {
-      const want = this.intOf(expected, option);
-      if (want !== null && want !== value) {
-        const show = (n: number): string =>
-          option === 'SO_ERROR' && n !== 0 ? `${errnoName(n)} (${n})` : String(n);
-        mismatches.push(`${option}: expected [${show(want)}], actual [${show(value)}]`);
-      }
-    }
-    return ok(0, mismatches);
-  }
-
-  /** A tcpi_* field by name (skip if tcpts cannot report it). */
-  private tcpInfo(stats: TcpStats, name: string): number {
-    const v = tcpInfoValue(stats, name);
-    if (typeof v === 'string') return this.host.skip(v);
-    return v;
+    return getSocketOption(this, f, args);
   }
 
   private fcntl(args: Expr[]): CallOutcome {
