@@ -110,7 +110,25 @@ export const TcpOptionKind = {
   SACK: 5,
   /** RFC 7323 §3: timestamps. */
   TIMESTAMP: 8,
+  /** RFC 7413 §4.1.1: TCP Fast Open cookie (empty: a cookie request). */
+  FAST_OPEN: 34,
+  /** RFC 6994: the shared experimental kind; Fast Open used it with magic 0xF989 before kind 34. */
+  EXPERIMENTAL: 254,
 } as const;
+
+/** RFC 7413 §4.1.1 and RFC 6994: the experiment identifier that marks Fast Open inside kind 254. */
+export const TCP_FAST_OPEN_EXPERIMENT_MAGIC = 0xf989;
+/** RFC 7413 §4.1.1: a cookie is 4 to 16 bytes (Linux also requires an even length). */
+export const TCP_FAST_OPEN_COOKIE_MIN = 4;
+export const TCP_FAST_OPEN_COOKIE_MAX = 16;
+
+/** A Fast Open cookie length Linux accepts: 0 (a request), or even within [4, 16]. */
+export function isValidFastOpenCookieLength(length: number): boolean {
+  return (
+    length === 0 ||
+    (length >= TCP_FAST_OPEN_COOKIE_MIN && length <= TCP_FAST_OPEN_COOKIE_MAX && length % 2 === 0)
+  );
+}
 
 /** One of the option kind numbers in {@link TcpOptionKind}. */
 export type TcpOptionKind = (typeof TcpOptionKind)[keyof typeof TcpOptionKind];
@@ -373,6 +391,12 @@ export type TcpOptionEntry =
   | { kind: 'sackOK' }
   | { kind: 'sack'; blocks: SackBlock[] }
   | { kind: 'TS'; value: number; echo: number }
+  /**
+   * Fast Open (RFC 7413): an empty `cookie` is a cookie request. `experimental`
+   * marks the pre-RFC form, kind 254 with magic 0xF989. The cookie is a copy;
+   * its length is as received, valid or not (see {@link isValidFastOpenCookieLength}).
+   */
+  | { kind: 'fastOpen'; cookie: Uint8Array; experimental: boolean }
   /** An option kind tcpts does not interpret. `length` is the wire length byte; `data` is a copy of the bytes after it. */
   | { kind: 'unknown'; code: number; length: number; data: Uint8Array };
 
@@ -421,6 +445,29 @@ export function listTcpOptions(bytes: Uint8Array): TcpOptionEntry[] | WireDropRe
         break;
       case TcpOptionKind.TIMESTAMP:
         entries.push({ kind: 'TS', value: readU32(bytes, at + 2), echo: readU32(bytes, at + 6) });
+        break;
+      case TcpOptionKind.FAST_OPEN:
+        entries.push({
+          kind: 'fastOpen',
+          cookie: bytes.slice(at + 2, at + length),
+          experimental: false,
+        });
+        break;
+      case TcpOptionKind.EXPERIMENTAL:
+        if (length >= 4 && readU16(bytes, at + 2) === TCP_FAST_OPEN_EXPERIMENT_MAGIC) {
+          entries.push({
+            kind: 'fastOpen',
+            cookie: bytes.slice(at + 4, at + length),
+            experimental: true,
+          });
+          break;
+        }
+        entries.push({
+          kind: 'unknown',
+          code: kind,
+          length,
+          data: bytes.slice(at + 2, at + length),
+        });
         break;
       default:
         // slice: a copy, so the entry does not pin the receive buffer.
@@ -672,7 +719,19 @@ function formatTcpOption(entry: TcpOptionEntry): string {
     }
     case 'TS':
       return `TS val ${entry.value} ecr ${entry.echo}`;
+    case 'fastOpen': {
+      // tcpdump's print_tcp_fastopen_option: `tfo` is followed by a blank
+      // before the detail's own leading blank, `exp-tfo` is not.
+      const name = entry.experimental ? 'exp-tfo' : 'tfo ';
+      const cookie = entry.cookie;
+      if (cookie.length === 0) return `${name} cookiereq`;
+      if (!isValidFastOpenCookieLength(cookie.length)) return `${name} (invalid)`;
+      return `${name} cookie ${hex(cookie)}`;
+    }
     case 'unknown':
+      // tcpdump names an experiment it does not decode by its 16-bit identifier.
+      if (entry.code === TcpOptionKind.EXPERIMENTAL && entry.data.length >= 2)
+        return `exp-${hex(entry.data.subarray(0, 2))}`;
       return entry.data.length === 0
         ? `unknown-${entry.code}`
         : `unknown-${entry.code} 0x${hex(entry.data)}`;
@@ -689,8 +748,9 @@ function formatTcpOption(entry: TcpOptionEntry): string {
  * `tcpdump -S` shows; without `-S` tcpdump prints them relative to the
  * connection's initial sequence number, which needs per-connection state this
  * function does not have. Unknown kinds print as `unknown-<kind> 0x<hex data>`
- * like tcpdump's default case; note that tcpdump itself decodes a few more
- * kinds (md5, mptcp, tfo, uto, ...) by name, which tcpts does not.
+ * like tcpdump's default case; Fast Open prints as tcpdump does (`tfo  cookiereq`,
+ * `tfo  cookie <hex>`, `exp-tfo ...`); tcpdump decodes a few more kinds (md5,
+ * mptcp, uto, ...) by name, which tcpts does not.
  */
 export function formatTcpOptions(entries: readonly TcpOptionEntry[]): string {
   let text = '';

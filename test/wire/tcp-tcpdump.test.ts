@@ -213,7 +213,7 @@ test('tcpdump agrees with formatTcpFlags on all 256 flag bytes', { skip }, () =>
 
 // Option areas no Linux would send: any order, repeats, EOL, unknown kinds.
 // Unknown kinds come from numbers tcpdump has no decoder for (it names
-// md5, mptcp, tfo, uto, tcp-ao, exp, ... itself).
+// md5, mptcp, uto, tcp-ao, ... itself).
 const word = (n: number) => [n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
 const chunk: fc.Arbitrary<number[]> = fc.oneof(
   fc.constant<number[]>([1]),
@@ -227,6 +227,13 @@ const chunk: fc.Arbitrary<number[]> = fc.oneof(
   fc
     .tuple(fc.constantFrom(42, 99, 123, 200), fc.uint8Array({ maxLength: 6 }))
     .map(([kind, data]) => [kind, 2 + data.length, ...data]),
+  // Fast Open (RFC 7413): requests, valid and invalid cookie lengths, the
+  // experimental form with its magic, and kind 254 carrying another experiment.
+  fc.uint8Array({ maxLength: 18 }).map((cookie) => [34, 2 + cookie.length, ...cookie]),
+  fc.uint8Array({ maxLength: 10 }).map((cookie) => [254, 4 + cookie.length, 0xf9, 0x89, ...cookie]),
+  fc
+    .tuple(fc.integer({ min: 0, max: 0xf988 }), fc.uint8Array({ maxLength: 4 }))
+    .map(([magic, data]) => [254, 4 + data.length, magic >>> 8, magic & 0xff, ...data]),
 );
 const area = fc
   .tuple(fc.array(chunk, { minLength: 1, maxLength: 8 }), fc.boolean())

@@ -11,6 +11,7 @@ import {
   emitTcp,
   formatTcpFlags,
   formatTcpOptions,
+  isValidFastOpenCookieLength,
   listTcpOptions,
   noTcpOptions,
   parseTcp,
@@ -669,4 +670,37 @@ test('formatTcpFlags follows tcpdump: F S R P . U E W, "none" for no flags', () 
     [0, 'none'],
   ];
   for (const [flags, text] of table) assert.equal(formatTcpFlags(flags), text);
+});
+
+test('Fast Open options list and print as tcpdump does: request, cookie, invalid length, experimental form', () => {
+  const K = TcpOptionKind;
+  const cookie = [0x12, 0x34, 0xab, 0xcd];
+  const segment = rawSegment([
+    K.FAST_OPEN, 2,
+    K.FAST_OPEN, 6, ...cookie,
+    K.FAST_OPEN, 5, 1, 2, 3,
+    K.EXPERIMENTAL, 8, 0xf9, 0x89, ...cookie,
+    K.EXPERIMENTAL, 4, 0x12, 0x34,
+    K.NOP, K.NOP, K.NOP,
+  ]); // prettier-ignore
+  const list = options(segment);
+  assert.deepEqual(list.slice(0, 4), [
+    { kind: 'fastOpen', cookie: new Uint8Array(0), experimental: false },
+    { kind: 'fastOpen', cookie: new Uint8Array(cookie), experimental: false },
+    { kind: 'fastOpen', cookie: new Uint8Array([1, 2, 3]), experimental: false },
+    { kind: 'fastOpen', cookie: new Uint8Array(cookie), experimental: true },
+  ]);
+  assert.equal(
+    formatTcpOptions(list),
+    'tfo  cookiereq,tfo  cookie 1234abcd,tfo  (invalid),exp-tfo cookie 1234abcd,exp-1234,nop,nop,nop',
+  );
+  // The parse path steps over Fast Open like any option it does not model.
+  assert.equal(parsed(segment, 0).options.mss, 0);
+  assert.equal(isValidFastOpenCookieLength(0), true);
+  assert.equal(isValidFastOpenCookieLength(4), true);
+  assert.equal(isValidFastOpenCookieLength(16), true);
+  assert.equal(isValidFastOpenCookieLength(6), true);
+  assert.equal(isValidFastOpenCookieLength(2), false);
+  assert.equal(isValidFastOpenCookieLength(5), false);
+  assert.equal(isValidFastOpenCookieLength(18), false);
 });
