@@ -435,6 +435,16 @@ export class OutboundMatcher {
           .join(' ');
         if (xs !== as) bad(`sack blocks: expected ${xs}, actual ${as}`);
       }
+      if (x.kind === 'fastOpen' && a.kind === 'fastOpen') {
+        const hex = (c: Uint8Array): string =>
+          Array.from(c, (b) => b.toString(16).padStart(2, '0')).join('');
+        if (x.experimental !== a.experimental)
+          bad(
+            `Fast Open: expected ${x.experimental ? 'FOEXP' : 'FO'}, actual ${a.experimental ? 'FOEXP' : 'FO'}`,
+          );
+        if (hex(x.cookie) !== hex(a.cookie))
+          bad(`Fast Open cookie: expected '${hex(x.cookie)}', actual '${hex(a.cookie)}'`);
+      }
       if (x.kind === 'TS' && a.kind === 'TS') {
         // The TS val clock is the stack's (randomly offset); packetdrill checks it
         // only with --tcp_ts_tick_usecs, against the first mapping. The echo is

@@ -17,6 +17,7 @@ import {
 } from './packets.js';
 import { seconds6 } from './report.js';
 import type { IcmpPacketSpec, TcpPacketSpec } from './script.js';
+import { TFO_SERVER_ENABLE, TFO_SERVER_EVERY_LISTENER } from './sysctls.js';
 
 const ACK = 0x10;
 const SYN = 0x02;
@@ -32,6 +33,10 @@ export interface InboundContext {
   now(): number;
   /** Ends the run with a failure at the current line. */
   fail(message: string): never;
+  /** Ends the run as SKIPPED. */
+  skip(reason: string): never;
+  /** net.ipv4.tcp_fastopen as the script set it. */
+  fastOpenBits(): number;
   /** Hands the frame to the stack; `adoptChildren` after a TCP segment (it may complete a handshake). */
   deliver(frame: Uint8Array, adoptChildren: boolean): void;
 }
@@ -42,6 +47,18 @@ export function injectTcp(ctx: InboundContext, spec: TcpPacketSpec): void {
   const hasAck = (spec.flags & ACK) !== 0;
   const isSyn = (spec.flags & SYN) !== 0;
   const offset = localOffset(flow, isSyn);
+  // tcpts parses and prints the FO option but has no Fast Open server: a SYN
+  // carrying one to a listener Linux treats as TFO-enabled (every listener,
+  // with 0x400) would have its cookie answered and its data taken.
+  const bits = ctx.fastOpenBits();
+  if (
+    isSyn &&
+    !hasAck &&
+    (bits & TFO_SERVER_ENABLE) !== 0 &&
+    (bits & TFO_SERVER_EVERY_LISTENER) !== 0 &&
+    spec.options?.some((o) => o.kind === 'fastOpen') === true
+  )
+    ctx.skip('tcpts has no TCP Fast Open server: a SYN with an FO option to a Fast Open listener');
   // packetdrill: a SYN's sequence number is as written and fixes the remote
   // ISN (the first SYN of a connection, or the SYN-ACK answering ours); later
   // segments count from it.

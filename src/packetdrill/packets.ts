@@ -91,6 +91,10 @@ export function formatOptions(options: readonly TcpOptionEntry[] | null): string
         return `sack ${o.blocks.map((b) => `${b.left}:${b.right}`).join(' ')}`;
       case 'TS':
         return `TS val ${o.value} ecr ${o.echo}`;
+      case 'fastOpen': {
+        const name = o.experimental ? 'FOEXP' : 'FO';
+        return o.cookie.length === 0 ? name : `${name} ${hexOf(o.cookie)}`;
+      }
       case 'unknown':
         return `kind ${o.code} len ${o.length}`;
     }
@@ -158,12 +162,22 @@ export function optionsToBytes(options: readonly TcpOptionEntry[]): Uint8Array {
         pushU32(bytes, o.value);
         pushU32(bytes, o.echo);
         break;
+      case 'fastOpen':
+        if (o.experimental) bytes.push(254, 4 + o.cookie.length, 0xf9, 0x89, ...o.cookie);
+        else bytes.push(34, 2 + o.cookie.length, ...o.cookie);
+        break;
       case 'unknown':
         bytes.push(o.code, o.length, ...o.data);
         break;
     }
   }
   return Uint8Array.from(bytes);
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += b.toString(16).padStart(2, '0');
+  return s;
 }
 
 function pushU32(out: number[], v: number): void {

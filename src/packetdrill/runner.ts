@@ -134,7 +134,7 @@ class Interpreter implements SocketHost {
   private readonly verbose: ((line: string) => void) | null;
   private readonly seed: number;
   private readonly tcp: TcpConfig;
-  private readonly stackTunables: StackTunables = { maxSynBacklog: null };
+  private readonly stackTunables: StackTunables = { maxSynBacklog: null, fastOpen: 0x1 };
   private readonly ends: Endpoints;
   private readonly sockets: SocketLayer;
   private stackValue: Stack | null = null;
@@ -202,6 +202,8 @@ class Interpreter implements SocketHost {
       verbose: this.verbose,
       now: () => this.clock,
       fail: (message) => this.failAt(this.currentLine(), message),
+      skip: (reason) => this.skip(reason),
+      fastOpenBits: () => this.stackTunables.fastOpen,
       deliver: (frame, adoptChildren) => {
         const stack = this.stack(null);
         stack.receiveFrame(this.clock as Instant, this.ifIndex, frame);

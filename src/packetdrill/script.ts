@@ -186,6 +186,29 @@ class Parser {
     return t.kind === 'word' && t.text === text;
   }
 
+  /**
+   * The cookie after `FO` or `FOEXP`: hex digits, possibly lexed as several
+   * adjacent number and word tokens ("3021b9d8" is 3021 then b9d8); none for
+   * a cookie request.
+   */
+  cookie(): Uint8Array {
+    let digits = '';
+    for (;;) {
+      const t = this.peek();
+      if ((t.kind !== 'num' && t.kind !== 'word') || !/^[0-9a-fA-F]+$/.test(t.text)) break;
+      digits += t.text;
+      this.next();
+    }
+    if (digits.length % 2 !== 0) this.fail('a Fast Open cookie needs an even number of hex digits');
+    // packetdrill's limit is the option space, not RFC 7413's 16 bytes: scripts
+    // send oversized cookies to check that a stack ignores them.
+    if (digits.length > 2 * 38) this.fail('a Fast Open cookie is at most 38 bytes');
+    const cookie = new Uint8Array(digits.length / 2);
+    for (let i = 0; i < cookie.length; i++)
+      cookie[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+    return cookie;
+  }
+
   fail(message: string, token: Token = this.peek()): never {
     const near = token.kind === 'eof' ? 'end of script' : `'${token.text}'`;
     throw new Failure(`${message} (near ${near})`, token.line);
@@ -542,6 +565,8 @@ class Parser {
         }
         case 'FO':
         case 'FOEXP':
+          list.push({ kind: 'fastOpen', cookie: this.cookie(), experimental: t.text === 'FOEXP' });
+          break;
         case 'md5':
           throw new Failure(`TCP option '${t.text}' is not supported by tcpts`, t.line, true);
         default:
@@ -744,6 +769,10 @@ export function optionBytes(options: readonly TcpOptionEntry[]): number {
         break;
       case 'TS':
         n += 10;
+        break;
+      case 'fastOpen':
+        // Kind 34: kind, length, cookie; kind 254 adds the 2-byte magic.
+        n += (o.experimental ? 4 : 2) + o.cookie.length;
         break;
       case 'unknown':
         n += o.length;

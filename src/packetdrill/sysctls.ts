@@ -23,7 +23,13 @@ import { congestionControls, type TcpConfig } from '../tcp/index.js';
 /** Stack-level knobs a sysctl may set (not part of TcpConfig). */
 export interface StackTunables {
   maxSynBacklog: number | null;
+  /** net.ipv4.tcp_fastopen's bits (Linux's default 0x1: client only); tcpts reads them to know when to skip. */
+  fastOpen: number;
 }
+
+/** tcp_fastopen bits a script's server side depends on (Linux's TFO_SERVER_ENABLE, TFO_SERVER_WO_SOCKOPT1). */
+export const TFO_SERVER_ENABLE = 0x2;
+export const TFO_SERVER_EVERY_LISTENER = 0x400;
 
 /** What a sysctl changes. */
 export interface SysctlTarget {
@@ -113,10 +119,6 @@ function stackLevel(set: Setter): SysctlEntry {
 
 function noOp(why: string): SysctlEntry {
   return { kind: 'no-op', why, unless: null };
-}
-
-function noOpUnless(why: string, unless: (value: string) => string | null): SysctlEntry {
-  return { kind: 'no-op', why, unless };
 }
 
 function unsupported(why: string): SysctlEntry {
@@ -250,13 +252,17 @@ export const SYSCTLS: Readonly<Record<string, SysctlEntry>> = {
       'tcpts has no TCP_NOTSENT_LOWAT limit (only tcp_notsent_lowat=4294967295, no limit)',
     ),
   ),
-  'net.ipv4.tcp_fastopen': noOpUnless(TFO_NO_OP, (value) => {
-    // With 0x200 (TFO_SERVER_COOKIE_NOT_REQD) and the server bit 0x2, a server
-    // takes data from a SYN that carries no FO option: a script sees that.
+  'net.ipv4.tcp_fastopen': modelled((value, ctx) => {
     const text = value.trim();
     const n = /^0x[0-9a-f]+$/i.test(text) ? parseInt(text, 16) : int(text);
-    if (n !== null && (n & 0x200) !== 0 && (n & 0x2) !== 0)
-      return 'tcpts has no TCP Fast Open, and with 0x200 a server takes data from a SYN without a cookie';
+    if (n === null || n < 0) return `expected a number of bits, got '${value}'`;
+    // Kept so that a SYN with an FO option towards a listener Linux would
+    // treat as Fast Open skips the script (see inject.ts).
+    ctx.stack.fastOpen = n;
+    // With 0x200 (TFO_SERVER_COOKIE_NOT_REQD) and the server bit 0x2, a server
+    // takes data from a SYN that carries no FO option: a script sees that.
+    if ((n & 0x200) !== 0 && (n & TFO_SERVER_ENABLE) !== 0)
+      return 'SKIP:tcpts has no TCP Fast Open, and with 0x200 a server takes data from a SYN without a cookie';
     return null;
   }),
   'net.ipv4.tcp_fastopen_key': noOp(TFO_NO_OP),

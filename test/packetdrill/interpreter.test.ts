@@ -536,7 +536,7 @@ test('tcpts packetdrill: files and directories, output lines, exit status', asyn
 test('loss-recovery sysctls map onto the TcpConfig switches', () => {
   const ctx: ShellContext = {
     tcp: PROFILES.linux!.tcp(),
-    stack: { maxSynBacklog: null },
+    stack: { maxSynBacklog: null, fastOpen: 0x1 },
     stackCreated: false,
     countState: () => 0,
     defines: new Map(),
@@ -632,7 +632,8 @@ test('each sysctl is modelled, a no-op, or unsupported, by the one table', () =>
   assert.equal(sysctlKind('net.ipv4.tcp_timestamps'), 'modelled');
   assert.equal(sysctlKind('net/ipv4/tcp_sack'), 'modelled');
   assert.equal(sysctlKind('net.ipv4.tcp_tso_win_divisor'), 'no-op');
-  assert.equal(sysctlKind('net.ipv4.tcp_fastopen'), 'no-op');
+  assert.equal(sysctlKind('net.ipv4.tcp_fastopen'), 'modelled');
+  assert.equal(sysctlKind('net.ipv4.tcp_fastopen_key'), 'no-op');
   assert.equal(sysctlKind('net.ipv4.tcp_adv_win_scale'), 'unsupported');
   assert.equal(sysctlKind('net.ipv4.no_such_thing'), 'unsupported');
   for (const [name, entry] of Object.entries(SYSCTLS)) {
@@ -640,7 +641,7 @@ test('each sysctl is modelled, a no-op, or unsupported, by the one table', () =>
   }
   const target = {
     tcp: PROFILES.linux!.tcp(),
-    stack: { maxSynBacklog: null },
+    stack: { maxSynBacklog: null, fastOpen: 0x1 },
     stackCreated: false,
   };
   const before = { ...target.tcp };
@@ -648,6 +649,7 @@ test('each sysctl is modelled, a no-op, or unsupported, by the one table', () =>
   assert.deepEqual(target.tcp, before, 'a no-op changes nothing');
   assert.deepEqual(applySysctl('net.ipv4.tcp_fastopen', '0x70403', target), { kind: 'ok' });
   assert.equal(applySysctl('net.ipv4.tcp_fastopen', '0x602', target).kind, 'skip');
+  assert.equal(target.stack.fastOpen, 0x602, 'the bits are kept for the Fast Open skip');
   const refused = applySysctl('net.ipv4.tcp_adv_win_scale', '1', target);
   assert.equal(refused.kind, 'skip');
   assert.match((refused as { reason: string }).reason, /^sysctl net\.ipv4\.tcp_adv_win_scale/);
@@ -689,4 +691,34 @@ test('tcpts packetdrill: --sysctl, --NAME=VALUE options, -D, --strict_packets an
   assert.match(out[0]!, /unexpected outbound packet/);
   out.length = 0;
   assert.equal(await runPacketdrillCommand(['-D', 'MSS=1460', '--ip_version=ipv4', path], io), 0);
+});
+
+test('FO and FOEXP options parse with their cookies, however the lexer splits the hex', () => {
+  const text = [
+    '0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3',
+    '+0 < S 0:0(0) win 100 <FO,FO 3021b9d889017eeb,FOEXP 12345678,FOEXP COOKIE>',
+  ].join('\n');
+  const parsed = parseScript(text, new Map([['COOKIE', '00abaaabe8e954c2']]));
+  if (isParseError(parsed)) assert.fail(parsed.error);
+  const action = parsed.events[1]!.action;
+  assert.equal(action.type, 'packet');
+  const spec = action.type === 'packet' ? action.packet : null;
+  const options = spec !== null && 'options' in spec ? spec.options : null;
+  const hex = (c: Uint8Array): string => Buffer.from(c).toString('hex');
+  assert.deepEqual(
+    options?.map((o) => (o.kind === 'fastOpen' ? `${o.experimental}:${hex(o.cookie)}` : o.kind)),
+    ['false:', 'false:3021b9d889017eeb', 'true:12345678', 'true:00abaaabe8e954c2'],
+  );
+  const odd = parseScript('0 < S 0:0(0) win 100 <FO 123,nop>');
+  assert.ok(isParseError(odd) && /even number of hex digits/.test(odd.error));
+});
+
+test('a SYN with an FO option to a Fast Open listener skips: tcpts has no Fast Open server', () => {
+  const syn = '+0 < S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop,FO,nop,nop>';
+  const lines = ['0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3', '+0 bind(3, ..., ...) = 0'];
+  const enabled = runScript(
+    ['`sysctl -q net.ipv4.tcp_fastopen=0x403`', ...lines, '+0 listen(3, 1) = 0', syn].join('\n'),
+  );
+  assert.equal(enabled.status, 'skip', enabled.message);
+  assert.match(enabled.message, /no TCP Fast Open server/);
 });
