@@ -8,3 +8,4 @@ export * from './isn.js';
 export * from './congestion/index.js';
 export * from './recorder.js';
 export * from './accept.js';
+export * from './fastopen-cookie.js';
