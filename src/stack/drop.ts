@@ -44,6 +44,11 @@ export const StackDropReason = {
   IcmpIgnored: 'icmp-ignored',
   /** An ICMP error whose quoted packet is too short or matches no socket. */
   IcmpBadQuote: 'icmp-bad-quote',
+  /**
+   * An ICMP "fragmentation needed" or Packet Too Big reporting an MTU below
+   * the stack's floor (minPathMtu; 1280 for IPv6, RFC 8201 §4): ignored.
+   */
+  IcmpMtuBelowFloor: 'icmp-mtu-below-floor',
   /** A UDP socket's receive queue is full. */
   UdpQueueFull: 'udp-queue-full',
   /** A source address that can never be valid on the wire (RFC 1812 §5.3.7: multicast, broadcast, loopback). */

@@ -24,7 +24,13 @@ import { IpInput } from './ip-in.js';
 import { IpOutput } from './ip-out.js';
 import { NeighborDiscovery } from './neighbor.js';
 import { EPHEMERAL_PORT_HIGH, EPHEMERAL_PORT_LOW, checkPort } from './ports.js';
-import { Routing, type InterfaceOptions, type RouteResult } from './routes.js';
+import {
+  DEFAULT_MIN_PATH_MTU,
+  DEFAULT_PATH_MTU_EXPIRY,
+  Routing,
+  type InterfaceOptions,
+  type RouteResult,
+} from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost, type UdpSocket } from './sockets.js';
 import { TcpDemux } from './tcp-demux.js';
 import { UdpDemux } from './udp-demux.js';
@@ -50,6 +56,14 @@ export interface StackOptions {
   udpReceiveBuffer?: number;
   /** ICMP errors we send per second at most (Linux icmp_ratelimit spirit; RFC 4443 §2.4(f)). */
   icmpRateLimit?: number;
+  /**
+   * Smallest IPv4 path MTU an ICMP "fragmentation needed" may teach us
+   * (Linux's min_pmtu, default 552); smaller news is ignored. IPv6 never goes
+   * below 1280 (RFC 8201 §4).
+   */
+  minPathMtu?: number;
+  /** Microseconds before a learned path MTU expires and the interface MTU applies again (default 10 minutes, RFC 8201 §4). */
+  pathMtuExpiry?: number;
 }
 
 /** Statistics of a stack: drops per reason, overall and per interface. */
@@ -96,7 +110,10 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     const rng: Rng = options.rng;
     const forwarding = options.forwarding ?? false;
     this.udpReceiveBuffer = options.udpReceiveBuffer ?? 212_992;
-    this.routing = new Routing(forwarding);
+    this.routing = new Routing(forwarding, {
+      minPathMtu: options.minPathMtu ?? DEFAULT_MIN_PATH_MTU,
+      pathMtuExpiry: options.pathMtuExpiry ?? DEFAULT_PATH_MTU_EXPIRY,
+    });
     this.neighbors = new NeighborDiscovery(this.routing, this.tx, this.drops, forwarding);
     this.out = new IpOutput(
       this.routing,
@@ -127,6 +144,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       this.events,
       this.drops,
       this.tcp,
+      this.udpSockets,
       options.icmpRateLimit ?? 1000,
     );
     this.udp = new UdpDemux(

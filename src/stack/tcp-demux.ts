@@ -235,7 +235,7 @@ export class TcpDemux implements IcmpErrorReceiver {
     } else if (this.connections.has(tupleKey(remote, options.port, local, localPort))) {
       throw addressInUse(local.text, localPort);
     }
-    const config = this.connectionConfig(route.iface, remote, options.tcp);
+    const config = this.connectionConfig(now, route.iface, remote, options.tcp);
     const iss = this.isn.next(now, local.bytes(), localPort, remote.bytes(), options.port);
     const conn = Connection.connect(now, {
       iss,
@@ -423,7 +423,7 @@ export class TcpDemux implements IcmpErrorReceiver {
         countInterfaceDrop(this.drops, iface, StackDropReason.BacklogFull);
         return;
       }
-      const conn = this.synCookies.open(now, seg, this.cookieConfig(iface, src), this.buffers);
+      const conn = this.synCookies.open(now, seg, this.cookieConfig(now, iface, src), this.buffers);
       this.addChild(listener, conn, src, dst, seg);
       return;
     }
@@ -450,14 +450,14 @@ export class TcpDemux implements IcmpErrorReceiver {
         dst.bytes(),
         seg.dstPort,
         seg,
-        this.cookieConfig(iface, src),
+        this.cookieConfig(now, iface, src),
         this.buffers,
       );
       if (synAck !== null) this.out.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
       return;
     }
     void packet;
-    const config = this.connectionConfig(iface, src);
+    const config = this.connectionConfig(now, iface, src);
     const iss = this.isn.next(now, dst.bytes(), seg.dstPort, src.bytes(), seg.srcPort);
     const conn = Connection.listen({
       iss,
@@ -492,8 +492,8 @@ export class TcpDemux implements IcmpErrorReceiver {
   }
 
   /** A connection made from a SYN cookie: nothing remembered window scaling, SACK or timestamps. */
-  private cookieConfig(iface: NetInterface, remote: IpAddr): TcpConfig {
-    return this.connectionConfig(iface, remote, {
+  private cookieConfig(now: Instant, iface: NetInterface, remote: IpAddr): TcpConfig {
+    return this.connectionConfig(now, iface, remote, {
       windowScaling: false,
       sack: false,
       timestamps: false,
@@ -518,6 +518,7 @@ export class TcpDemux implements IcmpErrorReceiver {
   }
 
   private connectionConfig(
+    now: Instant,
     iface: NetInterface,
     remote: IpAddr,
     overrides?: Partial<TcpConfig>,
@@ -534,7 +535,7 @@ export class TcpDemux implements IcmpErrorReceiver {
       // 64 KB link it would cut every segment to 1448 bytes of payload.
       mss: Math.min(
         overrides?.mss ?? this.mssLimit,
-        Math.min(iface.mtu, this.routing.learnedPathMtu(remote) ?? iface.mtu) - ipHeader - 20,
+        Math.min(iface.mtu, this.routing.learnedPathMtu(now, remote) ?? iface.mtu) - ipHeader - 20,
       ),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
     };
