@@ -316,6 +316,16 @@ export class Routing {
     return null;
   }
 
+  /**
+   * Whether some interface has `address` (or, for IPv4, it is one of our
+   * broadcast addresses, which Linux lets a socket bind to).
+   */
+  ownsAddress(address: IpAddr): boolean {
+    if (address.family === 4) return this.isLocalV4(address.v4);
+    for (const iface of this.interfaces) if (this.isLocalV6(iface, address)) return true;
+    return false;
+  }
+
   isLocalV4(address: number): boolean {
     if (address === 0xffffffff) return true;
     for (const iface of this.interfaces) {

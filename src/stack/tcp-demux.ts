@@ -173,6 +173,15 @@ export class TcpDemux implements IcmpErrorReceiver {
     checkPort(port, true);
     const address =
       options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'listen host') : null;
+    if (address !== null && !address.isUnspecified && !this.routing.ownsAddress(address)) {
+      // As Linux's bind() (inet_addr_valid_or_nonlocal): an address no interface has.
+      throw Object.assign(
+        new Error(
+          `cannot listen on ${address.text}: no interface has that address; listen on one of the stack's addresses or on all`,
+        ),
+        { code: 'EADDRNOTAVAIL' },
+      );
+    }
     const chosen = port === 0 ? this.freeListenPort() : port;
     const existing = this.listeners.get(chosen) ?? [];
     for (const l of existing) {
@@ -209,6 +218,14 @@ export class TcpDemux implements IcmpErrorReceiver {
   ): TcpSocket {
     const remote = IpAddr.parseOrThrow(options.host, 'host');
     checkPort(options.port, false);
+    if (remote.isMulticast || (remote.family === 4 && this.routing.isBroadcastV4(remote.v4))) {
+      // As Linux's tcp_v4_connect (a route of type broadcast or multicast):
+      // TCP is point to point, so there is no network to reach.
+      throw Object.assign(
+        new Error(`cannot connect to ${remote.text}: TCP needs a unicast address`),
+        { code: 'ENETUNREACH' },
+      );
+    }
     const route = this.routing.route(remote);
     if (route === null) {
       throw Object.assign(
