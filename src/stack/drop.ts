@@ -34,6 +34,12 @@ export const StackDropReason = {
   BacklogFull: 'backlog-full',
   /** The SYN queue of a listener is full. */
   SynQueueFull: 'syn-queue-full',
+  /**
+   * A SYN dropped unparsed because this round of polling already answered
+   * its budget of SYN cookies (StackOptions.synCookieBudget): under a flood,
+   * the segments of established connections go first.
+   */
+  SynBudget: 'syn-budget',
   /** An NDP message that fails RFC 4861 validation (hop limit 255, code 0, lengths). */
   BadNdp: 'bad-ndp',
   /** An IP protocol or ethertype the stack does not handle. */

@@ -103,7 +103,7 @@ export class Routing {
   private readonly routes: Route[] = [];
   private readonly forwarding: boolean;
   /** Routes by destination text, valid while {@link Routing.epoch} stands; for sendSegment. */
-  private readonly routeCache = new Map<string, RouteResult | null>();
+  private readonly routeCache = new Map<string | number, RouteResult | null>();
   /** Bumped whenever interfaces, addresses or routes change: the route cache is then stale. */
   private epoch = 0;
   private cacheEpoch = 0;
@@ -257,10 +257,12 @@ export class Routing {
       cache.clear();
       this.cacheEpoch = this.epoch;
     }
-    let route = cache.get(dst.text);
+    // IPv4 by number: no address text is formatted for a route.
+    const key = dst.family === 4 ? dst.v4 : dst.text;
+    let route = cache.get(key);
     if (route === undefined) {
       route = this.route(dst);
-      cache.set(dst.text, route);
+      cache.set(key, route);
     }
     return route;
   }

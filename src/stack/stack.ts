@@ -39,6 +39,9 @@ export type { InterfaceOptions } from './routes.js';
 export type { OutgoingFrame } from './frames.js';
 export type { StackEvent } from './events.js';
 
+/** SYN cookies per round of polling (see StackOptions.synCookieBudget). */
+const DEFAULT_SYN_COOKIE_BUDGET = 64;
+
 export interface StackOptions {
   /** Randomness: ISN keys, ephemeral ports. The simulator passes a seeded one. */
   rng: Rng;
@@ -52,6 +55,13 @@ export interface StackOptions {
   defaultBacklog?: number;
   /** Most half-open connections per listener before SYNs are dropped (RFC 4987; Linux tcp_max_syn_backlog). */
   maxSynBacklog?: number;
+  /**
+   * SYN cookies answered per round of polling at most (default 64) while
+   * established connections have segments arriving too; further SYNs in that
+   * round are dropped unparsed so that a SYN flood cannot crowd out those
+   * segments. Applies only once a listener's SYN queue is full.
+   */
+  synCookieBudget?: number;
   /** Bytes a UDP socket may hold unread before datagrams are dropped. */
   udpReceiveBuffer?: number;
   /** ICMP errors we send per second at most (Linux icmp_ratelimit spirit; RFC 4443 §2.4(f)). */
@@ -130,6 +140,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
         tcp: options.tcp ?? {},
         defaultBacklog: options.defaultBacklog ?? 4096,
         maxSynBacklog: options.maxSynBacklog ?? 1024,
+        synCookieBudget: options.synCookieBudget ?? DEFAULT_SYN_COOKIE_BUDGET,
       },
       this,
       this.routing,
