@@ -87,6 +87,10 @@ export interface StackStats {
   pendingFragments: number;
   synCookiesSent: number;
   synCookiesAccepted: number;
+  /** Bytes of connection buffer storage the stack keeps for reuse (0 once no connection is left). */
+  pooledBufferBytes: number;
+  /** Bytes of outgoing-frame storage the stack keeps (spare large frames and the current block). */
+  keptFrameBytes: number;
 }
 
 /**
@@ -115,6 +119,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
    * own (pollEvent, a listener's close).
    */
   private latestInput = 0 as Instant;
+  /** TcpDemux.timesEmptied when the frame storage was last trimmed. */
+  private trimmedAt = 0;
 
   constructor(options: StackOptions) {
     const rng: Rng = options.rng;
@@ -317,7 +323,15 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     if (frame === null) {
       this.tcp.flush(now);
       frame = this.tx.next();
-      if (frame === null) return null;
+      if (frame === null) {
+        // The last connection has gone since the last look: the frame storage
+        // of the burst goes too.
+        if (this.tcp.timesEmptied !== this.trimmedAt) {
+          this.trimmedAt = this.tcp.timesEmptied;
+          if (this.tcp.connectionCount === 0) this.frames.trim();
+        }
+        return null;
+      }
     }
     this.routing.interfaces[frame.ifIndex]!.framesOut++;
     return frame;
@@ -392,6 +406,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       pendingFragments: this.input.fragments.pendingDatagrams,
       synCookiesSent: this.tcp.synCookiesSent,
       synCookiesAccepted: this.tcp.synCookiesAccepted,
+      pooledBufferBytes: this.tcp.pooledBufferBytes,
+      keptFrameBytes: this.frames.keptBytes,
     };
   }
 

@@ -114,8 +114,13 @@ export class TcpDemux implements IcmpErrorReceiver {
   /** Connections with possible output or timer changes since the last poll. */
   private readonly dirty = new Set<TcpSocket>();
   private readonly deadlines = new DeadlineHeap<TcpSocket>();
-  /** Connection buffer storage for reuse (see BUFFER_POOL_BYTES). */
-  private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
+  /**
+   * Connection buffer storage for reuse (see BUFFER_POOL_BYTES). Replaced by
+   * an empty pool when the last connection goes, so what a burst of
+   * connections gave back is left to the garbage collector rather than kept
+   * by an idle stack.
+   */
+  private buffers = new BufferPool(BUFFER_POOL_BYTES);
   private nextSocketId = 1;
   /**
    * The connection the last segment went to: the next one is very likely for
@@ -168,6 +173,14 @@ export class TcpDemux implements IcmpErrorReceiver {
     this.isn = new IsnGenerator(options.rng);
     this.synCookies = new SynCookies(this.isn);
     this.ports = new PortAllocator(options.rng, EPHEMERAL_PORT_LOW, EPHEMERAL_PORT_HIGH);
+  }
+
+  /** How many times the last connection has left the table (the stack then trims its frame storage). */
+  timesEmptied = 0;
+
+  /** Bytes of connection buffer storage kept for reuse. */
+  get pooledBufferBytes(): number {
+    return this.buffers.pooledBytes;
   }
 
   /** Whether connections wait to be polled. */
@@ -458,6 +471,10 @@ export class TcpDemux implements IcmpErrorReceiver {
       socket.localPort,
     );
     if (this.connections.get(key) === socket) this.tableDelete(key);
+    if (this.connections.size === 0) {
+      this.timesEmptied++;
+      if (this.buffers.pooledBytes > 0) this.buffers = new BufferPool(BUFFER_POOL_BYTES);
+    }
     if (this.lastDemux === socket) this.lastDemux = null;
     this.deadlines.set(socket, NEVER);
   }
