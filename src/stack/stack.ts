@@ -24,7 +24,13 @@ import { IpInput } from './ip-in.js';
 import { IpOutput } from './ip-out.js';
 import { NeighborDiscovery } from './neighbor.js';
 import { EPHEMERAL_PORT_HIGH, EPHEMERAL_PORT_LOW, checkPort } from './ports.js';
-import { Routing, type InterfaceOptions, type RouteResult } from './routes.js';
+import {
+  DEFAULT_MIN_PATH_MTU,
+  DEFAULT_PATH_MTU_EXPIRY,
+  Routing,
+  type InterfaceOptions,
+  type RouteResult,
+} from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost, type UdpSocket } from './sockets.js';
 import { TcpDemux } from './tcp-demux.js';
 import { UdpDemux } from './udp-demux.js';
@@ -32,6 +38,9 @@ import { UdpDemux } from './udp-demux.js';
 export type { InterfaceOptions } from './routes.js';
 export type { OutgoingFrame } from './frames.js';
 export type { StackEvent } from './events.js';
+
+/** SYN cookies per round of polling (see StackOptions.synCookieBudget). */
+const DEFAULT_SYN_COOKIE_BUDGET = 64;
 
 export interface StackOptions {
   /** Randomness: ISN keys, ephemeral ports. The simulator passes a seeded one. */
@@ -46,10 +55,25 @@ export interface StackOptions {
   defaultBacklog?: number;
   /** Most half-open connections per listener before SYNs are dropped (RFC 4987; Linux tcp_max_syn_backlog). */
   maxSynBacklog?: number;
+  /**
+   * SYN cookies answered per round of polling at most (default 64) while
+   * established connections have segments arriving too; further SYNs in that
+   * round are dropped unparsed so that a SYN flood cannot crowd out those
+   * segments. Applies only once a listener's SYN queue is full.
+   */
+  synCookieBudget?: number;
   /** Bytes a UDP socket may hold unread before datagrams are dropped. */
   udpReceiveBuffer?: number;
   /** ICMP errors we send per second at most (Linux icmp_ratelimit spirit; RFC 4443 §2.4(f)). */
   icmpRateLimit?: number;
+  /**
+   * Smallest IPv4 path MTU an ICMP "fragmentation needed" may teach us
+   * (Linux's min_pmtu, default 552); smaller news is ignored. IPv6 never goes
+   * below 1280 (RFC 8201 §4).
+   */
+  minPathMtu?: number;
+  /** Microseconds before a learned path MTU expires and the interface MTU applies again (default 10 minutes, RFC 8201 §4). */
+  pathMtuExpiry?: number;
 }
 
 /** Statistics of a stack: drops per reason, overall and per interface. */
@@ -63,6 +87,10 @@ export interface StackStats {
   pendingFragments: number;
   synCookiesSent: number;
   synCookiesAccepted: number;
+  /** Bytes of connection buffer storage the stack keeps for reuse (0 once no connection is left). */
+  pooledBufferBytes: number;
+  /** Bytes of outgoing-frame storage the stack keeps (spare large frames and the current block). */
+  keptFrameBytes: number;
 }
 
 /**
@@ -91,12 +119,17 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
    * own (pollEvent, a listener's close).
    */
   private latestInput = 0 as Instant;
+  /** TcpDemux.timesEmptied when the frame storage was last trimmed. */
+  private trimmedAt = 0;
 
   constructor(options: StackOptions) {
     const rng: Rng = options.rng;
     const forwarding = options.forwarding ?? false;
     this.udpReceiveBuffer = options.udpReceiveBuffer ?? 212_992;
-    this.routing = new Routing(forwarding);
+    this.routing = new Routing(forwarding, {
+      minPathMtu: options.minPathMtu ?? DEFAULT_MIN_PATH_MTU,
+      pathMtuExpiry: options.pathMtuExpiry ?? DEFAULT_PATH_MTU_EXPIRY,
+    });
     this.neighbors = new NeighborDiscovery(this.routing, this.tx, this.drops, forwarding);
     this.out = new IpOutput(
       this.routing,
@@ -113,6 +146,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
         tcp: options.tcp ?? {},
         defaultBacklog: options.defaultBacklog ?? 4096,
         maxSynBacklog: options.maxSynBacklog ?? 1024,
+        synCookieBudget: options.synCookieBudget ?? DEFAULT_SYN_COOKIE_BUDGET,
       },
       this,
       this.routing,
@@ -127,6 +161,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       this.events,
       this.drops,
       this.tcp,
+      this.udpSockets,
       options.icmpRateLimit ?? 1000,
     );
     this.udp = new UdpDemux(
@@ -288,7 +323,15 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     if (frame === null) {
       this.tcp.flush(now);
       frame = this.tx.next();
-      if (frame === null) return null;
+      if (frame === null) {
+        // The last connection has gone since the last look: the frame storage
+        // of the burst goes too.
+        if (this.tcp.timesEmptied !== this.trimmedAt) {
+          this.trimmedAt = this.tcp.timesEmptied;
+          if (this.tcp.connectionCount === 0) this.frames.trim();
+        }
+        return null;
+      }
     }
     this.routing.interfaces[frame.ifIndex]!.framesOut++;
     return frame;
@@ -363,6 +406,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       pendingFragments: this.input.fragments.pendingDatagrams,
       synCookiesSent: this.tcp.synCookiesSent,
       synCookiesAccepted: this.tcp.synCookiesAccepted,
+      pooledBufferBytes: this.tcp.pooledBufferBytes,
+      keptFrameBytes: this.frames.keptBytes,
     };
   }
 
