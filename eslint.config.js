@@ -19,12 +19,16 @@ const allowed = {
   sim: ['base', 'wire', 'link', 'stack', 'tcp', 'udp'],
   runtime: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
   net: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
+  web: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
   packetdrill: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
   cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net', 'packetdrill'],
 };
 const folders = Object.keys(allowed);
 // packetdrill/ sits above the core but is pure too: scripts run in virtual time.
 const coreFolders = ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'packetdrill'];
+// runtime/ and web/ use host APIs, but only those every JavaScript host has
+// (timers, Web Crypto, web streams): they run in a browser, so no node: either.
+const nodeFreeFolders = [...coreFolders, 'runtime', 'web'];
 
 function boundaryRules(folder) {
   const patterns = [];
@@ -63,6 +67,11 @@ function boundaryRules(folder) {
     patterns.push({
       group: ['node:*', 'fs', 'net', 'os', 'path', 'crypto', 'events', 'stream', 'buffer'],
       message: 'No host APIs below the sans-IO line: pass time, randomness and I/O in.',
+    });
+  } else if (nodeFreeFolders.includes(folder)) {
+    patterns.push({
+      group: ['node:*', 'fs', 'net', 'os', 'path', 'crypto', 'events', 'stream', 'buffer'],
+      message: `${folder}/ runs in browsers too: use what every JavaScript host has, not node: modules.`,
     });
   }
   return { 'no-restricted-imports': ['error', { patterns }] };

@@ -22,6 +22,7 @@ import { topSelf, type ProfileEntry } from './lib/profile.js';
 import { sig3, summarize } from './lib/stats.js';
 import { interopSkipReason } from '../test/interop/netns.js';
 import type { JobParams } from './jobs.js';
+import { BROWSER_TARGET, BrowserBulk, browserLines } from './browser.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -598,6 +599,8 @@ interface Options {
   rows: Set<number> | null;
   outDir: string;
   profile: boolean;
+  /** --browser: row 1 at MTU 1500 in Chromium too (bench/browser.ts). */
+  browser: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -606,6 +609,7 @@ function parseArgs(argv: string[]): Options {
   let runs: number | null = null;
   let outDir = join(ROOT, 'bench', 'results');
   let profile: boolean | null = null;
+  let browser = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--tiny') mode = MODES.tiny;
@@ -616,11 +620,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--rows') rows = new Set(String(argv[++i]).split(',').map(Number));
     else if (a === '--runs') runs = Number(argv[++i]);
     else if (a === '--out') outDir = String(argv[++i]);
+    else if (a === '--browser') browser = true;
     else if (a === '--help' || a === '-h') {
       console.log(
-        'usage: npm run bench -- [--quick | --full | --tiny] [--rows 1,2,...] [--runs N] [--out DIR] [--no-profile]\n' +
+        'usage: npm run bench -- [--quick | --full | --tiny] [--rows 1,2,...] [--runs N] [--out DIR] [--no-profile] [--browser]\n' +
           '  default: 256 MB per bulk transfer, 3 runs; --full: 1 GB each way; --quick: 64 MB, 2 runs;\n' +
-          '  --tiny: a few MB and connections, 1 run (what npm test runs; the figures mean nothing)',
+          '  --tiny: a few MB and connections, 1 run (what npm test runs; the figures mean nothing);\n' +
+          '  --browser: also row 1 at MTU 1500 in Chromium, beside Node',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}; see --help`);
@@ -629,7 +635,7 @@ function parseArgs(argv: string[]): Options {
     if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
     mode = { ...mode, runs };
   }
-  return { mode, rows, outDir, profile: profile ?? mode.profile };
+  return { mode, rows, outDir, profile: profile ?? mode.profile, browser };
 }
 
 async function main(): Promise<void> {
@@ -673,6 +679,7 @@ async function main(): Promise<void> {
   }
 
   // Rows take turns run by run; rows 1-3 share their rounds (row 3 is their yardstick).
+  const browserBulk = options.browser ? new BrowserBulk(mode.runs, mode.bulkBytes) : null;
   const groups = [[1, 2, 3], [4], [5], [6], [7]];
   for (const group of groups) {
     const groupJobs = jobs.filter((j) => group.includes(j.row));
@@ -699,8 +706,10 @@ async function main(): Promise<void> {
           .join(', ');
         console.log(`  ${j.id} run ${run}/${mode.runs}: ${text} (${took} s)`);
       }
+      if (browserBulk !== null && group.includes(1)) await browserBulk.run(run);
     }
   }
+  const browser = browserBulk?.result ?? null;
 
   // CPU profiles of rows 1 and 2: one more run each, not counted in the figures.
   const profiles: ProfileRecord[] = [];
@@ -784,6 +793,7 @@ async function main(): Promise<void> {
 
   // The issue's targets, judged on this run.
   const median = (id: string): number | null => byId.get(id)?.median ?? null;
+  if (browser !== null) lines.push(...browserLines(browser, median('mem-bulk-1500')));
   const ratio = (id: string): number | null => byId.get(id)?.ratio ?? null;
   // Each target: what it says, this run's value, and the bound it must meet.
   type Value = number | null;
@@ -802,6 +812,11 @@ async function main(): Promise<void> {
   const targets = [
     atLeast('in-memory bulk at MTU 1500 >= 2 Gbit/s', median('mem-bulk-1500'), 2),
     atLeast('in-memory bulk at MTU 65535 >= 10 Gbit/s', median('mem-bulk-65535'), 10),
+    atLeast(
+      `in-memory bulk at MTU 1500 in Chromium >= ${BROWSER_TARGET}x Node`,
+      browser?.nodeRatio ?? null,
+      BROWSER_TARGET,
+    ),
     atLeast(
       'TUN MTU 1500 tcpts -> kernel >= 1.5 Gbit/s',
       median('tun-bulk-tcpts-to-kernel-1500'),
@@ -879,6 +894,7 @@ async function main(): Promise<void> {
     },
     seconds: Math.round((Date.now() - started.getTime()) / 1000),
     figures: results,
+    browser,
     targets,
     profiles,
   };

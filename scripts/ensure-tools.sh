@@ -2,7 +2,8 @@
 # Installs the Debian tools the tests use to check tcpts against the real
 # thing (tcpdump and tshark read our captures; iproute2 builds the network
 # namespaces of the interop tests; curl is a kernel-side client; rsvg-convert
-# renders the ladder SVGs to PNG). Runs before
+# renders the ladder SVGs to PNG; chromium runs the browser tests, driven
+# by playwright-core). Runs before
 # `npm test`. Needs root to install; without root, the tests that need a
 # missing tool report themselves skipped with the reason.
 set -u
@@ -13,6 +14,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-tools: missing ${need[*]}; not root or no apt-get, so the tests that need them will be skipped" >&2

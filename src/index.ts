@@ -3,8 +3,14 @@
  *
  * The core is sans-IO (base, wire, tcp, stack): feed it frames and time, poll
  * it for frames, events and its next deadline. The simulator (sim) runs many
- * stacks in virtual time; links (link) carry frames; the node:net-compatible
- * sockets and the real-clock driver live in net/ and runtime/.
+ * stacks in virtual time; links (link) carry frames; the drivers (runtime)
+ * run a stack on a real or virtual clock; web sockets made of web streams
+ * live in web/.
+ *
+ * Everything exported here runs on any JavaScript host (Node, a browser
+ * page, a Worker): no node: import is reachable from this file. The
+ * node:net-compatible sockets are Node's alone and stay at `tcpts/net`, and
+ * the TUN/TAP links at `tcpts/link/node`.
  */
 export * as base from './base/index.js';
 export * as wire from './wire/index.js';
@@ -24,6 +30,4 @@ export { Network, type SimHost } from './sim/index.js';
 export { Connection, tcpConfig, linuxProfile, type TcpConfig } from './tcp/index.js';
 export { memoryPair, impair, pcapTap } from './link/index.js';
 export * as runtime from './runtime/index.js';
-export * as net from './net/index.js';
-export { createNet } from './net/index.js';
 export { RealDriver, VirtualLoop, joinDrivers } from './runtime/index.js';

@@ -14,6 +14,7 @@ import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
+import { RELAY_USAGE, runRelay } from './relay.js';
 
 /** One subcommand. */
 export interface Command {
@@ -64,6 +65,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'a netcat whose TCP is tcpts, over a TUN/TAP device',
     usage: CONNECT_USAGE,
     run: runConnect,
+  },
+  relay: {
+    summary: 'a WebSocket relay joining browser stacks on one Ethernet segment (and a TAP device)',
+    usage: RELAY_USAGE,
+    run: runRelay,
   },
 };
 

@@ -6,3 +6,7 @@ export * from './impair.js';
 export * from './tap.js';
 export * from './observe.js';
 export * from './hold.js';
+export * from './pushed.js';
+export * from './frame-stream.js';
+export * from './message-port.js';
+export * from './websocket.js';

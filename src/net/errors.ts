@@ -4,43 +4,20 @@
  * stack throws on API calls (EADDRINUSE, ENETUNREACH, EADDRNOTAVAIL); this
  * is the one place they become what `node:net` users expect: an `Error` with
  * `code`, `errno` (negative, as libuv reports it), `syscall`, and `address`
- * and `port` where Node gives them (DESIGN.md convention 7).
+ * and `port` where Node gives them (DESIGN.md convention 7). Which code each
+ * end gets is the table in runtime/socket-errors.ts, shared with web/.
  */
 import { constants as osConstants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import type { TcpError } from '../tcp/index.js';
+import {
+  TCP_ERROR_CODES,
+  isNetErrorCode,
+  type NetErrorCode,
+  type NetSyscall,
+} from '../runtime/index.js';
 
-/** The error codes tcpts sockets and servers produce. */
-export type NetErrorCode =
-  | 'ECONNREFUSED'
-  | 'ECONNRESET'
-  | 'ETIMEDOUT'
-  | 'ECONNABORTED'
-  | 'EHOSTUNREACH'
-  | 'ENETUNREACH'
-  | 'EADDRINUSE'
-  | 'EADDRNOTAVAIL'
-  | 'EPIPE'
-  | 'ENOTFOUND';
-
-/** The system call Node names in its socket errors. */
-export type NetSyscall = 'connect' | 'read' | 'write' | 'listen' | 'getaddrinfo';
-
-/**
- * How each way a connection can end in error looks in Node. The one table
- * from the core's vocabulary to Node's codes.
- *
- * `aborted` is ours: the application (or closing with unread data) reset the
- * connection. Locally Node reports nothing for that (the socket is already
- * destroyed); the peer sees ECONNRESET through `reset`.
- */
-export const TCP_ERROR_CODES: Readonly<Record<TcpError, NetErrorCode>> = {
-  refused: 'ECONNREFUSED',
-  reset: 'ECONNRESET',
-  'timed-out': 'ETIMEDOUT',
-  aborted: 'ECONNABORTED',
-  unreachable: 'EHOSTUNREACH',
-};
+export { TCP_ERROR_CODES, type NetErrorCode, type NetSyscall } from '../runtime/index.js';
 
 /** An error as Node's `net` module shapes it. */
 export interface NetError extends Error {
@@ -52,19 +29,6 @@ export interface NetError extends Error {
   /** The name that did not resolve (`getaddrinfo` errors, as Node's dns errors). */
   hostname?: string;
 }
-
-const NET_ERROR_CODES: ReadonlySet<string> = new Set<NetErrorCode>([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRINUSE',
-  'EADDRNOTAVAIL',
-  'EPIPE',
-  'ENOTFOUND',
-]);
 
 /** libuv's errno for a code: the negated OS errno (libuv's UV__ERR on Unix). */
 export function errnoOf(code: NetErrorCode): number {
@@ -139,8 +103,8 @@ export function fromStackError(
   port: number,
 ): unknown {
   const code = (thrown as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && NET_ERROR_CODES.has(code)) {
-    return netError(code as NetErrorCode, syscall, address, port);
+  if (isNetErrorCode(code)) {
+    return netError(code, syscall, address, port);
   }
   return thrown;
 }

@@ -5,3 +5,5 @@ export * from './timers.js';
 export * from './real.js';
 export * from './virtual.js';
 export * from './wake.js';
+export * from './host.js';
+export * from './socket-errors.js';

@@ -1,6 +1,7 @@
 /**
- * The real-clock driver: a stack running in a live Node process, on the
- * monotonic clock, with `setTimeout`/`setImmediate` as its one host timer.
+ * The real-clock driver: a stack running live (in Node, a browser page or a
+ * Worker), on the monotonic clock, with the host's `setTimeout` and its
+ * best "immediate" (./host.ts) as its one host timer.
  */
 import { NEVER, type Instant, type Rng } from '../base/index.js';
 import { RELEASE_MIN_FRAME, type LinkEndpoint } from '../link/index.js';
@@ -14,32 +15,14 @@ import {
   type DriverTimer,
   type StackEventListener,
 } from './driver.js';
+import {
+  hostTimers,
+  refHandle,
+  unrefHandle,
+  type HostTimerHandle,
+  type HostTimers,
+} from './host.js';
 import { TimerList } from './timers.js';
-
-/** What the driver needs of a host timer handle (Node's Timeout and Immediate both fit). */
-export interface HostTimerHandle {
-  ref(): unknown;
-  unref(): unknown;
-}
-
-/**
- * The host's timer functions. The default is Node's; tests pass their own to
- * watch how many timers the driver holds.
- */
-export interface HostTimers {
-  setTimeout(callback: () => void, ms: number): HostTimerHandle;
-  clearTimeout(handle: HostTimerHandle): void;
-  setImmediate(callback: () => void): HostTimerHandle;
-  clearImmediate(handle: HostTimerHandle): void;
-}
-
-/** Node's own timers. */
-export const nodeTimers: HostTimers = {
-  setTimeout: (callback, ms) => setTimeout(callback, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-  setImmediate: (callback) => setImmediate(callback),
-  clearImmediate: (handle) => clearImmediate(handle as NodeJS.Immediate),
-};
 
 /** Options of a {@link RealDriver}. */
 export interface RealDriverOptions {
@@ -50,7 +33,7 @@ export interface RealDriverOptions {
   stack?: Stack | (Omit<StackOptions, 'rng'> & { rng?: Rng });
   /** Default {@link realClock}. */
   clock?: Clock;
-  /** Default {@link nodeTimers}. */
+  /** Default {@link hostTimers}: the host's own. */
   timers?: HostTimers;
   /**
    * Rounds of input/output/events in one service pass before the driver
@@ -130,7 +113,7 @@ export class RealDriver implements Driver {
       this.stack = new Stack({ ...stack, rng: stack?.rng ?? new CryptoRng() });
     }
     this.clock = options.clock ?? realClock;
-    this.timers = options.timers ?? nodeTimers;
+    this.timers = options.timers ?? hostTimers;
     this.maxRounds = options.maxRounds ?? 64;
     this.lastNow = this.clock.now();
   }
@@ -180,7 +163,7 @@ export class RealDriver implements Driver {
   ref(): void {
     this.refCount++;
     if (this.refCount !== 1 || this.closedFlag) return;
-    if (this.handleKind === 'timeout') this.handle!.ref();
+    if (this.handleKind === 'timeout') refHandle(this.handle!);
     else if (this.handle === null) this.arm(NEVER, 'timeout', this.now());
   }
 
@@ -190,7 +173,7 @@ export class RealDriver implements Driver {
     if (this.refCount !== 0 || this.handleKind !== 'timeout') return;
     // A keep-alive timer with no deadline behind it has no reason to stay.
     if (this.handleAt === NEVER) this.disarm();
-    else this.handle!.unref();
+    else unrefHandle(this.handle!);
   }
 
   setTimer(at: Instant, callback: () => void): DriverTimer {
@@ -304,11 +287,11 @@ export class RealDriver implements Driver {
             this.fire,
             Math.min(MAX_TIMEOUT_MS, Math.max(1, Math.ceil((at - now) / 1000))),
           );
-    // Only a timeout is unref'd: an immediate is work due now (output to
+    // Only a timeout is unref'd (where the host has unref: Node): an immediate is work due now (output to
     // send, events to hand out), and Node runs an unref'd immediate only when
     // something else wakes the event loop, so it could wait behind a
     // far-away timer of another handle.
-    if (kind === 'timeout' && this.refCount === 0) handle.unref();
+    if (kind === 'timeout' && this.refCount === 0) unrefHandle(handle);
     this.handle = handle;
     this.handleKind = kind;
     this.handleAt = at;

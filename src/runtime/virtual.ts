@@ -18,6 +18,7 @@ import {
   type DriverTimer,
   type StackEventListener,
 } from './driver.js';
+import { hostTimers, refHandle, unrefHandle, type HostTimerHandle } from './host.js';
 
 /** Options of a {@link VirtualLoop}. */
 export interface VirtualLoopOptions {
@@ -43,7 +44,8 @@ class VirtualTimer implements DriverTimer {
 
 /**
  * Runs a {@link Network} alongside the host event loop, one turn per
- * `setImmediate`. A turn settles everything due at the current virtual
+ * host "immediate" (`setImmediate` in Node, a `MessageChannel` message in a
+ * browser: see ./host.ts). A turn settles everything due at the current virtual
  * instant and stops as soon as an event has been handed to the application
  * (or the application changed a stack), so that the application reacts —
  * in the callbacks, `process.nextTick`s and promise jobs that run before the
@@ -58,8 +60,8 @@ export class VirtualLoop {
   readonly network: Network;
   private readonly maxSteps: number;
   private readonly drivers: VirtualDriver[] = [];
-  private immediate: NodeJS.Immediate | null = null;
-  private keepAlive: NodeJS.Timeout | null = null;
+  private immediate: HostTimerHandle | null = null;
+  private keepAlive: HostTimerHandle | null = null;
   private totalRefs = 0;
   private kicked = false;
   private dispatched = false;
@@ -142,7 +144,7 @@ export class VirtualLoop {
   /** Stops the loop for good. */
   close(): void {
     this.closedFlag = true;
-    if (this.immediate !== null) clearImmediate(this.immediate);
+    if (this.immediate !== null) hostTimers.clearImmediate(this.immediate);
     this.immediate = null;
     this.updateKeepAlive();
   }
@@ -164,8 +166,8 @@ export class VirtualLoop {
       this.updateKeepAlive();
       return;
     }
-    if (this.totalRefs === 1 && delta === 1) immediate.ref();
-    else if (this.totalRefs === 0 && !this.urgent) immediate.unref();
+    if (this.totalRefs === 1 && delta === 1) refHandle(immediate);
+    else if (this.totalRefs === 0 && !this.urgent) unrefHandle(immediate);
   }
 
   /**
@@ -186,20 +188,21 @@ export class VirtualLoop {
    */
   private updateKeepAlive(): void {
     const want = this.totalRefs > 0 && this.immediate === null && !this.closedFlag;
-    if (want && this.keepAlive === null) this.keepAlive = setTimeout(noop, MAX_TIMEOUT_MS);
+    if (want && this.keepAlive === null)
+      this.keepAlive = hostTimers.setTimeout(noop, MAX_TIMEOUT_MS);
     else if (!want && this.keepAlive !== null) {
-      clearTimeout(this.keepAlive);
+      hostTimers.clearTimeout(this.keepAlive);
       this.keepAlive = null;
     }
   }
 
   private schedule(): void {
     if (this.keepAlive !== null) {
-      clearTimeout(this.keepAlive);
+      hostTimers.clearTimeout(this.keepAlive);
       this.keepAlive = null;
     }
-    const immediate = setImmediate(this.turn);
-    if (this.totalRefs === 0 && !this.urgent) immediate.unref();
+    const immediate = hostTimers.setImmediate(this.turn);
+    if (this.totalRefs === 0 && !this.urgent) unrefHandle(immediate);
     this.immediate = immediate;
   }
 }
