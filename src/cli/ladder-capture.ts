@@ -17,6 +17,7 @@ import {
   type CapturedSegment,
   type LadderDiagram,
 } from './ladder-model.js';
+import { analyseSegments, roleInputOfSegment, type SegmentAnalysis } from './segment-roles.js';
 
 /** "10.0.0.1:80", or "[fd00::1]:80" for IPv6. */
 export function hostPort(address: string, port: number): string {
@@ -42,6 +43,8 @@ export interface CaptureLadder {
   chosen: number;
   /** Capture records that are not TCP (ARP, UDP, ICMP ...), left out. */
   otherRecords: number;
+  /** What each packet of the diagram is for (same order as `diagram.packets`), named as Wireshark's analysis would. */
+  roles: SegmentAnalysis[];
   /** Null when the whole file was read; else what is wrong with its tail (the packets before it are drawn). */
   fileError: string | null;
 }
@@ -137,12 +140,17 @@ export function ladderFromCapture(
   if (!Number.isInteger(chosen) || chosen < 1 || chosen > lists.length) {
     return `no connection ${chosen}: the capture holds ${lists.length} TCP connection(s)`;
   }
-  const diagram = diagramOfSegments(lists[chosen - 1]!, options.absolute ?? false);
+  const segments = lists[chosen - 1]!;
+  const diagram = diagramOfSegments(segments, options.absolute ?? false);
+  // diagramOfSegments keeps the capture's order, so packet i is segment i.
+  const roles = analyseSegments(
+    segments.map((s, i) => roleInputOfSegment(s, diagram.packets[i]!.from)),
+  );
   const fileError =
     file.error === null
       ? null
       : `${FILE_ERRORS[file.error]} (${file.error}) after ${file.records.length} packet(s)`;
-  return { diagram, connections, chosen, otherRecords: other, fileError };
+  return { diagram, connections, chosen, roles, otherRecords: other, fileError };
 }
 
 /** How far ahead to look for the ACK that answers a segment. */
