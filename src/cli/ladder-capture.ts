@@ -45,6 +45,8 @@ export interface CaptureLadder {
   otherRecords: number;
   /** What each packet of the diagram is for (same order as `diagram.packets`), named as Wireshark's analysis would. */
   roles: SegmentAnalysis[];
+  /** The capture record (0-based; frame number - 1) of each packet of the diagram. */
+  records: number[];
   /** Null when the whole file was read; else what is wrong with its tail (the packets before it are drawn). */
   fileError: string | null;
 }
@@ -150,7 +152,15 @@ export function ladderFromCapture(
     file.error === null
       ? null
       : `${FILE_ERRORS[file.error]} (${file.error}) after ${file.records.length} packet(s)`;
-  return { diagram, connections, chosen, roles, otherRecords: other, fileError };
+  return {
+    diagram,
+    connections,
+    chosen,
+    roles,
+    records: segments.map((s) => s.record),
+    otherRecords: other,
+    fileError,
+  };
 }
 
 /** How far ahead to look for the ACK that answers a segment. */
