@@ -15,6 +15,7 @@ import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
 import { RELAY_USAGE, runRelay } from './relay.js';
+import { WEB_USAGE, runWeb } from './web.js';
 
 /** One subcommand. */
 export interface Command {
@@ -70,6 +71,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'a WebSocket relay joining browser stacks on one Ethernet segment (and a TAP device)',
     usage: RELAY_USAGE,
     run: runRelay,
+  },
+  web: {
+    summary: 'serve the page that shows TCP at work, live, in a browser',
+    usage: WEB_USAGE,
+    run: (args, io) => runWeb(args, io),
   },
 };
 
