@@ -95,7 +95,7 @@ let timer: ReturnType<typeof setInterval> | null = null;
 // ---------------------------------------------------------------- views
 
 function roleOfPackets(diagram: LadderDiagram): SegmentAnalysis[] {
-  return analyseSegments(diagram.packets.map(roleInputOfPacket));
+  return analyseSegments(diagram.packets.map((p) => roleInputOfPacket(p, 'client')));
 }
 
 function scenarioView(): View {
@@ -277,8 +277,9 @@ function goTo(n: number): void {
       'h3',
       `${packet.from === 'client' ? 'client → server' : 'server → client'}: ${packet.flags}${packet.note === null ? '' : ` (${packet.note})`}`,
     ),
-    text('p', analysis.why),
   ];
+  // An injected old SYN repeats no byte of this connection: its story replaces the role's.
+  if (packet.note !== 'old duplicate') why.push(text('p', analysis.why));
   if (packet.lost)
     why.push(text('p', 'The link dropped it: the sender will notice only when no ACK comes back.'));
   if (packet.note === 'old duplicate')

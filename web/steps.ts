@@ -67,10 +67,18 @@ export function statesByStep(diagram: LadderDiagram): StepStates[] {
   const initial = { ...diagram.initialStates };
   steps.push({ ...initial, previous: initial, causes: [] });
   const packets = diagram.packets;
+  // Time never runs backward from one step to the next: a lost packet (which
+  // ends where it left) comes after an earlier packet's arrival in the list.
+  let end = Number.NEGATIVE_INFINITY;
+  let endOrder = 0;
   for (let n = 1; n <= packets.length; n++) {
     const p = packets[n - 1]!;
-    const end = p.arrivedAt ?? p.sentAt ?? 0;
-    const endOrder = p.arrivedAt !== null ? p.arriveOrder : p.sendOrder;
+    const time = p.arrivedAt ?? p.sentAt ?? 0;
+    const order = p.arrivedAt !== null ? p.arriveOrder : p.sendOrder;
+    if (time > end || (time === end && order > endOrder)) {
+      end = time;
+      endOrder = order;
+    }
     const state = { ...initial };
     const before = { ...initial };
     const causes: string[] = [];

@@ -99,6 +99,8 @@ interface Direction {
   window: number | null;
   dupAcks: number;
   shift: number;
+  /** The flags of the last SYN this direction sent, or null. */
+  synFlags: number | null;
   /** Whether the last segment was a keep-alive (its answer is a keep-alive ACK). */
   lastWasKeepAlive: boolean;
   /** When each sequence number was first sent (start of a segment). */
@@ -114,6 +116,7 @@ function direction(): Direction {
     window: null,
     dupAcks: 0,
     shift: 0,
+    synFlags: null,
     lastWasKeepAlive: false,
     firstSent: new Map(),
   };
@@ -202,8 +205,13 @@ export function analyseSegments(inputs: readonly RoleInput[]): SegmentAnalysis[]
     }
     if (!dupAck) fwd.dupAcks = 0;
 
+    // In a simultaneous open, the SYN,ACK repeats the number of the side's
+    // own SYN but is the next step of the handshake (RFC 9293 §3.5, Figure 8).
+    const nextHandshakeStep = syn && fwd.synFlags !== null && fwd.synFlags !== s.flags;
+    if (syn) fwd.synFlags = s.flags;
     let retransmitKind: SegmentRole | null = null;
     if (
+      !nextHandshakeStep &&
       (s.length > 0 || syn || fin) &&
       fwd.nextSeq !== null &&
       seqLt(s.seq, fwd.nextSeq) &&
@@ -316,7 +324,7 @@ function explain(role: SegmentRole, s: RoleInput, peerDupAcks: number, dupAcks: 
     case SegmentRole.SpuriousRetransmission:
       return 'Spurious retransmission: the other side had already acknowledged these bytes; the sender resent them before it saw that ACK.';
     case SegmentRole.OutOfOrder:
-      return 'Out of order: these bytes come after later ones, too soon after them to be a retransmission; the network reordered them.';
+      return 'Out of order, as Wireshark judges it: these bytes come after later ones, less than one handshake round trip after them, too soon to tell a quick retransmission (a tail loss probe, say) from the network reordering segments.';
     case SegmentRole.WindowUpdate:
       return 'Window update: nothing new, only a different receive window, so the sender knows it may send more.';
     case SegmentRole.ZeroWindowProbe:
@@ -344,12 +352,16 @@ export function flagBits(names: string): number {
   return bits;
 }
 
-/** A diagram's packet as {@link analyseSegments} takes it (the sender's time). */
-export function roleInputOfPacket(p: LadderPacket): RoleInput {
+/**
+ * A diagram's packet as {@link analyseSegments} takes it, timed as a capture
+ * at `vantage` would see it: when it left that side, or arrived there.
+ */
+export function roleInputOfPacket(p: LadderPacket, vantage: Side = 'client'): RoleInput {
   const shift = /wscale (\d+)/.exec(p.options);
+  const here = p.from === vantage ? p.sentAt : p.arrivedAt;
   return {
     from: p.from,
-    time: p.sentAt ?? p.arrivedAt ?? 0,
+    time: here ?? p.sentAt ?? p.arrivedAt ?? 0,
     flags: flagBits(p.flags),
     seq: p.seq,
     ack: p.ack,
