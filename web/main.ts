@@ -253,8 +253,15 @@ function goTo(n: number): void {
     const y = node.y.baseVal[0]?.value ?? 0;
     node.classList.toggle('future', step < total && y > cutoff + 6);
   }
+  // Keep the current arrow in the middle of the ladder's scrolling box.
   const current = ui.ladder.querySelector<SVGElement>('line.current');
-  current?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  if (current !== null) {
+    const box = ui.ladder.getBoundingClientRect();
+    const line = current.getBoundingClientRect();
+    const middle = line.top + line.height / 2 - box.top;
+    if (middle < box.height * 0.15 || middle > box.height * 0.85)
+      ui.ladder.scrollTop += middle - box.height / 2;
+  } else if (step === 0) ui.ladder.scrollTop = 0;
 
   for (const row of ui.packets.querySelectorAll('tr')) {
     row.classList.toggle('selected', Number(row.dataset.step) === step);
