@@ -87,7 +87,16 @@ function boundaryRules(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'packages/tuntap/build/**', 'tmp/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'packages/tuntap/build/**',
+      'tmp/**',
+      'web/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -17,6 +17,7 @@ import { SERVE_USAGE, runServe } from './serve.js';
 import { RELAY_USAGE, runRelay } from './relay.js';
 import { SIM_USAGE, runSim } from './sim.js';
 import { SOAK_USAGE, runSoak } from './soak.js';
+import { WEB_USAGE, runWeb } from './web.js';
 
 /** One subcommand. */
 export interface Command {
@@ -82,6 +83,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run many seeded simulation scenarios: N passed, N failed',
     usage: SOAK_USAGE,
     run: runSoak,
+  },
+  web: {
+    summary: 'serve the page that shows TCP at work, live, in a browser',
+    usage: WEB_USAGE,
+    run: (args, io) => runWeb(args, io),
   },
 };
 
