@@ -120,7 +120,14 @@ test('web page: the handshake reaches ESTABLISHED on both sides, then TIME-WAIT;
       await page.locator('#state-figure g.state.client').getAttribute('data-state'),
       'TIME-WAIT',
     );
-    for (let i = total; i > 1; i--) await page.click('#step-back');
+    // A screenshot of the page mid-way, for a person to look at (the path is
+    // in the test's diagnostics); the check here is only that one was made.
+    for (let i = total; i > 5; i--) await page.click('#step-back');
+    const shot = join(ROOT, 'tmp', 'web-page-handshake.png');
+    const png = await page.screenshot({ path: shot, fullPage: true });
+    assert.deepEqual([...png.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+    t.diagnostic(`screenshot of the page at packet 5: ${shot}`);
+    for (let i = 5; i > 1; i--) await page.click('#step-back');
     assert.deepEqual(await states(page), { step: 1, client: 'SYN-SENT', server: 'SYN-RECEIVED' });
     await page.click('#step-back');
     assert.deepEqual(await states(page), { step: 0, client: 'CLOSED', server: 'LISTEN' });
