@@ -20,7 +20,20 @@ const allowed = {
   runtime: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
   net: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
   packetdrill: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
-  cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net', 'packetdrill'],
+  gateway: ['base', 'wire', 'stack', 'link', 'runtime', 'net'],
+  cli: [
+    'base',
+    'wire',
+    'tcp',
+    'udp',
+    'stack',
+    'link',
+    'sim',
+    'runtime',
+    'net',
+    'packetdrill',
+    'gateway',
+  ],
 };
 const folders = Object.keys(allowed);
 // packetdrill/ sits above the core but is pure too: scripts run in virtual time.
@@ -33,7 +46,7 @@ function boundaryRules(folder) {
     if (allowed[folder].includes(other)) {
       // link/node/ is a second entry of link/: the host-device links, for the layers above the line.
       const entries =
-        other === 'link' && ['runtime', 'net', 'cli'].includes(folder)
+        other === 'link' && ['runtime', 'net', 'gateway', 'cli'].includes(folder)
           ? [
               `!../${other}/index.js`,
               // gitignore semantics: re-include the folder, then all but its entry again.
@@ -42,7 +55,7 @@ function boundaryRules(folder) {
               `!../${other}/node/index.js`,
             ]
           : [`!../${other}/index.js`];
-      const withNode = other === 'link' && ['runtime', 'net', 'cli'].includes(folder);
+      const withNode = other === 'link' && ['runtime', 'net', 'gateway', 'cli'].includes(folder);
       patterns.push({
         group: [`../${other}/*`, ...entries],
         message: `Import ${other}/ through its entry file: '../${other}/index.js'.`,

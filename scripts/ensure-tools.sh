@@ -13,6 +13,7 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
+[ -x /usr/sbin/udhcpc ] || command -v udhcpc >/dev/null 2>&1 || need+=(udhcpc)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "ensure-tools: missing ${need[*]}; not root or no apt-get, so the tests that need them will be skipped" >&2

@@ -14,6 +14,7 @@ import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';
 import { CONNECT_USAGE, runConnect } from './connect.js';
 import { SERVE_USAGE, runServe } from './serve.js';
+import { GATEWAY_USAGE, runGateway } from './gateway.js';
 
 /** One subcommand. */
 export interface Command {
@@ -64,6 +65,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'a netcat whose TCP is tcpts, over a TUN/TAP device',
     usage: CONNECT_USAGE,
     run: runConnect,
+  },
+  gateway: {
+    summary:
+      'a user-mode NAT (like slirp4netns) giving a VM or namespace a network over a TAP device',
+    usage: GATEWAY_USAGE,
+    run: runGateway,
   },
 };
 
