@@ -226,6 +226,7 @@ export class Gateway {
     return [
       `tcp-flows-open=${flows.tcp}`,
       `udp-flows-open=${flows.udp}`,
+      `tcp-buffered-bytes=${this.tcp.bufferedBytes()}`,
       this.counters.format(),
       ...drops,
     ]

@@ -335,6 +335,50 @@ test(
   },
 );
 
+test(
+  'flow control end to end: a host that stops reading closes the guest window; nothing is lost',
+  { skip },
+  async () => {
+    const TOTAL = 64 * 1024 * 1024;
+    let received = 0;
+    let paused: net.Socket | null = null;
+    let finished: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    const slow = net.createServer({ allowHalfOpen: true }, (s) => {
+      paused = s;
+      s.pause();
+      s.on('data', (chunk: Buffer) => (received += chunk.length));
+      s.on('end', () => {
+        s.end();
+        finished();
+      });
+    });
+    const port = await listenLoopback(slow);
+    const sender = ns!.runJson(
+      'python3',
+      [GUEST_PY, 'stall-send', '10.0.2.2', String(port), String(TOTAL)],
+      120_000,
+      'stall-send',
+    );
+    await sender.ready;
+    // The guest is stalled: the gateway holds no more than its per-flow buffers.
+    const c = await counters(gw!);
+    assert.ok(c['tcp-buffered-bytes']! <= 4 * 256 * 1024 + 65536, JSON.stringify(c));
+    (paused as net.Socket | null)?.resume();
+    const result = await sender.result;
+    await done;
+    slow.close();
+    assert.ok((result.stalled_at as number) < TOTAL / 2, JSON.stringify(result));
+    assert.equal(result.sent, TOTAL);
+    assert.equal(received, TOTAL);
+  },
+);
+
+test('ICMP echo to the gateway address is answered', { skip }, async () => {
+  const r = await guest(ns!, ['ping', '10.0.2.2']);
+  assert.deepEqual(r, { from_: '10.0.2.2', payload: 'tcpts-ping' });
+});
+
 test('a host port that refuses: the guest sees ECONNREFUSED', { skip }, async () => {
   const closed = await freePort();
   const r = await guest(ns!, ['connect', '10.0.2.2', String(closed)]);

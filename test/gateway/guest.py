@@ -153,6 +153,53 @@ def flood(host, port, count):
     out(opened=opened, refused=refused, echoed=echoed.decode())
 
 
+def stall_send(host, port, total):
+    # Send `total` bytes; when nothing more is taken for 2 s (the window is
+    # closed end to end), say "ready" and how much went, then wait for the
+    # host to read and send the rest.
+    s = socket.create_connection((host, port), timeout=30)
+    s.setblocking(False)
+    chunk = b"z" * 65536
+    sent, stalled_at, idle_since = 0, None, None
+    while sent < total:
+        try:
+            n = s.send(chunk[: min(len(chunk), total - sent)])
+            sent += n
+            idle_since = None
+        except BlockingIOError:
+            now = time.monotonic()
+            if idle_since is None:
+                idle_since = now
+            elif stalled_at is None and now - idle_since > 2:
+                stalled_at = sent
+                print("ready", flush=True)
+            time.sleep(0.01)
+    s.setblocking(True)
+    s.shutdown(socket.SHUT_WR)
+    recv_all(s)
+    s.close()
+    out(sent=sent, stalled_at=stalled_at)
+
+
+def ping(host):
+    # An ICMP echo over a raw socket (root in the namespace): the gateway answers its own address.
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(5)
+    payload = b"tcpts-ping"
+    header = struct.pack(">BBHHH", 8, 0, 0, 0x4242, 1)
+    total = sum(struct.unpack(">%dH" % ((len(header) + len(payload)) // 2), header + payload))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    header = struct.pack(">BBHHH", 8, 0, ~total & 0xFFFF, 0x4242, 1)
+    s.sendto(header + payload, (host, 0))
+    while True:
+        data, addr = s.recvfrom(2048)
+        icmp = data[(data[0] & 0x0F) * 4 :]
+        if icmp[0] == 0 and icmp[4:6] == b"\x42\x42":
+            out(from_=addr[0], payload=icmp[8:].decode())
+            return
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "half-close-from-guest":
@@ -175,6 +222,10 @@ def main():
         echo_server(int(args[0]))
     elif cmd == "flood":
         flood(args[0], int(args[1]), int(args[2]))
+    elif cmd == "stall-send":
+        stall_send(args[0], int(args[1]), int(args[2]))
+    elif cmd == "ping":
+        ping(args[0])
     else:
         raise SystemExit("unknown command " + cmd)
 
