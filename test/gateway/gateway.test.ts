@@ -413,6 +413,42 @@ test(
 );
 
 test(
+  'IPv6: SLAAC from the router advertisements; TCP and UDP to fd00::2 reach the host loopback ::1',
+  { skip },
+  async () => {
+    let global = '';
+    for (let i = 0; i < 100 && !/inet6 fd00::\S+ scope global(?! tentative)/.test(global); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      global = ns!.ip(['-6', 'addr', 'show', 'dev', 'gw0']);
+    }
+    assert.match(global, /inet6 fd00::\S+\/64 scope global/);
+    assert.match(ns!.ip(['-6', 'route']), /default via fe80::\S+ dev gw0 proto ra/);
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      let got = '';
+      s.setEncoding('utf8');
+      s.on('data', (t: string) => (got += t));
+      s.on('end', () => s.end(`v6:${got}`));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    const echo = dgram.createSocket('udp6');
+    echo.on('message', (m, remote) =>
+      echo.send(Buffer.concat([Buffer.from('echo:'), m]), remote.port, remote.address),
+    );
+    await new Promise<void>((resolve) => echo.bind(0, '::1', resolve));
+    try {
+      const tcp = await guest(ns!, ['half-close-from-guest', 'fd00::2', String(port)]);
+      assert.equal(tcp.received, 'v6:guest-data');
+      const udp = await guest(ns!, ['udp', 'fd00::2', String(echo.address().port)]);
+      assert.deepEqual(udp, { error: null, received: 'echo:udp-ping' });
+    } finally {
+      server.close();
+      echo.close();
+    }
+  },
+);
+
+test(
   'malformed DHCP and DNS messages are counted and dropped; the services go on',
   { skip },
   async () => {
