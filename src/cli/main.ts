@@ -18,6 +18,7 @@ import { RELAY_USAGE, runRelay } from './relay.js';
 import { SIM_USAGE, runSim } from './sim.js';
 import { SOAK_USAGE, runSoak } from './soak.js';
 import { WEB_USAGE, runWeb } from './web.js';
+import { GATEWAY_USAGE, runGateway } from './gateway.js';
 
 /** One subcommand. */
 export interface Command {
@@ -88,6 +89,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'serve the page that shows TCP at work, live, in a browser',
     usage: WEB_USAGE,
     run: (args, io) => runWeb(args, io),
+  },
+  gateway: {
+    summary:
+      'a user-mode NAT (like slirp4netns) giving a VM or namespace a network over a TAP device',
+    usage: GATEWAY_USAGE,
+    run: runGateway,
   },
 };
 

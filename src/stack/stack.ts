@@ -34,10 +34,17 @@ import {
 import { TcpListener, TcpSocket, type TcpSocketHost, type UdpSocket } from './sockets.js';
 import { TcpDemux } from './tcp-demux.js';
 import { UdpDemux } from './udp-demux.js';
+import {
+  InterceptedDatagrams,
+  type InterceptFilter,
+  type InterceptedDatagram,
+  type SynRequest,
+} from './transparent.js';
 
 export type { InterfaceOptions } from './routes.js';
 export type { OutgoingFrame } from './frames.js';
 export type { StackEvent } from './events.js';
+export type { InterceptFilter, InterceptedDatagram, SynRequest } from './transparent.js';
 
 /** SYN cookies per round of polling (see StackOptions.synCookieBudget). */
 const DEFAULT_SYN_COOKIE_BUDGET = 64;
@@ -74,6 +81,12 @@ export interface StackOptions {
   minPathMtu?: number;
   /** Microseconds before a learned path MTU expires and the interface MTU applies again (default 10 minutes, RFC 8201 §4). */
   pathMtuExpiry?: number;
+  /**
+   * Terminate TCP and UDP for any destination, not only our addresses: a
+   * user-mode NAT gateway's stack (see transparent.ts and
+   * {@link Stack.listenTransparent}). Default false.
+   */
+  transparent?: boolean;
 }
 
 /** Statistics of a stack: drops per reason, overall and per interface. */
@@ -180,6 +193,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       icmp: this.icmp,
       forwarder: forwarding ? new Forwarder(this.routing, this.out, this.icmp, this.drops) : null,
       drops: this.drops,
+      transparent: options.transparent === true,
     });
   }
 
@@ -259,6 +273,31 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     return this.tcp.sockets();
   }
 
+  /**
+   * The catch-all listener of a transparent stack (StackOptions.transparent):
+   * a SYN to any address and port nobody listens on is held and reported as a
+   * 'syn' event; {@link answerSyn} accepts it (the connection then arrives on
+   * this listener, its local end the address the guest asked for) or refuses
+   * it. At most `maxHeldSyns` wait for an answer; more are dropped (the
+   * guest retries).
+   */
+  listenTransparent(options: { backlog?: number; maxHeldSyns?: number } = {}): TcpListener {
+    return this.tcp.listenTransparent({
+      backlog: options.backlog ?? 4096,
+      maxHeldSyns: options.maxHeldSyns ?? 1024,
+    });
+  }
+
+  /**
+   * Answers a SYN held by the transparent listener: 'accept' sends the
+   * SYN-ACK, 'refuse' a RST, 'forget' nothing (the guest's SYN retries run
+   * out). False if it was answered already.
+   */
+  answerSyn(now: Instant, request: SynRequest, answer: 'accept' | 'refuse' | 'forget'): boolean {
+    this.latestInput = now;
+    return this.tcp.answerSyn(now, request, answer);
+  }
+
   // =====================================================================
   // UDP API
   // =====================================================================
@@ -276,6 +315,35 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       { low: EPHEMERAL_PORT_LOW, high: EPHEMERAL_PORT_HIGH },
       this.udpReceiveBuffer,
     );
+  }
+
+  /**
+   * On a transparent stack, takes datagrams to any address and port no
+   * socket is bound to when `filter` says so (others get ICMP port
+   * unreachable); they wait, at most `maxQueuedBytes`, for
+   * {@link receiveIntercepted}, announced by 'udp-intercepted' events.
+   */
+  interceptUdp(filter: InterceptFilter, maxQueuedBytes = 4 << 20): void {
+    if (this.udp.intercepted !== null)
+      throw new Error('UDP is intercepted already: interceptUdp may be called once per stack');
+    this.udp.intercepted = new InterceptedDatagrams(filter, maxQueuedBytes);
+  }
+
+  /** The next intercepted datagram, or null. */
+  receiveIntercepted(): InterceptedDatagram | null {
+    return this.udp.intercepted?.next() ?? null;
+  }
+
+  /** Sends a datagram from any address and port (a gateway's answer on a destination's behalf). */
+  sendUdpFrom(
+    now: Instant,
+    from: { address: IpAddr; port: number },
+    to: { address: IpAddr; port: number },
+    data: Uint8Array,
+  ): boolean {
+    this.latestInput = now;
+    checkPort(to.port, false);
+    return this.udp.sendFrom(now, from.address, from.port, to.address, to.port, data);
   }
 
   // =====================================================================

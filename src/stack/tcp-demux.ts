@@ -44,6 +44,7 @@ import {
 } from './ports.js';
 import type { NetInterface, Routing } from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost } from './sockets.js';
+import { HeldSyns, type SynRequest } from './transparent.js';
 
 /**
  * Storage of connections' send and receive buffers that the stack keeps for
@@ -150,6 +151,8 @@ export class TcpDemux implements IcmpErrorReceiver {
   /** Address bytes for the cookie hash, reused (IPv4; IPv6 addresses have theirs). */
   private readonly remoteV4 = new Uint8Array(4);
   private readonly localV4 = new Uint8Array(4);
+  /** A gateway's catch-all listener and the SYNs it holds (transparent.ts), or null. */
+  private transparent: { listener: TcpListener; held: HeldSyns } | null = null;
 
   constructor(
     options: TcpDemuxOptions,
@@ -394,6 +397,7 @@ export class TcpDemux implements IcmpErrorReceiver {
       }
     }
     listener.acceptQueue.length = 0;
+    if (this.transparent?.listener === listener) this.transparent = null;
   }
 
   /** Sends what every marked connection has to send, and gathers their events. */
@@ -540,6 +544,7 @@ export class TcpDemux implements IcmpErrorReceiver {
     }
     const listener = this.findListener(dst, seg.dstPort);
     if (listener === null) {
+      if (this.transparent !== null && this.holdSyn(iface, src, dst, seg)) return;
       countInterfaceDrop(this.drops, iface, StackDropReason.NoListener);
       this.sendReset(now, src, dst, seg);
       return;
@@ -721,6 +726,73 @@ export class TcpDemux implements IcmpErrorReceiver {
     for (let p = EPHEMERAL_PORT_LOW; p <= EPHEMERAL_PORT_HIGH; p++)
       if (!this.listeners.has(p)) return p;
     throw Object.assign(new Error('no free port to listen on'), { code: 'EADDRINUSE' });
+  }
+
+  // ===================================================================
+  // Transparent termination (transparent.ts): a gateway's catch-all
+  // ===================================================================
+
+  /**
+   * The catch-all listener: SYNs to any address and port nobody listens on
+   * are held and reported as 'syn' events, to be answered with
+   * {@link answerSyn}; accepted ones then arrive on this listener.
+   */
+  listenTransparent(options: { backlog: number; maxHeldSyns: number }): TcpListener {
+    if (this.transparent !== null)
+      throw new Error('a transparent listener is open already: close it before opening another');
+    const listener = new TcpListener(this.host, null, 0, options.backlog, 0);
+    this.transparent = { listener, held: new HeldSyns(options.maxHeldSyns) };
+    return listener;
+  }
+
+  /** Holds a pure SYN for the catch-all; false for any other segment (answered as usual). */
+  private holdSyn(iface: NetInterface, src: IpAddr, dst: IpAddr, seg: TcpRepr): boolean {
+    if ((seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) return false;
+    const offer = this.transparent!.held.offer(iface, src, dst, seg);
+    if (offer === 'held') {
+      const request: SynRequest = {
+        remoteAddress: src,
+        remotePort: seg.srcPort,
+        localAddress: dst,
+        localPort: seg.dstPort,
+      };
+      this.events.push({ type: 'syn', request });
+    } else if (offer === 'full') {
+      // RFC 4987: no state past the bound; the guest's SYN retries come back later.
+      countInterfaceDrop(this.drops, iface, StackDropReason.SynQueueFull);
+    }
+    return true;
+  }
+
+  /**
+   * Answers a held SYN: accept (the SYN-ACK goes out from the address the
+   * guest asked for; the connection reaches the transparent listener once
+   * established) or refuse (a RST, RFC 9293 §3.10.7.1). With `accept`
+   * 'forget', nothing is sent: the guest's own SYN retries run out. False if
+   * the request was answered already or the listener is gone.
+   */
+  answerSyn(now: Instant, request: SynRequest, answer: 'accept' | 'refuse' | 'forget'): boolean {
+    const transparent = this.transparent;
+    if (transparent === null) return false;
+    const held = transparent.held.take(request);
+    if (held === null) return false;
+    const src = held.remoteAddress;
+    const dst = held.localAddress;
+    const seg = held.segment;
+    if (answer === 'refuse') this.sendReset(now, src, dst, seg);
+    if (answer !== 'accept') return true;
+    if (this.connections.has(tupleKey(src, seg.srcPort, dst, seg.dstPort))) return false;
+    const config = this.connectionConfig(now, held.iface, src);
+    const iss = this.isn.next(now, dst.bytes(), seg.dstPort, src.bytes(), seg.srcPort);
+    const conn = Connection.listen({
+      iss,
+      config,
+      timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
+      buffers: this.buffers,
+    });
+    conn.handleSegment(now, seg);
+    this.addChild(transparent.listener, conn, src, dst, seg);
+    return true;
   }
 
   tcpError(
