@@ -242,7 +242,7 @@ export class Connection {
       retransmittedOutBytes: this.tcb.loss.board.retransBytes,
       reordering: this.tcb.loss.reordering,
       reorderWindow: micros(currentReorderWindow(this.tcb)),
-      deliveredBytes: this.tcb.rate.deliveredTotal,
+      deliveredBytes: this.tcb.rate.estimator.delivered,
       deliveryRate: Math.round(this.tcb.rate.deliveryRate),
       pacingRate: this.tcb.pacing ? Math.round(pacingRate(this.tcb)) : -1,
       ecn: this.tcb.opt.ecnOn,
@@ -418,7 +418,15 @@ export class Connection {
     ) {
       // RFC 1191 §6.5: retransmit at once, without treating it as congestion
       // (what is outstanding goes again in segments of the new size).
+      // These segments are resent because they no longer fit the path, not
+      // because the network dropped them: BBR must not take them as a
+      // loss-rate signal (which would cap inflight_hi at a flight the path
+      // carried fine), so its per-packet loss listener is off meanwhile.
+      const estimator = this.tcb.rate.estimator;
+      const listener = estimator.lossListener;
+      estimator.lossListener = null;
       this.tcb.loss.board.markAllLost();
+      estimator.lossListener = listener;
       this.tcb.loss.recoverSeq = this.tcb.snd.nxt;
       this.tcb.loss.recoverValid = true;
       if (this.tcb.loss.caState !== CaState.Recovery && this.tcb.loss.caState !== CaState.Loss) {
