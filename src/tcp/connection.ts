@@ -23,6 +23,7 @@ import {
 } from '../base/index.js';
 import { TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, validateTcpConfig } from './config.js';
+import { Bbr } from './congestion/index.js';
 import { segmentArrives } from './input.js';
 import { recomputeSendMss } from './options.js';
 import { pacingRate } from './rate.js';
@@ -245,6 +246,7 @@ export class Connection {
       deliveredBytes: this.tcb.rate.estimator.delivered,
       deliveryRate: Math.round(this.tcb.rate.deliveryRate),
       pacingRate: this.tcb.pacing ? Math.round(pacingRate(this.tcb)) : -1,
+      bbr: this.tcb.cc instanceof Bbr ? this.tcb.cc.info : null,
       ecn: this.tcb.opt.ecnOn,
       receiveBufferLimit: this.tcb.rcv.buffer.limit,
       unackedSegments: Math.ceil(bytesOutstanding(this.tcb) / Math.max(this.tcb.snd.mss, 1)),

@@ -31,9 +31,9 @@ import {
 } from '../base/index.js';
 import { noTcpOptions, TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, windowScaleFor } from './config.js';
-import { type CongestionControl, congestionControls } from './congestion/index.js';
+import { Bbr, type CongestionControl, congestionControls } from './congestion/index.js';
 import { ReceiveBuffer } from './receive.js';
-import { TcpRecorder, TcpSampleKind } from './recorder.js';
+import { bbrStateCode, TcpRecorder, TcpSampleKind } from './recorder.js';
 import { Prr } from './recovery/prr.js';
 import { Rack } from './recovery/rack.js';
 import { AckSample, DeliveryRateEstimator, RateSample } from './recovery/sample.js';
@@ -105,6 +105,7 @@ export type TcpCounters = Mutable<
     | 'deliveredBytes'
     | 'deliveryRate'
     | 'pacingRate'
+    | 'bbr'
     | 'ecn'
     | 'receiveBufferLimit'
     | 'unackedSegments'
@@ -632,7 +633,7 @@ export function canSendFin(c: Tcb): boolean {
   return isSynchronized(c) && c.state !== TcpState.SynReceived;
 }
 
-/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT. */
+/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT; and BBR's model with it. */
 export function recordWindow(c: Tcb, now: Instant): void {
   if (c.recorder === null) return;
   c.recorder.record(
@@ -643,4 +644,15 @@ export function recordWindow(c: Tcb, now: Instant): void {
     bytesInFlight(c),
     c.rtt.srtt,
   );
+  const cc = c.cc;
+  if (cc instanceof Bbr) {
+    c.recorder.record(
+      now,
+      TcpSampleKind.Model,
+      cc.bw,
+      cc.minRtt,
+      cc.pacingRate(),
+      bbrStateCode(cc.state),
+    );
+  }
 }
