@@ -107,7 +107,10 @@ export function enterRecovery(c: Tcb, now: Instant): void {
   const flight = bytesOutstanding(c);
   // (A model-based controller was not told of the CWR: it hears now.)
   if (c.loss.caState !== CaState.Cwr || c.modelBased) {
-    c.cc.onCongestionEvent(now, flight);
+    // A model-based controller's packet conservation starts from what is in
+    // the network (draft-ietf-ccwg-bbr §5.6.4.4: packets_in_flight, the
+    // pipe); a window-based one halves FlightSize (RFC 5681 (4)).
+    c.cc.onCongestionEvent(now, c.modelBased ? bytesInFlight(c) : flight);
     initUndo(c);
     if (!c.modelBased) c.loss.prr.start(flight, c.cc.ssthresh);
     if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
