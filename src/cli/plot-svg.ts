@@ -41,6 +41,7 @@ const COLORS = {
   ssthresh: '#d0161d',
   pipe: '#2e9c3a',
   rtt: '#8e44ad',
+  bdp: '#e07b00',
   axis: '#333333',
   grid: '#e4e4e4',
   text: '#222222',
@@ -332,6 +333,10 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
       maxBytes = Math.max(maxBytes, w.cwnd, w.pipe, w.ssthresh);
       maxRtt = Math.max(maxRtt, w.srttUs);
     }
+    // BBR's model joins the panel: its BDP (bw · min_rtt) on the byte axis, min_rtt on the RTT one.
+    const bbr = model.bbr;
+    const bdp = bbr.map((b) => [b.at, b.minRttUs > 0 ? (b.bw * b.minRttUs) / 1e6 : -1] as const);
+    for (const [, v] of bdp) maxBytes = Math.max(maxBytes, v);
     maxBytes *= 1.08;
     // The RTT axis ends a tick above the largest RTT, so that its line stays off the frame.
     const rttTicks = niceTicks((maxRtt * 1.25) / 1000, 4);
@@ -348,6 +353,12 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
       ['ssthresh', COLORS.ssthresh, 'dash'],
       ['pipe (bytes in flight)', COLORS.pipe, 'line'],
       ['smoothed RTT (right axis)', COLORS.rtt, 'line'],
+      ...(bbr.length > 0
+        ? ([
+            ["BBR's BDP (bw · min_rtt)", COLORS.bdp, 'line'],
+            ["BBR's min_rtt (right axis)", COLORS.rtt, 'dash'],
+          ] as const)
+        : []),
     ]);
     axes(out, frame, 'bytes', bytesLabel, true);
     for (const v of rttTicks) {
@@ -380,6 +391,14 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
         COLORS.rtt,
         '',
         window.map((w) => [w.at, w.srttUs > 0 ? w.srttUs / 1000 : -1] as const),
+        maxRttMs,
+      ],
+      ['bbr-bdp', COLORS.bdp, '', bdp, maxBytes],
+      [
+        'bbr-min-rtt',
+        COLORS.rtt,
+        ' stroke-dasharray="5 3"',
+        bbr.map((b) => [b.at, b.minRttUs > 0 ? b.minRttUs / 1000 : -1] as const),
         maxRttMs,
       ],
     ];

@@ -65,6 +65,13 @@ export interface SocketConnectOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /**
+   * This connection's congestion control ('cubic', 'newreno' or 'bbr'), as
+   * Linux's TCP_CONGESTION socket option; default: the stack's
+   * `tcp.congestionControl`. A tcpts extension; an unknown name fails the
+   * connect with a RangeError that lists the known ones.
+   */
+  congestionControl?: string;
   /** Unix-domain sockets do not exist here; a string path throws. */
   path?: unknown;
 }
@@ -367,7 +374,10 @@ export class Socket extends Duplex implements TcpSocketOwner {
       port: number;
       localAddress?: string;
       localPort?: number;
+      tcp?: { congestionControl: string };
     } = { host: address, port };
+    if (options.congestionControl !== undefined)
+      connectOptions.tcp = { congestionControl: options.congestionControl };
     if (options.localAddress !== undefined) connectOptions.localAddress = options.localAddress;
     if (options.localPort !== undefined) connectOptions.localPort = options.localPort;
     let tcp: TcpSocket;

@@ -12,7 +12,13 @@
  * return 0 and writes fail with EPIPE.
  */
 import { millis, seconds, type Instant } from '../base/index.js';
-import { TcpError, TcpState, type TcpConfig, type TcpStats } from '../tcp/index.js';
+import {
+  congestionControls,
+  TcpError,
+  TcpState,
+  type TcpConfig,
+  type TcpStats,
+} from '../tcp/index.js';
 import type { Stack, TcpListener, TcpSocket } from '../stack/index.js';
 import { ERRNO, LINUX_CA_STATE, LINUX_TCP_STATE, SYMBOLS, errnoName } from './constants.js';
 import type { Expr } from './script.js';
@@ -73,6 +79,8 @@ interface SocketOptions {
   receiveBuffer: number | null;
   sendBuffer: number | null;
   maxSegment: number | null;
+  /** TCP_CONGESTION: the controller's registry name. */
+  congestionControl: string | null;
   reuseAddress: boolean;
   linger: { onoff: number; linger: number } | null;
 }
@@ -295,6 +303,7 @@ export class SocketLayer {
         receiveBuffer: null,
         sendBuffer: null,
         maxSegment: null,
+        congestionControl: null,
         reuseAddress: false,
         linger: null,
       },
@@ -349,6 +358,7 @@ export class SocketLayer {
     }
     if (o.sendBuffer !== null) t.sendBufferSize = o.sendBuffer;
     if (o.maxSegment !== null) t.mss = o.maxSegment;
+    if (o.congestionControl !== null) t.congestionControl = o.congestionControl;
     return t;
   }
 
@@ -764,6 +774,7 @@ export class SocketLayer {
       o.linger = { onoff, linger };
       return OK;
     }
+    if (option === 'TCP_CONGESTION') return this.setCongestion(f, valueExpr);
     const v = this.intOf(valueExpr, option);
     if (v === null) return this.host.scriptError(`setsockopt ${option} needs a value`);
     switch (option) {
@@ -824,6 +835,20 @@ export class SocketLayer {
     return OK;
   }
 
+  /** TCP_CONGESTION by name, as Linux's tcp_set_congestion_control (ENOENT for an unknown one). */
+  private setCongestion(f: SocketFd, value: Expr | undefined): CallOutcome {
+    if (value === undefined || value.type !== 'string')
+      return this.host.scriptError('TCP_CONGESTION takes a name, e.g. "bbr"');
+    const name = value.value === 'reno' ? 'newreno' : value.value;
+    if (congestionControls[name] === undefined) return fail('ENOENT');
+    if (f.conn !== null || f.listener !== null)
+      return this.host.skip(
+        'TCP_CONGESTION after connect() or listen(): tcpts picks the controller when it creates the connection',
+      );
+    f.options.congestionControl = name;
+    return OK;
+  }
+
   private getsockopt(args: Expr[]): CallOutcome {
     const f = this.fdOf(args[0]);
     if ('ret' in f) return f;
@@ -861,8 +886,18 @@ export class SocketLayer {
       }
       return ok(0, mismatches);
     }
-    let value: number;
     const defaults = f.conn?.conn.config ?? this.host.tcpDefaults();
+    if (option === 'TCP_CONGESTION') {
+      const name =
+        f.conn?.conn.config.congestionControl ??
+        f.options.congestionControl ??
+        defaults.congestionControl;
+      const shown = name === 'newreno' ? 'reno' : name;
+      if (expected !== undefined && expected.type === 'string' && expected.value !== shown)
+        mismatches.push(`TCP_CONGESTION: expected "${expected.value}", actual "${shown}"`);
+      return ok(0, mismatches);
+    }
+    let value: number;
     switch (option) {
       case 'SO_ERROR': {
         const e = this.takeError(f);

@@ -67,7 +67,7 @@
  * the entry of sim/, ../index.ts.
  */
 export { describePlan } from './describe.js';
-export { planScenario } from './generate.js';
+export { planScenario, type PlanOptions } from './generate.js';
 export { KNOWN_ISSUES, type KnownIssue } from './known-issues.js';
 export type {
   Closer,

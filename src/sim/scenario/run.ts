@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   strict?: boolean;
   /** Virtual time the workloads may take; default 3 hours. */
   timeLimit?: Duration;
+  /** For {@link runScenario}: the congestion controls a plan may give its hosts (PlanOptions). */
+  congestionControls?: readonly string[];
 }
 
 /**
@@ -156,5 +158,9 @@ export function runPlan(saved: ScenarioPlan, options: ScenarioOptions = {}): Sce
 
 /** Plans the scenario of `seed` and runs it: the one call behind `tcpts sim` and `tcpts soak`. */
 export function runScenario(seed: number, options: ScenarioOptions = {}): ScenarioResult {
-  return runPlan(planScenario(seed), options);
+  const congestionControls = options.congestionControls;
+  return runPlan(
+    planScenario(seed, congestionControls !== undefined ? { congestionControls } : {}),
+    options,
+  );
 }
