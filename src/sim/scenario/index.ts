@@ -23,6 +23,11 @@
  *   reached the listener before the handshake's ACK; Linux resets too), and
  *   a connection accepted that nobody opened (an old duplicate of a
  *   handshake's ACK still carrying a valid cookie), which the server closes.
+ *   A connect may end `unreachable` only when the plan's cut accounts for
+ *   the failed neighbour resolution behind it (unreachable.ts); its
+ *   application then connects again after a back-off (1 s doubling, as a
+ *   reconnect loop), and the new attempt is held to all of the above, so
+ *   the data must get through once the link heals.
  * - [events] Per socket: nothing after `closed`; `connected` and
  *   `peer-closed` at most once; no byte readable after the FIN beyond what
  *   was there when `peer-closed` came.

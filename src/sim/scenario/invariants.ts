@@ -7,6 +7,7 @@
 import { NEVER } from '../../base/index.js';
 import type { Peer } from './peer.js';
 import type { Run } from './run.js';
+import { unreachableCause } from './unreachable.js';
 
 /** Nothing was dropped or damaged anywhere: no link drop, no corruption, no stack drop that loses data. */
 export function nothingLost(run: Run): boolean {
@@ -205,12 +206,13 @@ export function checkConnectionEnd(peer: Peer): void {
     case 'any':
       if (error === null) {
         clean = true;
-      } else if (
-        error !== 'reset' &&
-        error !== 'refused' &&
-        error !== 'timed-out' &&
-        error !== 'unreachable'
-      ) {
+      } else if (error === 'unreachable') {
+        if (unreachableCause(peer) === null)
+          run.fail(
+            'outcome',
+            `${where}: ended with 'unreachable', which no cut of the plan explains`,
+          );
+      } else if (error !== 'reset' && error !== 'refused' && error !== 'timed-out') {
         run.fail('outcome', `${where}: ended with '${error}'`);
       }
       if (!clean) return;
@@ -223,6 +225,12 @@ export function checkConnectionEnd(peer: Peer): void {
     // the cookie and the listener answers RST, as Linux does
     // (cookie_v4_check fails, tcp_rcv_state_process resets an ACK in LISTEN).
     run.cookieResets++;
+    return;
+  }
+  if (error === 'unreachable' && peer.supersededBy !== null && unreachableCause(peer) !== null) {
+    // The path was cut while it resolved its next hop (see unreachable.ts);
+    // its application connected again, and that attempt is judged in full.
+    run.unreachableRetries++;
     return;
   }
   if (error !== null) {
