@@ -4,3 +4,4 @@ export * from './network.js';
 // repository's scripts and tests import; it is re-exported here so that
 // the names `tcpts/sim` has always exported keep working.
 export * from './scenario/index.js';
+export * from './fuzz/index.js';
