@@ -104,6 +104,8 @@ export class Peer {
   attempt = 0;
   /** The end of the next attempt, once the application connected again. */
   supersededBy: Peer | null = null;
+  /** The transition into CLOSED: the state it left and why (null while open). */
+  closedBy: { from: TcpState; cause: string } | null = null;
   aborted = false;
   private dataFailed = false;
   private finishedNotified = false;
@@ -189,6 +191,8 @@ export class Peer {
         this.notifyIfFinished(now);
         return;
       case 'state':
+        if (ev.transition.to === TcpState.Closed)
+          this.closedBy = { from: ev.transition.from, cause: ev.transition.cause };
         if (this.run.tracing)
           this.run.log(
             now,
