@@ -71,8 +71,10 @@ export function runFuzzCommand(args: string[], io: DemoCommandIo): number {
     seed,
     strict: parsed.values.strict === true,
     progressEvery: step,
-    onProgress: (done) =>
-      io.out(`[${done}/${frames}] ${((clock() - started) / 1000).toFixed(1)} s`),
+    onProgress: (done, failures) =>
+      io.out(
+        `[${done}/${frames}] ${((clock() - started) / 1000).toFixed(1)} s, ${failures} failures so far`,
+      ),
   });
   const seconds = (clock() - started) / 1000;
   io.out(

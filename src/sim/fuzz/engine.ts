@@ -60,8 +60,8 @@ export interface FuzzOptions {
   seed: number;
   /** Frames injected per millisecond of virtual time; default 10. */
   framesPerTick?: number;
-  /** Called every `progressEvery` frames with the number injected so far. */
-  onProgress?: ((framesDone: number) => void) | null;
+  /** Called every `progressEvery` frames with the frames done and the failures found so far. */
+  onProgress?: ((framesDone: number, failures: number) => void) | null;
   progressEvery?: number;
   /** Count frames that run into a {@link KNOWN_FUZZ_ISSUES} entry as failures too. Default false. */
   strict?: boolean;
@@ -477,7 +477,8 @@ function fuzzOn(
           });
       }
       if ((index + 1) % 1000 === 0) sample();
-      if (options.onProgress && (index + 1) % progressEvery === 0) options.onProgress(index + 1);
+      if (options.onProgress && (index + 1) % progressEvery === 0)
+        options.onProgress(index + 1, result.failures.length);
     }
     for (const end of all) {
       end.allowance += STREAM_BYTES_PER_TICK;
