@@ -9,6 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo/index.js';
+import { FUZZ_USAGE, runFuzzCommand } from './fuzz.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
 import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';
@@ -59,6 +60,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run packetdrill scripts against a tcpts stack in virtual time',
     usage: PACKETDRILL_USAGE,
     run: runPacketdrillCommand,
+  },
+  fuzz: {
+    summary: 'feed a simulated stack mutated frames of every protocol and check it',
+    usage: FUZZ_USAGE,
+    run: runFuzzCommand,
   },
   serve: {
     summary: 'serve HTTP, echo, discard or chargen on tcpts over a TUN/TAP device',

@@ -55,6 +55,8 @@ export class Run {
   cookieResets = 0;
   /** Connections accepted that no client opened (see TcpWorkload.stray). */
   strays = 0;
+  /** Connects that ended `unreachable` for a cut and were tried again (see unreachable.ts). */
+  unreachableRetries = 0;
 
   constructor(plan: ScenarioPlan, options: ScenarioOptions) {
     this.plan = plan;
