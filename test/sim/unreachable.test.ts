@@ -10,7 +10,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runPlan, type ScenarioPlan } from '../../src/sim/scenario/index.js';
 import { Stack } from '../../src/stack/index.js';
-import type { SeqNum } from '../../src/base/index.js';
 
 const REGRESSIONS: Array<{ seed: number; what: string; check: string; plan: string }> = [
   {
@@ -154,7 +153,7 @@ function withEveryConnectUnreachable(plan: ScenarioPlan): string[] {
   Stack.prototype.connect = function (this: Stack, ...args: Parameters<Stack['connect']>) {
     const socket = connect.apply(this, args);
     // The SYN's sequence number, as an ICMP error would quote it.
-    const iss = (socket.conn as unknown as { iss: SeqNum }).iss;
+    const iss = socket.conn.initialSendSequence;
     socket.conn.handleIcmpError(args[0], 'unreachable', iss, 0);
     return socket;
   };
