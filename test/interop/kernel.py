@@ -28,6 +28,10 @@ first, once it listens.
   many ADDRESS PORT COUNT BYTES open COUNT connections at once; each sends
                                 BYTES of its own (once all are established),
                                 reads them echoed, half-closes, reads to EOF
+  slowloris ADDRESS PORT COUNT SECONDS
+                                open COUNT connections, send each half a
+                                request header and then one header line every
+                                half second; report when each was closed
 """
 import hashlib
 import json
@@ -418,6 +422,47 @@ def many(address, port, count, size):
     )
 
 
+def slowloris(address, port, count, seconds):
+    started = time.monotonic()
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((address, port), timeout=10)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: tcpts\r\n")
+        sock.setblocking(False)
+        socks.append(sock)
+    print("ready", flush=True)
+    closed_after = {}
+    got_408 = 0
+    next_trickle = time.monotonic() + 0.5
+    while len(closed_after) < count and time.monotonic() - started < seconds:
+        live = [s for s in socks if s.fileno() not in closed_after]
+        readable, _, _ = select.select(live, [], [], 0.1)
+        for sock in readable:
+            try:
+                data = sock.recv(CHUNK)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""
+            if data.startswith(b"HTTP/1.1 408"):
+                got_408 += 1
+            if not data:
+                closed_after[sock.fileno()] = round(time.monotonic() - started, 3)
+        if time.monotonic() >= next_trickle:
+            next_trickle += 0.5
+            for sock in live:
+                if sock.fileno() in closed_after:
+                    continue
+                try:
+                    sock.send(b"X-Trickle: 1\r\n")
+                except (BlockingIOError, ConnectionResetError, BrokenPipeError):
+                    pass
+    for sock in socks:
+        sock.close()
+    times = sorted(closed_after.values())
+    print(json.dumps({"closed": len(times), "open": count - len(times), "got408": got_408,
+                      "firstClose": times[0] if times else None,
+                      "lastClose": times[-1] if times else None}))
+
+
 def main(argv):
     command = argv[1]
     if command == "ping":
@@ -440,6 +485,8 @@ def main(argv):
         idle_client(argv[2], int(argv[3]))
     elif command == "chargen-client":
         chargen_client(argv[2], int(argv[3]), int(argv[4]))
+    elif command == "slowloris":
+        slowloris(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     elif command == "many":
         many(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:

@@ -1,0 +1,82 @@
+// `tcpts serve` under attack, in the test's namespace only (every packet
+// goes to tcpts's address on the test's device):
+// - slowloris: clients that send half a request header and trickle the
+//   rest are closed by --header-timeout, while another client is served;
+// - idle clients of --echo, --discard and --chargen are closed by
+//   --idle-timeout.
+// Each test is bounded in clients and time; the namespace and the device go
+// even if it fails.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TCPTS_V4, kernel } from './driver.js';
+import { closeLines, startServe, withTcpts } from './cli.js';
+import { pythonSkipReason, withNetns } from './netns.js';
+
+function curlSkipReason(): string | null {
+  const base = pythonSkipReason();
+  if (base !== null) return base;
+  const r = spawnSync('curl', ['--version']);
+  return r.error === undefined && r.status === 0 ? null : 'curl is not installed';
+}
+const skip = curlSkipReason() ?? false;
+
+let dir = '';
+
+before(() => {
+  if (skip !== false) return;
+  dir = mkdtempSync(join(tmpdir(), 'tcpts-attack-'));
+  writeFileSync(join(dir, 'hello.txt'), 'hello from tcpts\n');
+});
+
+after(() => {
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+});
+
+const SLOW_CLIENTS = 50;
+const HEADER_TIMEOUT_S = 2;
+
+test(
+  `serve --http --header-timeout ${HEADER_TIMEOUT_S} closes ${SLOW_CLIENTS} slowloris clients in time, and serves another client meanwhile`,
+  { skip, timeout: 60_000 },
+  async (t) => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const serve = await startServe(start, ns, 'tun', [
+          '--http',
+          dir,
+          '--header-timeout',
+          String(HEADER_TIMEOUT_S),
+        ]);
+        // Trickling for up to 20 s: ten times the limit.
+        const loris = kernel(ns, ['slowloris', TCPTS_V4, 80, SLOW_CLIENTS, 20], 40_000);
+        await loris.ready;
+        const page = ns.exec('curl', [
+          '-sS',
+          '--fail',
+          '--max-time',
+          '10',
+          `http://${TCPTS_V4}/hello.txt`,
+        ]);
+        assert.equal(page, 'hello from tcpts', 'a legitimate client is served during the attack');
+        const r = await loris.result;
+        t.diagnostic(
+          `slowloris: ${r.closed} of ${SLOW_CLIENTS} closed (${r.got408} with a 408), first at ${r.firstClose} s, last at ${r.lastClose} s`,
+        );
+        assert.equal(r.open, 0, 'every slowloris connection was closed');
+        // The check runs every quarter of the limit: the last close comes
+        // by 1.25 times the limit, plus the time to open them all and slack
+        // for a loaded machine.
+        assert.ok(
+          (r.lastClose as number) <= HEADER_TIMEOUT_S * 1.25 + 3,
+          `closed by ${r.lastClose} s`,
+        );
+        assert.equal((await serve.stop()).code, 0);
+        assert.ok(closeLines(serve).length >= SLOW_CLIENTS + 1, serve.transcript());
+      }),
+    );
+  },
+);
