@@ -57,6 +57,8 @@ Limits (seconds; 0 turns one off):
                            Node's requestTimeout)
   --keep-alive-timeout S   http: close a connection idle S after a response
                            (default 5, Node's keepAliveTimeout)
+  --idle-timeout S         echo, discard, chargen: close a connection that
+                           neither sends nor takes data for S (default: none)
 
 ${LINK_USAGE}
 
@@ -558,6 +560,7 @@ export async function runServe(
     'header-timeout': { type: 'string' },
     'request-timeout': { type: 'string' },
     'keep-alive-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
     stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -607,8 +610,14 @@ export async function runServe(
   const headerMs = seconds('header-timeout');
   const requestMs = seconds('request-timeout');
   const keepAliveMs = seconds('keep-alive-timeout');
-  for (const given of [headerMs, requestMs, keepAliveMs]) {
+  const idleMs = seconds('idle-timeout');
+  for (const given of [headerMs, requestMs, keepAliveMs, idleMs]) {
     if (typeof given === 'string') return usage(given);
+  }
+  if (service === ServiceKind.Http && idleMs !== null) {
+    return usage(
+      '--idle-timeout is for --echo, --discard and --chargen (http has --keep-alive-timeout)',
+    );
   }
   if (service !== ServiceKind.Http && (headerMs ?? requestMs ?? keepAliveMs) !== null) {
     return usage('--header-timeout, --request-timeout and --keep-alive-timeout are for --http');
@@ -685,6 +694,16 @@ export async function runServe(
     socket.on('error', (error: NodeJS.ErrnoException) => {
       failure ??= error.code ?? error.message;
     });
+    if (typeof idleMs === 'number' && idleMs > 0) {
+      // A client that neither sends nor reads (for echo and chargen: whose
+      // window stays shut) holds buffers and a connection for nothing.
+      socket.setTimeout(idleMs, () => {
+        failure ??= 'idle timeout';
+        handler.stop(socket);
+        // What it would not take cannot be sent: do not wait for it.
+        setTimeout(() => socket.resetAndDestroy(), 1000).unref();
+      });
+    }
     socket.on('close', () => {
       open.delete(socket);
       figures.remove(socket);

@@ -80,3 +80,37 @@ test(
     );
   },
 );
+
+test(
+  'serve --idle-timeout 1 closes an idle client of --echo and --discard, and one of --chargen that never reads',
+  { skip, timeout: 60_000 },
+  async (t) => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        for (const service of ['--echo', '--discard', '--chargen']) {
+          const serve = await startServe(start, ns, 'tun', [service, '--idle-timeout', '1']);
+          const port = service === '--echo' ? 7 : service === '--discard' ? 9 : 19;
+          const opened = performance.now();
+          if (service === '--chargen') {
+            // Its window fills and stays shut: no byte moves either way.
+            const client = kernel(ns, ['never-read', TCPTS_V4, port, 1, 0, 6], 20_000);
+            await client.ready;
+            await serve.waitFor(/^close .*idle timeout$/, 10_000);
+            client.kill();
+          } else {
+            const r = await kernel(ns, ['idle-client', TCPTS_V4, port], 20_000).result;
+            assert.equal(r.outcome, 'eof', `${service}: the idle client is sent a FIN`);
+            await serve.waitFor(/^close /, 10_000);
+          }
+          const seconds = (performance.now() - opened) / 1000;
+          t.diagnostic(`${service}: closed after ${seconds.toFixed(2)} s`);
+          const [line] = closeLines(serve);
+          assert.match(line!, /, idle timeout$/, serve.transcript());
+          // One second's limit, with slack for a loaded machine.
+          assert.ok(seconds < 6, `${service}: closed after ${seconds} s`);
+          assert.equal((await serve.stop()).code, 0);
+        }
+      }),
+    );
+  },
+);

@@ -32,6 +32,9 @@ first, once it listens.
                                 open COUNT connections, send each half a
                                 request header and then one header line every
                                 half second; report when each was closed
+  never-read ADDRESS PORT COUNT BYTES SECONDS
+                                open COUNT connections, try to send BYTES on
+                                each, never read; hold them for SECONDS
 """
 import hashlib
 import json
@@ -463,6 +466,37 @@ def slowloris(address, port, count, seconds):
                       "lastClose": times[-1] if times else None}))
 
 
+def never_read(address, port, count, size, seconds):
+    started = time.monotonic()
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((address, port), timeout=10)
+        sock.setblocking(False)
+        socks.append(sock)
+    print("ready", flush=True)
+    sent = [0] * count
+    failed = set()
+    block = b"x" * CHUNK
+    while time.monotonic() - started < seconds:
+        progress = False
+        for i, sock in enumerate(socks):
+            if i in failed or sent[i] >= size:
+                continue
+            try:
+                n = sock.send(block[: min(CHUNK, size - sent[i])])
+                sent[i] += n
+                progress = progress or n > 0
+            except BlockingIOError:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                failed.add(i)
+        if not progress:
+            time.sleep(0.05)
+    for sock in socks:
+        sock.close()
+    print(json.dumps({"sent": sum(sent), "reset": len(failed)}))
+
+
 def main(argv):
     command = argv[1]
     if command == "ping":
@@ -487,6 +521,8 @@ def main(argv):
         chargen_client(argv[2], int(argv[3]), int(argv[4]))
     elif command == "slowloris":
         slowloris(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
+    elif command == "never-read":
+        never_read(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
     elif command == "many":
         many(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:
