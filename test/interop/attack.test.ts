@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TCPTS_V4, kernel } from './driver.js';
+import { TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
 import { closeLines, startServe, withTcpts } from './cli.js';
 import { pythonSkipReason, withNetns } from './netns.js';
 
@@ -110,6 +110,32 @@ test(
           assert.ok(seconds < 6, `${service}: closed after ${seconds} s`);
           assert.equal((await serve.stop()).code, 0);
         }
+      }),
+    );
+  },
+);
+
+test(
+  'serve restarts on a persistent TUN device after kill -9 (the kernel addresses it left behind are taken back)',
+  { skip, timeout: 60_000 },
+  async () => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        ns.ip(['tuntap', 'add', 'dev', 'tun0', 'mode', 'tun']);
+        const first = await startServe(start, ns, 'tun', ['--echo']);
+        first.child.kill('SIGKILL');
+        await first.exited;
+        // The device outlives the process, with the kernel's addresses on it.
+        assert.match(ns.ip(['addr', 'show', 'dev', 'tun0']), /10\.99\.0\.1\/24/);
+        const second = await startServe(start, ns, 'tun', ['--echo']);
+        const r = await kernel(ns, ['echo-client', TCPTS_V4, 7, 100_000, 3]).result;
+        assert.equal(r.receivedSha256, r.sentSha256, 'the restarted echo works');
+        const r6 = await kernel(ns, ['echo-client', TCPTS_V6, 7, 100_000, 4]).result;
+        assert.equal(r6.receivedSha256, r6.sentSha256, 'over IPv6 too');
+        assert.equal((await second.stop()).code, 0);
+        assert.equal(second.lines.at(-1), 'tcpts serve: tun0 left as it was found');
+        const left = ns.ip(['addr', 'show', 'dev', 'tun0']);
+        assert.doesNotMatch(left, /10\.99\.0\.1|fd99::1/, 'a clean stop removes its addresses');
       }),
     );
   },
