@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
+import { KERNEL_V4, TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
 import { closeLines, startServe, withTcpts } from './cli.js';
 import { pythonSkipReason, withNetns } from './netns.js';
 
@@ -136,6 +136,29 @@ test(
         assert.equal(second.lines.at(-1), 'tcpts serve: tun0 left as it was found');
         const left = ns.ip(['addr', 'show', 'dev', 'tun0']);
         assert.doesNotMatch(left, /10\.99\.0\.1|fd99::1/, 'a clean stop removes its addresses');
+      }),
+    );
+  },
+);
+
+test(
+  'a forged ICMP "fragmentation needed" (MTU 68, quoting a UDP datagram of no socket) leaves the next connection\'s MSS as it was',
+  { skip, timeout: 60_000 },
+  async (t) => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const serve = await startServe(start, ns, 'tun', ['--echo']);
+        const before = await kernel(ns, ['mss-client', TCPTS_V4, 7, 200_000]).result;
+        await kernel(ns, ['frag-needed', KERNEL_V4, TCPTS_V4, 68]).result;
+        const after = await kernel(ns, ['mss-client', TCPTS_V4, 7, 200_000]).result;
+        t.diagnostic(
+          `largest segment from tcpts: ${before.rcvMss} B before the ICMP, ${after.rcvMss} B after`,
+        );
+        assert.equal(after.received, 200_000);
+        // 1500 - 20 (IPv4) - 20 (TCP) - 12 (timestamps).
+        assert.equal(before.rcvMss, 1448);
+        assert.equal(after.rcvMss, 1448, 'the forged ICMP did not shrink the path MTU');
+        assert.equal((await serve.stop()).code, 0);
       }),
     );
   },

@@ -35,6 +35,11 @@ first, once it listens.
   never-read ADDRESS PORT COUNT BYTES SECONDS
                                 open COUNT connections, try to send BYTES on
                                 each, never read; hold them for SECONDS
+  frag-needed FROM TO MTU       send TO an ICMP "fragmentation needed" with
+                                next-hop MTU, quoting a UDP datagram from TO
+                                to FROM that no socket sent
+  mss-client ADDRESS PORT BYTES connect, send BYTES, read the echo back, and
+                                report the largest segment received (tcp_info)
 """
 import hashlib
 import json
@@ -497,6 +502,40 @@ def never_read(address, port, count, size, seconds):
     print(json.dumps({"sent": sum(sent), "reset": len(failed)}))
 
 
+def frag_needed(source, target, mtu):
+    def ipv4_header(src, dst, proto, length):
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 0x1234, 0, 64, proto, 0,
+                             socket.inet_aton(src), socket.inet_aton(dst))
+        return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+
+    # The quoted datagram: as if the target had sent it to us (port 9 of a
+    # host with nothing there); it carries 8 bytes of UDP header, as RFC 792 asks.
+    udp = struct.pack("!HHHH", 40000, 33434, 16, 0) + b"\0" * 8
+    quoted = ipv4_header(target, source, 17, 20 + len(udp)) + udp[:8]
+    body = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quoted
+    icmp = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    sock.sendto(icmp, (target, 0))
+    sock.close()
+    print(json.dumps({"sent": len(icmp)}))
+
+
+def mss_client(address, port, size):
+    sock = socket.create_connection((address, port), timeout=10)
+    data = b"m" * size
+    sock.sendall(data)
+    got = 0
+    while got < size:
+        chunk = sock.recv(CHUNK)
+        if not chunk:
+            break
+        got += len(chunk)
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    snd_mss, rcv_mss = struct.unpack_from("II", info, 16)
+    sock.close()
+    print(json.dumps({"received": got, "sndMss": snd_mss, "rcvMss": rcv_mss}))
+
+
 def main(argv):
     command = argv[1]
     if command == "ping":
@@ -523,6 +562,10 @@ def main(argv):
         slowloris(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
     elif command == "never-read":
         never_read(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
+    elif command == "frag-needed":
+        frag_needed(argv[2], argv[3], int(argv[4]))
+    elif command == "mss-client":
+        mss_client(argv[2], int(argv[3]), int(argv[4]))
     elif command == "many":
         many(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:
