@@ -9,11 +9,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KERNEL_V4, TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
-import { closeLines, startServe, withTcpts } from './cli.js';
+import { closeLines, curl, startServe, withTcpts } from './cli.js';
 import { pythonSkipReason, withNetns } from './netns.js';
 
 function curlSkipReason(): string | null {
@@ -25,11 +26,21 @@ function curlSkipReason(): string | null {
 const skip = curlSkipReason() ?? false;
 
 let dir = '';
+let bigSha = '';
+const BIG = 20 * 1024 * 1024;
+
+function hpingSkipReason(): string | null {
+  const r = spawnSync('hping3', ['--version']);
+  return r.error === undefined ? null : 'hping3 is not installed (Debian: apt-get install hping3)';
+}
 
 before(() => {
   if (skip !== false) return;
   dir = mkdtempSync(join(tmpdir(), 'tcpts-attack-'));
   writeFileSync(join(dir, 'hello.txt'), 'hello from tcpts\n');
+  const big = randomBytes(BIG);
+  bigSha = createHash('sha256').update(big).digest('hex');
+  writeFileSync(join(dir, 'big.bin'), big);
 });
 
 after(() => {
@@ -159,6 +170,74 @@ test(
         assert.equal(before.rcvMss, 1448);
         assert.equal(after.rcvMss, 1448, 'the forged ICMP did not shrink the path MTU');
         assert.equal((await serve.stop()).code, 0);
+      }),
+    );
+  },
+);
+
+const FLOOD_SECONDS = 5;
+const NEW_CONNECTIONS = 20;
+
+test(
+  `a ${FLOOD_SECONDS} s SYN flood from random sources (hping3) at serve --http: a download completes intact and ${NEW_CONNECTIONS} of ${NEW_CONNECTIONS} new connections succeed`,
+  { skip: skip !== false ? skip : (hpingSkipReason() ?? false), timeout: 120_000 },
+  async (t) => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const serve = await startServe(start, ns, 'tun', ['--http', dir]);
+        const url = `http://${TCPTS_V4}/big.bin`;
+        let started = performance.now();
+        const quiet = await curl(ns, url);
+        const quietSeconds = (performance.now() - started) / 1000;
+        assert.equal(quiet.sha256, bigSha);
+
+        // The flood runs inside the test's namespace and targets tcpts's
+        // address on the test's device only: the random sources are on
+        // packets that never leave the namespace (the SYN-ACKs to them go
+        // nowhere: the namespace does not forward).
+        const flood = ns.spawn('timeout', [
+          String(FLOOD_SECONDS),
+          'hping3',
+          '-q',
+          '-S',
+          '-p',
+          '80',
+          '--flood',
+          '--rand-source',
+          TCPTS_V4,
+        ]);
+        const flooded = new Promise<void>((resolve) => flood.on('exit', () => resolve()));
+        await new Promise((r) => setTimeout(r, 500));
+        started = performance.now();
+        const during = await curl(ns, url, 90);
+        const floodSeconds = (performance.now() - started) / 1000;
+        assert.equal(during.sha256, bigSha, 'the download under the flood is intact');
+        let served = 0;
+        for (let i = 0; i < NEW_CONNECTIONS; i++) {
+          const r = ns.tryExec('curl', [
+            '-sS',
+            '--fail',
+            '--max-time',
+            '15',
+            `http://${TCPTS_V4}/hello.txt`,
+          ]);
+          if (r.ok && r.output === 'hello from tcpts') served++;
+        }
+        const connectionsSeconds = (performance.now() - started) / 1000 - floodSeconds;
+        await flooded;
+        const exit = await serve.stop();
+        assert.equal(exit.code, 0);
+        const summary = serve.lines.find((l) => /received \d+ frames/.test(l)) ?? '';
+        const frames = Number(/received (\d+) frames/.exec(summary)?.[1] ?? 0);
+        const quietRate = BIG / quietSeconds / 1e6;
+        const floodRate = BIG / floodSeconds / 1e6;
+        t.diagnostic(
+          `goodput: ${quietRate.toFixed(1)} MB/s without the flood, ${floodRate.toFixed(1)} MB/s under it ` +
+            `(${((floodRate / quietRate) * 100).toFixed(0)} %, target >= 50 %); ` +
+            `${served} of ${NEW_CONNECTIONS} new connections in ${connectionsSeconds.toFixed(1)} s; ` +
+            `tcpts received ${frames} frames in all, about ${Math.round(frames / FLOOD_SECONDS)} per second of flood`,
+        );
+        assert.equal(served, NEW_CONNECTIONS, serve.transcript().slice(-2000));
       }),
     );
   },
