@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KERNEL_V4, TCPTS_V4, TCPTS_V6, kernel } from './driver.js';
@@ -238,6 +238,57 @@ test(
             `tcpts received ${frames} frames in all, about ${Math.round(frames / FLOOD_SECONDS)} per second of flood`,
         );
         assert.equal(served, NEW_CONNECTIONS, serve.transcript().slice(-2000));
+      }),
+    );
+  },
+);
+
+const NEVER_READING = 200;
+
+/** A process's resident set, in MB, from /proc. */
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) / 1024;
+}
+
+test(
+  `${NEVER_READING} clients each send 1 MB to serve --echo and never read: another client is still served; RSS reported`,
+  { skip, timeout: 120_000 },
+  async (t) => {
+    await withNetns((ns) =>
+      withTcpts(async (start) => {
+        const serve = await startServe(start, ns, 'tun', ['--echo']);
+        const pid = serve.child.pid!;
+        const before = rssMb(pid);
+        const hogs = kernel(
+          ns,
+          ['never-read', TCPTS_V4, 7, NEVER_READING, 1024 * 1024, 10],
+          60_000,
+        );
+        await hogs.ready;
+        await serve.waitFor(new RegExp(`^open .*`), 10_000);
+        // Let the windows fill both ways.
+        await new Promise((r) => setTimeout(r, 4000));
+        const during = rssMb(pid);
+        const other = await kernel(ns, ['echo-client', TCPTS_V4, 7, 1_000_000, 5]).result;
+        assert.deepEqual(other.errors, []);
+        assert.equal(other.receivedSha256, other.sentSha256, 'the other client is served whole');
+        const duringAfterOther = rssMb(pid);
+        const r = await hogs.result;
+        // The clients close with unread data: their resets end the connections.
+        const deadline = performance.now() + 20_000;
+        while (closeLines(serve).length < NEVER_READING + 1 && performance.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const afterwards = rssMb(pid);
+        t.diagnostic(
+          `serve RSS: ${before.toFixed(0)} MB before, ${during.toFixed(0)} MB with ${NEVER_READING} never-reading clients ` +
+            `(${duringAfterOther.toFixed(0)} MB after serving another), ${afterwards.toFixed(0)} MB after they went; ` +
+            `they got ${((r.sent as number) / 1e6).toFixed(0)} MB into the kernel's buffers and tcpts's windows`,
+        );
+        assert.equal(closeLines(serve).length, NEVER_READING + 1, 'every connection ended');
+        assert.equal((await serve.stop()).code, 0);
       }),
     );
   },
