@@ -21,7 +21,20 @@ const allowed = {
   net: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
   web: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime'],
   packetdrill: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim'],
-  cli: ['base', 'wire', 'tcp', 'udp', 'stack', 'link', 'sim', 'runtime', 'net', 'packetdrill'],
+  gateway: ['base', 'wire', 'stack', 'link', 'runtime', 'net'],
+  cli: [
+    'base',
+    'wire',
+    'tcp',
+    'udp',
+    'stack',
+    'link',
+    'sim',
+    'runtime',
+    'net',
+    'packetdrill',
+    'gateway',
+  ],
 };
 const folders = Object.keys(allowed);
 // packetdrill/ sits above the core but is pure too: scripts run in virtual time.
@@ -32,7 +45,7 @@ const nodeFreeFolders = [...coreFolders, 'runtime', 'web'];
 
 /** Folders with a second entry file, and which folders may use it. */
 const secondEntries = {
-  link: { sub: 'node', for: ['runtime', 'net', 'cli'] },
+  link: { sub: 'node', for: ['runtime', 'net', 'gateway', 'cli'] },
   sim: { sub: 'scenario', for: ['cli'] },
 };
 
@@ -87,7 +100,16 @@ function boundaryRules(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'packages/tuntap/build/**', 'tmp/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'coverage/**',
+      'node_modules/**',
+      'packages/tuntap/build/**',
+      'tmp/**',
+      'web/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

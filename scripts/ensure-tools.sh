@@ -18,6 +18,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v rsvg-convert >/dev/null 2>&1 || need+=(librsvg2-bin)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ -x /usr/sbin/udhcpc ] || command -v udhcpc >/dev/null 2>&1 || need+=(udhcpc)
+command -v hping3 >/dev/null 2>&1 || need+=(hping3)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "${TCPTS_INSTALL_TOOLS:-}" != 1 ]; then
   echo "ensure-tools: missing ${need[*]}: the tests that need them will be skipped." >&2

@@ -9,6 +9,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DECODE_USAGE, runDecode } from './decode.js';
 import { DEMO_USAGE, runDemoCommand, type DemoCommandIo } from './demo/index.js';
+import { FUZZ_USAGE, runFuzzCommand } from './fuzz.js';
 import { LADDER_USAGE, runLadder } from './ladder.js';
 import { PACKETDRILL_USAGE, runPacketdrillCommand } from './packetdrill.js';
 import { PLOT_USAGE, runPlot } from './plot.js';
@@ -17,6 +18,8 @@ import { SERVE_USAGE, runServe } from './serve.js';
 import { RELAY_USAGE, runRelay } from './relay.js';
 import { SIM_USAGE, runSim } from './sim.js';
 import { SOAK_USAGE, runSoak } from './soak.js';
+import { WEB_USAGE, runWeb } from './web.js';
+import { GATEWAY_USAGE, runGateway } from './gateway.js';
 
 /** One subcommand. */
 export interface Command {
@@ -58,6 +61,11 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     usage: PACKETDRILL_USAGE,
     run: runPacketdrillCommand,
   },
+  fuzz: {
+    summary: 'feed a simulated stack mutated frames of every protocol and check it',
+    usage: FUZZ_USAGE,
+    run: runFuzzCommand,
+  },
   serve: {
     summary: 'serve HTTP, echo, discard or chargen on tcpts over a TUN/TAP device',
     usage: SERVE_USAGE,
@@ -82,6 +90,17 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run many seeded simulation scenarios: N passed, N failed',
     usage: SOAK_USAGE,
     run: runSoak,
+  },
+  web: {
+    summary: 'serve the page that shows TCP at work, live, in a browser',
+    usage: WEB_USAGE,
+    run: (args, io) => runWeb(args, io),
+  },
+  gateway: {
+    summary:
+      'a user-mode NAT (like slirp4netns) giving a VM or namespace a network over a TAP device',
+    usage: GATEWAY_USAGE,
+    run: runGateway,
   },
 };
 

@@ -8,7 +8,7 @@
  */
 import { readPcap, type PcapRecord } from '../link/index.js';
 import { describeDamage, describeFileError, describeNoTcp } from './capture-errors.js';
-import { TcpSampleKind, type TcpSample } from '../tcp/index.js';
+import { BBR_STATES, TcpSampleKind, type TcpSample } from '../tcp/index.js';
 import { TcpFlags } from '../wire/index.js';
 import { connectionKey, segmentOf, type CapturedSegment } from './ladder-model.js';
 
@@ -39,6 +39,18 @@ export interface PlotWindow {
   srttUs: number;
 }
 
+/** BBR's model at one moment (recorder only, BBR connections only). */
+export interface PlotBbr {
+  at: number;
+  /** Bandwidth estimate, bytes per second. */
+  bw: number;
+  /** min_rtt in µs, or -1 before one. */
+  minRttUs: number;
+  /** Bytes per second. */
+  pacingRate: number;
+  state: string;
+}
+
 /** Everything one plot draws. */
 export interface PlotModel {
   /** New data sent. */
@@ -58,6 +70,8 @@ export interface PlotModel {
   window: PlotWindow[] | null;
   /** Lines said under the picture (what is missing, samples dropped). */
   notes: string[];
+  /** BBR's model over time; empty for other controllers and captures. */
+  bbr: PlotBbr[];
 }
 
 /** ssthresh at or above this is the "no threshold yet" initial value: it is not drawn. */
@@ -71,6 +85,7 @@ export function plotFromSamples(samples: readonly TcpSample[], dropped = 0): Plo
   const model = emptyModel([]);
   const window: PlotWindow[] = [];
   model.window = window;
+  const bbrStates: string[] = [];
   const t0 = samples.length > 0 ? samples[0]!.at : 0;
   // The recorder samples the window after ACKs and timers, when pipe is at its
   // lowest; pipe grows by each segment sent in between (RFC 6675 §4), so the
@@ -124,14 +139,31 @@ export function plotFromSamples(samples: readonly TcpSample[], dropped = 0): Plo
           srttUs: s.d,
         });
         break;
+      case TcpSampleKind.Model: {
+        const state = BBR_STATES[s.d] ?? 'unknown';
+        const last = model.bbr.length > 0 ? model.bbr[model.bbr.length - 1]! : null;
+        if (last === null || last.state !== state) bbrStates.push(`${state} at ${msLabel(at)}`);
+        model.bbr.push({ at, bw: s.a, minRttUs: s.b, pacingRate: s.c, state });
+        break;
+      }
       default:
         // Undo and ECN echo change cwnd, which the next Window sample shows.
         break;
     }
   }
+  if (bbrStates.length > 0) {
+    const shown = bbrStates.slice(0, 12).join(', ');
+    const more = bbrStates.length > 12 ? ` and ${bbrStates.length - 12} more changes` : '';
+    model.notes.push(`BBR's states: ${shown}${more}`);
+  }
   if (dropped > 0)
     model.notes.push(`the recorder was full: the ${dropped} oldest sample(s) are not shown`);
   return model;
+}
+
+/** A time in µs from the start as milliseconds for a note. */
+function msLabel(us: number): string {
+  return `${Math.round(us / 1000)} ms`;
 }
 
 function emptyModel(notes: string[]): PlotModel {
@@ -145,6 +177,7 @@ function emptyModel(notes: string[]): PlotModel {
     acks: [],
     window: null,
     notes,
+    bbr: [],
   };
 }
 

@@ -12,7 +12,7 @@ import { createReadStream, realpathSync, statSync, type Stats } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import http from 'node:http';
 import { extname, join, posix, resolve, sep } from 'node:path';
-import type { Server, Socket } from '../net/index.js';
+import { startHttpTimeouts, type Server, type Socket } from '../net/index.js';
 import type { CommandIo } from './args.js';
 import {
   LiveStats,
@@ -48,6 +48,17 @@ Service (one):
   --discard          read and throw away whatever arrives (RFC 863)
   --chargen          send lines of characters until the client goes (RFC 864)
   --port P           the port (default: http 80, echo 7, discard 9, chargen 19)
+
+Limits (seconds; 0 turns one off):
+  --header-timeout S       http: a request's headers must all arrive within S
+                           of its first byte, else 408 and close (default 60,
+                           Node's headersTimeout)
+  --request-timeout S      http: the whole request within S (default 300,
+                           Node's requestTimeout)
+  --keep-alive-timeout S   http: close a connection idle S after a response
+                           (default 5, Node's keepAliveTimeout)
+  --idle-timeout S         echo, discard, chargen: close a connection that
+                           neither sends nor takes data for S (default: none)
 
 ${LINK_USAGE}
 
@@ -428,9 +439,39 @@ export function fileHandler(
   };
 }
 
-function httpHandler(root: string, log: (line: string) => void): Handler {
+/** The HTTP limits of `serve --http`, in milliseconds (0: off), as Node's server options. */
+export interface HttpLimits {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+}
+
+/** Node's own defaults (node:http, v20). */
+export const NODE_HTTP_LIMITS: Readonly<HttpLimits> = {
+  headersTimeout: 60_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+};
+
+/**
+ * How often the request timeouts are checked: a quarter of the shorter
+ * one, so that a connection closes within 1.25 times its limit (Node's
+ * fixed 30 s would let a 2 s limit run to 32 s), but not more often than
+ * every 100 ms nor less often than Node's 30 s.
+ */
+export function checkingInterval(limits: HttpLimits): number {
+  const set = [limits.headersTimeout, limits.requestTimeout].filter((ms) => ms > 0);
+  if (set.length === 0) return 30_000;
+  return Math.min(30_000, Math.max(100, Math.floor(Math.min(...set) / 4)));
+}
+
+function httpHandler(root: string, limits: HttpLimits, log: (line: string) => void): Handler {
   const files = fileHandler(root);
-  const server = http.createServer((req, res) => {
+  const options: http.ServerOptions = {
+    ...limits,
+    connectionsCheckingInterval: checkingInterval(limits),
+  };
+  const server = http.createServer(options, (req, res) => {
     const who = endpointText(req.socket.remoteAddress, req.socket.remotePort);
     res.on('finish', () => {
       const length = res.getHeader('content-length');
@@ -438,6 +479,9 @@ function httpHandler(root: string, log: (line: string) => void): Handler {
     });
     files(req, res);
   });
+  // The server never listens (tcpts hands it each connection): without
+  // this, Node never checks headersTimeout and requestTimeout.
+  startHttpTimeouts(server);
   return {
     start: (socket) => server.emit('connection', socket),
     // A response still streaming would write after an end(): destroy
@@ -513,6 +557,10 @@ export async function runServe(
     discard: { type: 'boolean' },
     chargen: { type: 'boolean' },
     port: { type: 'string' },
+    'header-timeout': { type: 'string' },
+    'request-timeout': { type: 'string' },
+    'keep-alive-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
     stats: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -550,6 +598,42 @@ export async function runServe(
     }
     port = Number(v.port);
   }
+  const seconds = (flag: string): number | string | null => {
+    const text = v[flag];
+    if (typeof text !== 'string') return null;
+    if (!/^\d+(\.\d+)?$/.test(text) || Number(text) > 86_400) {
+      return `--${flag} takes seconds from 0 to 86400, got '${text}'`;
+    }
+    return Math.round(Number(text) * 1000);
+  };
+  const limits: HttpLimits = { ...NODE_HTTP_LIMITS };
+  const headerMs = seconds('header-timeout');
+  const requestMs = seconds('request-timeout');
+  const keepAliveMs = seconds('keep-alive-timeout');
+  const idleMs = seconds('idle-timeout');
+  for (const given of [headerMs, requestMs, keepAliveMs, idleMs]) {
+    if (typeof given === 'string') return usage(given);
+  }
+  if (service === ServiceKind.Http && idleMs !== null) {
+    return usage(
+      '--idle-timeout is for --echo, --discard and --chargen (http has --keep-alive-timeout)',
+    );
+  }
+  if (service !== ServiceKind.Http && (headerMs ?? requestMs ?? keepAliveMs) !== null) {
+    return usage('--header-timeout, --request-timeout and --keep-alive-timeout are for --http');
+  }
+  if (typeof requestMs === 'number') {
+    limits.requestTimeout = requestMs;
+    // Node refuses headers given longer than the whole request: the default follows it down.
+    if (requestMs > 0) limits.headersTimeout = Math.min(limits.headersTimeout, requestMs);
+  }
+  if (typeof headerMs === 'number') {
+    if (limits.requestTimeout > 0 && headerMs > limits.requestTimeout) {
+      return usage('--header-timeout cannot be longer than --request-timeout');
+    }
+    limits.headersTimeout = headerMs;
+  }
+  if (typeof keepAliveMs === 'number') limits.keepAliveTimeout = keepAliveMs;
   let root = '';
   if (service === ServiceKind.Http) {
     const dir = v.http as string;
@@ -593,7 +677,7 @@ export async function runServe(
   const log = (line: string): void => display.print(io.out, line);
   const handler =
     service === ServiceKind.Http
-      ? httpHandler(root, log)
+      ? httpHandler(root, limits, log)
       : service === ServiceKind.Echo
         ? echoHandler()
         : service === ServiceKind.Discard
@@ -610,6 +694,16 @@ export async function runServe(
     socket.on('error', (error: NodeJS.ErrnoException) => {
       failure ??= error.code ?? error.message;
     });
+    if (typeof idleMs === 'number' && idleMs > 0) {
+      // A client that neither sends nor reads (for echo and chargen: whose
+      // window stays shut) holds buffers and a connection for nothing.
+      socket.setTimeout(idleMs, () => {
+        failure ??= 'idle timeout';
+        handler.stop(socket);
+        // What it would not take cannot be sent: do not wait for it.
+        setTimeout(() => socket.resetAndDestroy(), 1000).unref();
+      });
+    }
     socket.on('close', () => {
       open.delete(socket);
       figures.remove(socket);

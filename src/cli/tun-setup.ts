@@ -440,6 +440,13 @@ export interface LiveLink {
   close(): void;
 }
 
+/**
+ * What `ip addr add` says when the address is already on the device:
+ * "File exists" (IPv6, older kernels) or the extended ack "Address already
+ * assigned" (IPv4 on newer kernels).
+ */
+const ADDRESS_THERE = /exists|already assigned/i;
+
 /** How often {@link LiveLink.settle} looks at the driver. */
 const SETTLE_POLL_MS = 10;
 /** How often {@link LiveLink.watch} looks at the device. */
@@ -509,12 +516,22 @@ export function bringUp(config: LinkConfig): LiveLink {
       // tentative (unusable) for a second or more; on a link with two ends
       // that we both configure there is nobody to collide with.
       if (ours.address.family === 6) args.push('nodad');
-      const r = runIp(netns, args);
+      const removal = ['addr', 'del', ...args.slice(2, args.indexOf('dev')), 'dev', link.name];
+      let r = runIp(netns, args);
+      if (!r.ok && ADDRESS_THERE.test(r.output) && runIp(netns, removal).ok) {
+        // The very address and prefix we add, left on a persistent device
+        // by a run that could not clean up (kill -9): ours, so it is
+        // replaced, and removed again when this run ends.
+        r = runIp(netns, args);
+      }
       if (r.ok) {
-        added.push(['addr', 'del', ...args.slice(2, args.indexOf('dev')), 'dev', link.name]);
-      } else if (!/exists/i.test(r.output)) {
+        added.push(removal);
+      } else if (!ADDRESS_THERE.test(r.output)) {
         throw new SetupError(`giving the kernel ${peer.text} on ${link.name} failed: ${r.output}`);
       }
+      // Else the address is there in another form (another prefix, or a
+      // point-to-point peer) that someone else set up: it is used as it is
+      // and left there.
     }
     let endpoint: LinkEndpoint = link;
     let impaired: ImpairedLink | null = null;

@@ -12,6 +12,7 @@ export * from './errors.js';
 export * from './socket.js';
 export * from './server.js';
 export * from './web.js';
+export * from './http-timeouts.js';
 
 /** Options of `connect()` / `createConnection()`: the socket's options and where to connect. */
 export type NetConnectOptions = SocketConnectOptions & SocketOptions;

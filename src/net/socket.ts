@@ -65,6 +65,13 @@ export interface SocketConnectOptions {
   noDelay?: boolean;
   keepAlive?: boolean;
   keepAliveInitialDelay?: number;
+  /**
+   * This connection's congestion control ('cubic', 'newreno' or 'bbr'), as
+   * Linux's TCP_CONGESTION socket option; default: the stack's
+   * `tcp.congestionControl`. A tcpts extension; an unknown name fails the
+   * connect with a RangeError that lists the known ones.
+   */
+  congestionControl?: string;
   /** Unix-domain sockets do not exist here; a string path throws. */
   path?: unknown;
 }
@@ -117,6 +124,46 @@ export function familyName(family: 4 | 6): 'IPv4' | 'IPv6' {
 /** Node's ERR_SOCKET_CLOSED. */
 function socketClosedError(): Error {
   return Object.assign(new Error('Socket is closed'), { code: 'ERR_SOCKET_CLOSED' });
+}
+
+/** An argument error with Node's code (ERR_INVALID_ARG_TYPE, ERR_MISSING_ARGS...). */
+function argumentError(code: string, message: string): TypeError {
+  return Object.assign(new TypeError(message), { code });
+}
+
+/** How Node describes a received value in ERR_INVALID_ARG_TYPE ("type string ('x')"). */
+function describeReceived(value: unknown): string {
+  if (value === null || value === undefined) return `Received ${String(value)}`;
+  if (typeof value === 'function') return `Received function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') {
+    const name = (value as { constructor?: { name?: string } }).constructor?.name;
+    return name !== undefined && name !== ''
+      ? `Received an instance of ${name}`
+      : 'Received [object]';
+  }
+  const shown = typeof value === 'string' ? `'${value}'` : String(value);
+  return `Received type ${typeof value} (${shown})`;
+}
+
+/**
+ * The port of `connect()`, checked as Node's lookupAndConnect does: missing
+ * is ERR_MISSING_ARGS, neither number nor string is ERR_INVALID_ARG_TYPE,
+ * out of range is ERR_SOCKET_BAD_PORT.
+ */
+function validateConnectPort(port: unknown): number {
+  if (port === undefined || port === null) {
+    throw argumentError(
+      'ERR_MISSING_ARGS',
+      'The "options" or "port" or "path" argument must be specified',
+    );
+  }
+  if (typeof port !== 'number' && typeof port !== 'string') {
+    throw argumentError(
+      'ERR_INVALID_ARG_TYPE',
+      `The "options.port" property must be one of type number or string. ${describeReceived(port)}`,
+    );
+  }
+  return validatePort(port);
 }
 
 /** Node's ERR_SOCKET_BAD_PORT check: an integer 0..65535, as a number or numeric string. */
@@ -272,13 +319,23 @@ export class Socket extends Duplex implements TcpSocketOwner {
     if (typeof options.path === 'string') {
       throw new TypeError('tcpts sockets are TCP only: connect with { port, host }, not a path');
     }
+    const port = validateConnectPort(options.port);
     if (this.destroyed) throw socketClosedError();
-    if (this.connecting || this.tcp !== null) {
-      throw Object.assign(new Error('Socket is already connecting or connected'), {
+    if (this.connecting) {
+      // Node reports EALREADY here as an 'error'; tcpts says so at once.
+      throw Object.assign(new Error('Socket is already connecting: wait for its connect event'), {
         code: 'ERR_SOCKET_CONNECTING',
       });
     }
-    const port = validatePort(options.port);
+    if (this.tcp !== null) {
+      // As Node on Linux: connect() on a connected TCP socket opens nothing
+      // new; it completes at once on the connection there is, so 'connect'
+      // and 'ready' come again (and the listener with them).
+      if (listener !== undefined) this.once('connect', listener);
+      this.connecting = true;
+      process.nextTick(() => this.onConnected());
+      return this;
+    }
     if (listener !== undefined) this.once('connect', listener);
     if (options.timeout !== undefined && options.timeout > 0) this.setTimeout(options.timeout);
     if (options.noDelay === true) this.wantNoDelay = true;
@@ -317,7 +374,10 @@ export class Socket extends Duplex implements TcpSocketOwner {
       port: number;
       localAddress?: string;
       localPort?: number;
+      tcp?: { congestionControl: string };
     } = { host: address, port };
+    if (options.congestionControl !== undefined)
+      connectOptions.tcp = { congestionControl: options.congestionControl };
     if (options.localAddress !== undefined) connectOptions.localAddress = options.localAddress;
     if (options.localPort !== undefined) connectOptions.localPort = options.localPort;
     let tcp: TcpSocket;
@@ -437,11 +497,17 @@ export class Socket extends Duplex implements TcpSocketOwner {
       this.touch();
       this.driver.kick(); // reading may open the window: the update must go out
     }
+    let ended = false;
     if (this.peerEnded && !this.destroyed && !this.eofPushed && tcp.readableBytes === 0) {
       this.eofPushed = true;
       this.push(null);
+      ended = true;
     }
     this.pulling = false;
+    // As Node's onStreamRead at EOF (push(null), then read(0)): with nothing
+    // left to read, 'end' comes even when nobody reads or listens for
+    // 'data', and without allowHalfOpen the socket then ends and closes.
+    if (ended) this.read(0);
   }
 
   private readonly onReadableEnd = (): void => {
@@ -472,18 +538,13 @@ export class Socket extends Duplex implements TcpSocketOwner {
     return super.write(chunk, encoding, cb);
   }
 
+  // No _writev: a batch of chunks would share one callback, and a destroy
+  // while part of the batch waits would have to report the whole batch as
+  // written. One chunk at a time, the chunks not yet handed to the
+  // connection stay in the stream's buffer and fail with ERR_STREAM_DESTROYED
+  // on destroy, as Node's writes not yet handed to the kernel do.
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: WriteCallback): void {
     this.pendingChunks = [chunk];
-    this.startWrite(cb);
-  }
-
-  override _writev(
-    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
-    cb: WriteCallback,
-  ): void {
-    const list: Buffer[] = new Array<Buffer>(chunks.length);
-    for (let i = 0; i < chunks.length; i++) list[i] = chunks[i]!.chunk;
-    this.pendingChunks = list;
     this.startWrite(cb);
   }
 
@@ -634,10 +695,19 @@ export class Socket extends Duplex implements TcpSocketOwner {
    * one-time 'timeout' listener.
    */
   setTimeout(ms: number, callback?: () => void): this {
+    if (typeof ms !== 'number') {
+      throw argumentError(
+        'ERR_INVALID_ARG_TYPE',
+        `The "msecs" argument must be of type number. ${describeReceived(ms)}`,
+      );
+    }
     if (!Number.isFinite(ms) || ms < 0) {
-      throw Object.assign(new RangeError(`The value of "msecs" is out of range. Received ${ms}`), {
-        code: 'ERR_OUT_OF_RANGE',
-      });
+      throw Object.assign(
+        new RangeError(
+          `The value of "msecs" is out of range. It must be a non-negative finite number. Received ${ms}`,
+        ),
+        { code: 'ERR_OUT_OF_RANGE' },
+      );
     }
     this.timeoutMs = ms;
     if (callback !== undefined) {

@@ -63,6 +63,8 @@ export interface SocketOptions {
   maxSegment: number | null;
   reuseAddress: boolean;
   linger: { onoff: number; linger: number } | null;
+  /** TCP_CONGESTION: the controller's registry name. */
+  congestionControl: string | null;
 }
 
 /** One open file descriptor: a TCP socket in some stage of its life. */

@@ -4,7 +4,7 @@
  * to the connection when Linux would apply it (at creation for buffer sizes
  * and the MSS, at once for the rest), and TCP_INFO read back field by field.
  */
-import { TcpState, type TcpStats } from '../tcp/index.js';
+import { congestionControls, TcpState, type TcpStats } from '../tcp/index.js';
 import type { TcpSocket } from '../stack/index.js';
 import { ERRNO, SYMBOLS, errnoName } from './constants.js';
 import type { Expr } from './script.js';
@@ -60,6 +60,7 @@ export function setSocketOption(ctx: OptionContext, f: SocketFd, args: Expr[]): 
     o.linger = { onoff, linger };
     return OK;
   }
+  if (option === 'TCP_CONGESTION') return setCongestion(ctx, f, valueExpr);
   const v = ctx.intOf(valueExpr, option);
   if (v === null) return ctx.host.scriptError(`setsockopt ${option} needs a value`);
   switch (option) {
@@ -121,6 +122,20 @@ export function setSocketOption(ctx: OptionContext, f: SocketFd, args: Expr[]): 
 }
 
 /** getsockopt(2) on descriptor `f`: compares the option's value with the one the script expects. */
+/** TCP_CONGESTION by name, as Linux's tcp_set_congestion_control (ENOENT for an unknown one). */
+function setCongestion(ctx: OptionContext, f: SocketFd, value: Expr | undefined): CallOutcome {
+  if (value === undefined || value.type !== 'string')
+    return ctx.host.scriptError('TCP_CONGESTION takes a name, e.g. "bbr"');
+  const name = value.value === 'reno' ? 'newreno' : value.value;
+  if (congestionControls[name] === undefined) return fail('ENOENT');
+  if (f.conn !== null || f.listener !== null)
+    return ctx.host.skip(
+      'TCP_CONGESTION after connect() or listen(): tcpts picks the controller when it creates the connection',
+    );
+  f.options.congestionControl = name;
+  return OK;
+}
+
 export function getSocketOption(ctx: OptionContext, f: SocketFd, args: Expr[]): CallOutcome {
   const level = ctx.intOf(args[1], 'level');
   const name = ctx.intOf(args[2], 'option name');
@@ -156,8 +171,18 @@ export function getSocketOption(ctx: OptionContext, f: SocketFd, args: Expr[]): 
     }
     return ok(0, mismatches);
   }
-  let value: number;
   const defaults = f.conn?.conn.config ?? ctx.host.tcpDefaults();
+  if (option === 'TCP_CONGESTION') {
+    const name =
+      f.conn?.conn.config.congestionControl ??
+      f.options.congestionControl ??
+      defaults.congestionControl;
+    const shown = name === 'newreno' ? 'reno' : name;
+    if (expected !== undefined && expected.type === 'string' && expected.value !== shown)
+      mismatches.push(`TCP_CONGESTION: expected "${expected.value}", actual "${shown}"`);
+    return ok(0, mismatches);
+  }
+  let value: number;
   switch (option) {
     case 'SO_ERROR': {
       const e = ctx.takeError(f);

@@ -192,6 +192,7 @@ export class SocketLayer {
       conn: null,
       options: {
         noDelay: null,
+        congestionControl: null,
         keepAlive: null,
         keepIdle: null,
         keepInterval: null,
@@ -239,6 +240,7 @@ export class SocketLayer {
     const o = f.options;
     const t: Partial<TcpConfig> = { ...this.host.tcpChanges() };
     if (o.noDelay !== null) t.noDelay = o.noDelay;
+    if (o.congestionControl !== null) t.congestionControl = o.congestionControl;
     if (o.keepAlive !== null) t.keepAlive = o.keepAlive;
     if (o.keepIdle !== null) t.keepAliveIdle = seconds(o.keepIdle);
     if (o.keepInterval !== null) t.keepAliveInterval = seconds(o.keepInterval);

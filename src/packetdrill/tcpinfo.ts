@@ -121,6 +121,13 @@ export function tcpInfoValue(stats: TcpStats, name: string): number | string {
       return stats.dataSegmentsSent;
     case 'tcpi_data_segs_in':
       return stats.dataSegmentsReceived;
+    case 'tcpi_pacing_rate':
+      // Linux reports ~0 (unlimited) when not pacing; bytes per second.
+      return stats.pacingRate < 0 ? Number.MAX_SAFE_INTEGER : stats.pacingRate;
+    case 'tcpi_delivery_rate':
+      return stats.deliveryRate;
+    case 'tcpi_delivered':
+      return segments(stats.deliveredBytes, mss);
     case 'tcpi_notsent_bytes':
       return Math.max(stats.sendBuffered - stats.bytesInFlight, 0);
     default:

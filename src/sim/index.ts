@@ -5,3 +5,6 @@
  * by `tcpts sim`, `tcpts soak` and the tests, and is not part of the package's API.
  */
 export * from './network.js';
+// The wire fuzzer (`tcpts fuzz`): seeded mutated frames against a stack, with
+// its invariants; public, as a tool for anyone's stack setup.
+export * from './fuzz/index.js';

@@ -17,18 +17,28 @@ export class IpAddr {
   readonly v4: number;
   /** IPv6 address bytes (empty for IPv4). */
   readonly v6: Ipv6Address;
-  /** Canonical text: dotted quad or RFC 5952. */
-  readonly text: string;
+  /**
+   * The text, formatted when first asked for: a SYN flood from random
+   * sources brings a new address per packet, and most are never looked up
+   * by text (see TcpDemux's table of remote addresses).
+   */
+  private formatted: string;
 
   private constructor(family: 4 | 6, v4: number, v6: Ipv6Address, text: string) {
     this.family = family;
     this.v4 = v4;
     this.v6 = v6;
-    this.text = text;
+    this.formatted = text;
+  }
+
+  /** Canonical text: dotted quad or RFC 5952. */
+  get text(): string {
+    if (this.formatted === '') this.formatted = formatIpv4Address(this.v4);
+    return this.formatted;
   }
 
   static fromV4(address: number): IpAddr {
-    return new IpAddr(4, address >>> 0, EMPTY, formatIpv4Address(address >>> 0));
+    return new IpAddr(4, address >>> 0, EMPTY, '');
   }
 
   /** Copies the 16 bytes (inputs are often views into a packet). */
@@ -66,7 +76,8 @@ export class IpAddr {
   }
 
   equals(other: IpAddr): boolean {
-    return this.text === other.text;
+    if (this.family !== other.family) return false;
+    return this.family === 4 ? this.v4 === other.v4 : this.text === other.text;
   }
 
   get isUnspecified(): boolean {

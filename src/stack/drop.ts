@@ -34,6 +34,12 @@ export const StackDropReason = {
   BacklogFull: 'backlog-full',
   /** The SYN queue of a listener is full. */
   SynQueueFull: 'syn-queue-full',
+  /**
+   * A SYN dropped unparsed because this round of polling already answered
+   * its budget of SYN cookies (StackOptions.synCookieBudget): under a flood,
+   * the segments of established connections go first.
+   */
+  SynBudget: 'syn-budget',
   /** An NDP message that fails RFC 4861 validation (hop limit 255, code 0, lengths). */
   BadNdp: 'bad-ndp',
   /** An IP protocol or ethertype the stack does not handle. */
@@ -44,6 +50,11 @@ export const StackDropReason = {
   IcmpIgnored: 'icmp-ignored',
   /** An ICMP error whose quoted packet is too short or matches no socket. */
   IcmpBadQuote: 'icmp-bad-quote',
+  /**
+   * An ICMP "fragmentation needed" or Packet Too Big reporting an MTU below
+   * the stack's floor (minPathMtu; 1280 for IPv6, RFC 8201 §4): ignored.
+   */
+  IcmpMtuBelowFloor: 'icmp-mtu-below-floor',
   /** A UDP socket's receive queue is full. */
   UdpQueueFull: 'udp-queue-full',
   /** A source address that can never be valid on the wire (RFC 1812 §5.3.7: multicast, broadcast, loopback). */

@@ -7,6 +7,7 @@ import type { Instant } from '../base/index.js';
 import type { TcpEvent } from '../tcp/index.js';
 import type { IpAddr } from './address.js';
 import type { TcpListener, TcpSocket, UdpSocket } from './sockets.js';
+import type { SynRequest } from './transparent.js';
 
 /** What happened on a stack, for the layer that drives it. */
 export type StackEvent =
@@ -21,7 +22,11 @@ export type StackEvent =
       data: Uint8Array;
       at: Instant;
     }
-  | { type: 'icmp-error'; from: IpAddr; kind: string; at: Instant };
+  | { type: 'icmp-error'; from: IpAddr; kind: string; at: Instant }
+  /** A SYN held by the transparent listener, to be answered with Stack.answerSyn. */
+  | { type: 'syn'; request: SynRequest }
+  /** A datagram waits in the catch-all queue (Stack.receiveIntercepted). */
+  | { type: 'udp-intercepted' };
 
 /** Events waiting for pollEvent, oldest first. */
 export class EventQueue {

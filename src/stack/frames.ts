@@ -25,6 +25,7 @@ const FRAME_BLOCK_MAX = 512 * 1024;
 const RECYCLE_MIN_FRAME = 16 * 1024;
 /** Spare frame buffers kept at most: enough for a window of 64 KB frames in flight in memory. */
 const MAX_SPARE_FRAMES = 64;
+const NO_BLOCK = new Uint8Array(0);
 /** Frames are 8-byte aligned in a block, so their IP and TCP headers stay 4-byte aligned for the checksum's word loop. */
 const FRAME_ALIGN = 8;
 
@@ -41,7 +42,7 @@ export interface OutgoingFrame {
 
 /** Storage for outgoing frames. */
 export class FramePool {
-  private frameBlock = new Uint8Array(0);
+  private frameBlock = NO_BLOCK;
   private frameUsed = 0;
   /** Storage for large frames given back by {@link FramePool.recycle}, newest last. */
   private readonly spareFrames: Uint8Array[] = [];
@@ -80,6 +81,25 @@ export class FramePool {
     this.frameUsed = (at + length + FRAME_ALIGN - 1) & ~(FRAME_ALIGN - 1);
     // The constructor, not subarray: no species lookup per frame.
     return new Uint8Array(block.buffer, block.byteOffset + at, length);
+  }
+
+  /** Bytes of storage kept for later frames: the spare large frames and the current block. */
+  get keptBytes(): number {
+    let bytes = this.frameBlock.length;
+    for (const spare of this.spareFrames) bytes += spare.length;
+    return bytes;
+  }
+
+  /**
+   * Lets go of every spare and of the current block, for the garbage
+   * collector to return to the runtime: called when the stack has gone quiet
+   * (no connections), so memory taken in a burst does not stay with an idle
+   * stack. Frames already handed out keep their own storage alive.
+   */
+  trim(): void {
+    this.spareFrames.length = 0;
+    this.frameBlock = NO_BLOCK;
+    this.frameUsed = 0;
   }
 
   /**

@@ -11,7 +11,6 @@ import {
   ICMPV6_MAX_ERROR_QUOTE,
   IPV4_HEADER_LENGTH,
   IPV6_HEADER_LENGTH,
-  IPV6_MIN_MTU,
   Icmpv4Type,
   Icmpv4UnreachableCode,
   Icmpv6Type,
@@ -58,6 +57,12 @@ export interface IcmpErrorReceiver {
   ): boolean;
 }
 
+/** The UDP sockets an ICMP error may be about (udp/'s bindings). */
+export interface IcmpUdpSockets {
+  /** The socket bound to `local`:`port`, or null. */
+  lookup(local: IpAddr, port: number): object | null;
+}
+
 /** The IP header and first 8 transport bytes quoted in an ICMP error. */
 interface IpQuote {
   src: IpAddr;
@@ -76,6 +81,7 @@ export class Icmp {
   private readonly events: EventQueue;
   private readonly drops: DropCounts;
   private readonly transport: IcmpErrorReceiver;
+  private readonly udp: IcmpUdpSockets;
   private readonly rateLimit: number;
   private icmpTokens: number;
   private icmpRefillAt = 0 as Instant;
@@ -87,6 +93,7 @@ export class Icmp {
     events: EventQueue,
     drops: DropCounts,
     transport: IcmpErrorReceiver,
+    udp: IcmpUdpSockets,
     rateLimit: number,
   ) {
     this.routing = routing;
@@ -95,6 +102,7 @@ export class Icmp {
     this.events = events;
     this.drops = drops;
     this.transport = transport;
+    this.udp = udp;
     this.rateLimit = rateLimit;
     this.icmpTokens = rateLimit;
   }
@@ -257,7 +265,15 @@ export class Icmp {
     }
   }
 
-  /** Matches an ICMP error's quoted packet to a connection (RFC 5927 checks happen in the Connection). */
+  /**
+   * Matches an ICMP error's quoted packet to a connection or socket. Anyone
+   * can send ICMP, so nothing is learned from it until the quote proves it is
+   * about a packet we sent (RFC 5927 §4): for TCP, a live connection whose
+   * quoted sequence number is in flight (the Connection checks SND.UNA ≤ seq <
+   * SND.NXT); for UDP, a socket bound to the quoted source. Only then does a
+   * smaller path MTU go to the cache that later connections read (RFC 8201
+   * §4, RFC 1191 §6.3), and never one below the floor.
+   */
   private errorToTransport(
     now: Instant,
     iface: NetInterface,
@@ -272,14 +288,29 @@ export class Icmp {
       countInterfaceDrop(this.drops, iface, StackDropReason.IcmpBadQuote);
       return;
     }
-    // RFC 8201 §4 / RFC 1191 §6.3: the path MTU belongs to the destination, for every protocol.
-    if (kind === 'packet-too-big' && mtu > 0) this.routing.learnPathMtu(quote.dst, mtu);
-    if (quote.protocol !== IpProtocol.Tcp) return;
+    const floorMtu = this.routing.pathMtuFloor(quote.src.family);
+    if (kind === 'packet-too-big' && mtu > 0 && mtu < floorMtu) {
+      // RFC 8201 §4 discards a Packet Too Big below 1280; for IPv4, Linux's
+      // min_pmtu plays the same part: a forger cannot shrink our segments.
+      countInterfaceDrop(this.drops, iface, StackDropReason.IcmpMtuBelowFloor);
+      return;
+    }
+    if (quote.protocol === IpProtocol.Udp) {
+      if (this.udp.lookup(quote.src, quote.srcPort) === null) {
+        countInterfaceDrop(this.drops, iface, StackDropReason.IcmpIgnored);
+        return;
+      }
+      if (kind === 'packet-too-big' && mtu > 0) this.routing.learnPathMtu(now, quote.dst, mtu);
+      return;
+    }
+    if (quote.protocol !== IpProtocol.Tcp) {
+      countInterfaceDrop(this.drops, iface, StackDropReason.IcmpIgnored);
+      return;
+    }
     let mss = 0;
     if (kind === 'packet-too-big') {
-      // RFC 1191 §5 / RFC 8201 §4: never below the minimum MTU of the family.
-      const floorMtu = quote.src.family === 4 ? 576 : IPV6_MIN_MTU;
-      const pathMtu = Math.max(mtu > 0 ? mtu : floorMtu, floorMtu);
+      // RFC 1191 §5: a router that gives no next-hop MTU leaves us the floor.
+      const pathMtu = mtu > 0 ? mtu : floorMtu;
       mss = pathMtu - (quote.src.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH) - 20;
     }
     const taken = this.transport.tcpError(
@@ -292,7 +323,11 @@ export class Icmp {
       quote.seq,
       mss,
     );
-    if (!taken) countInterfaceDrop(this.drops, iface, StackDropReason.IcmpIgnored);
+    if (!taken) {
+      countInterfaceDrop(this.drops, iface, StackDropReason.IcmpIgnored);
+      return;
+    }
+    if (kind === 'packet-too-big' && mtu > 0) this.routing.learnPathMtu(now, quote.dst, mtu);
   }
 
   /** Sends an ICMP error about `packet` to `to`, rate limited (RFC 1812 §4.3.2.8, RFC 4443 §2.4(f)). */

@@ -44,6 +44,11 @@ export interface IpInputTargets {
   /** The forwarding plane of a router; null on a host. */
   forwarder: Forwarder | null;
   drops: DropCounts;
+  /**
+   * Take TCP and UDP to any unicast destination as if it were ours (a
+   * user-mode NAT gateway, see transparent.ts). Default false.
+   */
+  transparent?: boolean;
 }
 
 /** The IP input path of one stack. */
@@ -55,6 +60,7 @@ export class IpInput {
   private readonly icmp: Icmp;
   private readonly forwarder: Forwarder | null;
   private readonly drops: DropCounts;
+  private readonly transparent: boolean;
   /** Datagrams being reassembled from fragments. */
   readonly fragments = new Reassembler({
     timeout: seconds(30),
@@ -72,6 +78,7 @@ export class IpInput {
     this.icmp = targets.icmp;
     this.forwarder = targets.forwarder;
     this.drops = targets.drops;
+    this.transparent = targets.transparent === true;
   }
 
   /**
@@ -128,7 +135,7 @@ export class IpInput {
     }
     const dst = this.ipv4Address(ip.dst);
     const src = this.ipv4Address(ip.src);
-    if (!this.routing.isLocalV4(ip.dst)) {
+    if (!this.routing.isLocalV4(ip.dst) && !this.terminatesAnyway(ip.protocol, dst)) {
       if (this.forwarder !== null)
         this.forwarder.forward(now, iface, packet, dst, src, ip.ttl, 4, ip.dontFragment);
       else countInterfaceDrop(this.drops, iface, StackDropReason.NotForUs);
@@ -156,7 +163,7 @@ export class IpInput {
     }
     const dst = IpAddr.fromV6(ip.dst);
     const src = IpAddr.fromV6(ip.src);
-    if (!this.routing.isLocalV6(iface, dst)) {
+    if (!this.routing.isLocalV6(iface, dst) && !this.terminatesAnyway(ip.protocol, dst)) {
       if (this.forwarder !== null && !dst.isMulticast && !dst.isLinkLocal)
         this.forwarder.forward(now, iface, packet, dst, src, ip.hopLimit, 6, true);
       else countInterfaceDrop(this.drops, iface, StackDropReason.NotForUs);
@@ -228,6 +235,21 @@ export class IpInput {
           });
         }
     }
+  }
+
+  /**
+   * Whether a packet for another host is still ours to take: on a
+   * transparent stack, TCP and UDP to unicast destinations are. (An IPv6
+   * packet whose transport follows extension headers is not: the guests we
+   * serve send TCP and UDP right after the fixed header.)
+   */
+  private terminatesAnyway(protocol: number, dst: IpAddr): boolean {
+    return (
+      this.transparent &&
+      (protocol === IpProtocol.Tcp || protocol === IpProtocol.Udp) &&
+      !dst.isMulticast &&
+      !dst.isLinkLocal
+    );
   }
 
   /** The IpAddr of an IPv4 address in a received packet, the same object each time. */

@@ -118,7 +118,7 @@ export class IpOutput {
     dontFragment: boolean,
   ): void {
     const ipHeader = dst.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
-    const mtu = this.routing.pathMtuTo(route, dst);
+    const mtu = this.routing.pathMtuTo(now, route, dst);
     if (ipHeader + body.length <= mtu) {
       const buffer = new Uint8Array(HEADROOM + ipHeader + body.length);
       buffer.set(body, HEADROOM + ipHeader);

@@ -5,6 +5,7 @@
  * belong to destinations as routes do (RFC 1191 §6.3, RFC 8201 §5; Linux
  * keeps them with the route too).
  */
+import type { Instant } from '../base/index.js';
 import {
   IPV6_MIN_MTU,
   formatMacAddress,
@@ -75,6 +76,24 @@ export interface RouteResult {
 /** Entries of the route cache before it starts afresh. */
 const ROUTE_CACHE_MAX = 1024;
 const MAX_PATH_MTU_ENTRIES = 4096;
+/** Linux's min_pmtu (net.ipv4.route.min_pmtu): no IPv4 path MTU below it is believed. */
+export const DEFAULT_MIN_PATH_MTU = 552;
+/** RFC 8201 §4 suggests (and Linux's mtu_expires defaults to) 10 minutes before a lowered MTU is tried again. */
+export const DEFAULT_PATH_MTU_EXPIRY = 600_000_000;
+
+/** Path MTU policy of one stack (see StackOptions). */
+export interface PathMtuOptions {
+  /** Smallest IPv4 path MTU believed; ICMP reporting less is ignored. IPv6 never goes below 1280 (RFC 8201 §4). */
+  minPathMtu: number;
+  /** Microseconds a learned path MTU lasts before the interface MTU applies again. */
+  pathMtuExpiry: number;
+}
+
+/** A path MTU learned from ICMP and when it stops applying. */
+interface PathMtuEntry {
+  mtu: number;
+  expiresAt: Instant;
+}
 /** RFC 4291 §2.7.1: the all-nodes multicast group. */
 export const IPV6_ALL_NODES = IpAddr.parse('ff02::1')!;
 
@@ -84,15 +103,29 @@ export class Routing {
   private readonly routes: Route[] = [];
   private readonly forwarding: boolean;
   /** Routes by destination text, valid while {@link Routing.epoch} stands; for sendSegment. */
-  private readonly routeCache = new Map<string, RouteResult | null>();
+  private readonly routeCache = new Map<string | number, RouteResult | null>();
   /** Bumped whenever interfaces, addresses or routes change: the route cache is then stale. */
   private epoch = 0;
   private cacheEpoch = 0;
-  /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201). */
-  private readonly pathMtus = new Map<string, number>();
+  /** Path MTUs learned from ICMP, by destination (RFC 1191, RFC 8201), oldest first. */
+  private readonly pathMtus = new Map<string, PathMtuEntry>();
+  private readonly minPathMtu: number;
+  private readonly pathMtuExpiry: number;
 
-  constructor(forwarding: boolean) {
+  constructor(forwarding: boolean, pathMtu: PathMtuOptions) {
     this.forwarding = forwarding;
+    if (!Number.isInteger(pathMtu.minPathMtu) || pathMtu.minPathMtu < 68) {
+      throw new RangeError(
+        `minPathMtu must be an integer of at least 68 (RFC 791), got ${pathMtu.minPathMtu}`,
+      );
+    }
+    if (!(pathMtu.pathMtuExpiry > 0)) {
+      throw new RangeError(
+        `pathMtuExpiry must be a positive number of microseconds, got ${pathMtu.pathMtuExpiry}`,
+      );
+    }
+    this.minPathMtu = pathMtu.minPathMtu;
+    this.pathMtuExpiry = pathMtu.pathMtuExpiry;
   }
 
   /** Adds an interface; returns its index (used by `receiveFrame` and `OutgoingFrame`). */
@@ -224,32 +257,45 @@ export class Routing {
       cache.clear();
       this.cacheEpoch = this.epoch;
     }
-    let route = cache.get(dst.text);
+    // IPv4 by number: no address text is formatted for a route.
+    const key = dst.family === 4 ? dst.v4 : dst.text;
+    let route = cache.get(key);
     if (route === undefined) {
       route = this.route(dst);
-      cache.set(dst.text, route);
+      cache.set(key, route);
     }
     return route;
   }
 
   /** The MTU to `dst`: the interface's, lowered by what ICMP told us of the path (RFC 1191, RFC 8201). */
-  pathMtuTo(route: RouteResult, dst: IpAddr): number {
-    const learned = this.pathMtus.get(dst.text);
+  pathMtuTo(now: Instant, route: RouteResult, dst: IpAddr): number {
+    const learned = this.learnedPathMtu(now, dst);
     return learned !== undefined && learned < route.iface.mtu ? learned : route.iface.mtu;
   }
 
-  /** Remembers a smaller path MTU for a destination (bounded: the oldest entries go first). */
-  learnPathMtu(dst: IpAddr, mtu: number): void {
-    const floor = dst.family === 4 ? 576 : IPV6_MIN_MTU;
-    const value = Math.max(mtu, floor);
-    const before = this.pathMtus.get(dst.text);
-    if (before !== undefined && before <= value) return;
+  /** The smallest path MTU believed for a family: the option for IPv4, 1280 for IPv6 (RFC 8201 §4). */
+  pathMtuFloor(family: 4 | 6): number {
+    return family === 4 ? this.minPathMtu : IPV6_MIN_MTU;
+  }
+
+  /**
+   * Remembers a smaller path MTU for a destination until it expires (bounded:
+   * the oldest entries go first). The caller has checked that the news is
+   * about a packet we sent (RFC 5927 §4); a value below the floor is ignored,
+   * for a forger would otherwise shrink every later connection's segments.
+   * Returns whether the path MTU changed.
+   */
+  learnPathMtu(now: Instant, dst: IpAddr, mtu: number): boolean {
+    if (mtu < this.pathMtuFloor(dst.family)) return false;
+    const before = this.learnedPathMtu(now, dst);
+    if (before !== undefined && before <= mtu) return false;
     this.pathMtus.delete(dst.text);
-    this.pathMtus.set(dst.text, value);
+    this.pathMtus.set(dst.text, { mtu, expiresAt: (now + this.pathMtuExpiry) as Instant });
     if (this.pathMtus.size > MAX_PATH_MTU_ENTRIES) {
       const oldest = this.pathMtus.keys().next().value;
       if (oldest !== undefined) this.pathMtus.delete(oldest);
     }
+    return true;
   }
 
   /** RFC 6724 in miniature: same family, same scope (link-local for link-local), prefer the same subnet. */
@@ -270,6 +316,16 @@ export class Routing {
       for (const a of other.addresses)
         if (a.address.family === family && !a.address.isLinkLocal) return a.address;
     return null;
+  }
+
+  /**
+   * Whether some interface has `address` (or, for IPv4, it is one of our
+   * broadcast addresses, which Linux lets a socket bind to).
+   */
+  ownsAddress(address: IpAddr): boolean {
+    if (address.family === 4) return this.isLocalV4(address.v4);
+    for (const iface of this.interfaces) if (this.isLocalV6(iface, address)) return true;
+    return false;
   }
 
   isLocalV4(address: number): boolean {
@@ -341,8 +397,24 @@ export class Routing {
     return iface;
   }
 
-  /** The path MTU learned for `dst`, if any. */
-  learnedPathMtu(dst: IpAddr): number | undefined {
-    return this.pathMtus.get(dst.text);
+  /**
+   * The path MTU learned for `dst`, if any and not yet expired. An expired
+   * entry is forgotten here, so the interface MTU applies again (RFC 8201
+   * §4: try a larger MTU again after a while; no timer is needed for that).
+   */
+  learnedPathMtu(now: Instant, dst: IpAddr): number | undefined {
+    if (this.pathMtus.size === 0) return undefined;
+    const entry = this.pathMtus.get(dst.text);
+    if (entry === undefined) return undefined;
+    if (now >= entry.expiresAt) {
+      this.pathMtus.delete(dst.text);
+      return undefined;
+    }
+    return entry.mtu;
+  }
+
+  /** How many destinations have a learned path MTU (expired ones may still count until looked up). */
+  get pathMtuEntries(): number {
+    return this.pathMtus.size;
   }
 }

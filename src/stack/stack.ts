@@ -24,14 +24,30 @@ import { IpInput } from './ip-in.js';
 import { IpOutput } from './ip-out.js';
 import { NeighborDiscovery } from './neighbor.js';
 import { EPHEMERAL_PORT_HIGH, EPHEMERAL_PORT_LOW, checkPort } from './ports.js';
-import { Routing, type InterfaceOptions, type RouteResult } from './routes.js';
+import {
+  DEFAULT_MIN_PATH_MTU,
+  DEFAULT_PATH_MTU_EXPIRY,
+  Routing,
+  type InterfaceOptions,
+  type RouteResult,
+} from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost, type UdpSocket } from './sockets.js';
 import { TcpDemux } from './tcp-demux.js';
 import { UdpDemux } from './udp-demux.js';
+import {
+  InterceptedDatagrams,
+  type InterceptFilter,
+  type InterceptedDatagram,
+  type SynRequest,
+} from './transparent.js';
 
 export type { InterfaceOptions } from './routes.js';
 export type { OutgoingFrame } from './frames.js';
 export type { StackEvent } from './events.js';
+export type { InterceptFilter, InterceptedDatagram, SynRequest } from './transparent.js';
+
+/** SYN cookies per round of polling (see StackOptions.synCookieBudget). */
+const DEFAULT_SYN_COOKIE_BUDGET = 64;
 
 export interface StackOptions {
   /** Randomness: ISN keys, ephemeral ports. The simulator passes a seeded one. */
@@ -46,10 +62,31 @@ export interface StackOptions {
   defaultBacklog?: number;
   /** Most half-open connections per listener before SYNs are dropped (RFC 4987; Linux tcp_max_syn_backlog). */
   maxSynBacklog?: number;
+  /**
+   * SYN cookies answered per round of polling at most (default 64) while
+   * established connections have segments arriving too; further SYNs in that
+   * round are dropped unparsed so that a SYN flood cannot crowd out those
+   * segments. Applies only once a listener's SYN queue is full.
+   */
+  synCookieBudget?: number;
   /** Bytes a UDP socket may hold unread before datagrams are dropped. */
   udpReceiveBuffer?: number;
   /** ICMP errors we send per second at most (Linux icmp_ratelimit spirit; RFC 4443 §2.4(f)). */
   icmpRateLimit?: number;
+  /**
+   * Smallest IPv4 path MTU an ICMP "fragmentation needed" may teach us
+   * (Linux's min_pmtu, default 552); smaller news is ignored. IPv6 never goes
+   * below 1280 (RFC 8201 §4).
+   */
+  minPathMtu?: number;
+  /** Microseconds before a learned path MTU expires and the interface MTU applies again (default 10 minutes, RFC 8201 §4). */
+  pathMtuExpiry?: number;
+  /**
+   * Terminate TCP and UDP for any destination, not only our addresses: a
+   * user-mode NAT gateway's stack (see transparent.ts and
+   * {@link Stack.listenTransparent}). Default false.
+   */
+  transparent?: boolean;
 }
 
 /** Statistics of a stack: drops per reason, overall and per interface. */
@@ -63,6 +100,10 @@ export interface StackStats {
   pendingFragments: number;
   synCookiesSent: number;
   synCookiesAccepted: number;
+  /** Bytes of connection buffer storage the stack keeps for reuse (0 once no connection is left). */
+  pooledBufferBytes: number;
+  /** Bytes of outgoing-frame storage the stack keeps (spare large frames and the current block). */
+  keptFrameBytes: number;
 }
 
 /**
@@ -91,12 +132,17 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
    * own (pollEvent, a listener's close).
    */
   private latestInput = 0 as Instant;
+  /** TcpDemux.timesEmptied when the frame storage was last trimmed. */
+  private trimmedAt = 0;
 
   constructor(options: StackOptions) {
     const rng: Rng = options.rng;
     const forwarding = options.forwarding ?? false;
     this.udpReceiveBuffer = options.udpReceiveBuffer ?? 212_992;
-    this.routing = new Routing(forwarding);
+    this.routing = new Routing(forwarding, {
+      minPathMtu: options.minPathMtu ?? DEFAULT_MIN_PATH_MTU,
+      pathMtuExpiry: options.pathMtuExpiry ?? DEFAULT_PATH_MTU_EXPIRY,
+    });
     this.neighbors = new NeighborDiscovery(this.routing, this.tx, this.drops, forwarding);
     this.out = new IpOutput(
       this.routing,
@@ -113,6 +159,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
         tcp: options.tcp ?? {},
         defaultBacklog: options.defaultBacklog ?? 4096,
         maxSynBacklog: options.maxSynBacklog ?? 1024,
+        synCookieBudget: options.synCookieBudget ?? DEFAULT_SYN_COOKIE_BUDGET,
       },
       this,
       this.routing,
@@ -127,6 +174,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       this.events,
       this.drops,
       this.tcp,
+      this.udpSockets,
       options.icmpRateLimit ?? 1000,
     );
     this.udp = new UdpDemux(
@@ -145,6 +193,7 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       icmp: this.icmp,
       forwarder: forwarding ? new Forwarder(this.routing, this.out, this.icmp, this.drops) : null,
       drops: this.drops,
+      transparent: options.transparent === true,
     });
   }
 
@@ -224,6 +273,31 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     return this.tcp.sockets();
   }
 
+  /**
+   * The catch-all listener of a transparent stack (StackOptions.transparent):
+   * a SYN to any address and port nobody listens on is held and reported as a
+   * 'syn' event; {@link answerSyn} accepts it (the connection then arrives on
+   * this listener, its local end the address the guest asked for) or refuses
+   * it. At most `maxHeldSyns` wait for an answer; more are dropped (the
+   * guest retries).
+   */
+  listenTransparent(options: { backlog?: number; maxHeldSyns?: number } = {}): TcpListener {
+    return this.tcp.listenTransparent({
+      backlog: options.backlog ?? 4096,
+      maxHeldSyns: options.maxHeldSyns ?? 1024,
+    });
+  }
+
+  /**
+   * Answers a SYN held by the transparent listener: 'accept' sends the
+   * SYN-ACK, 'refuse' a RST, 'forget' nothing (the guest's SYN retries run
+   * out). False if it was answered already.
+   */
+  answerSyn(now: Instant, request: SynRequest, answer: 'accept' | 'refuse' | 'forget'): boolean {
+    this.latestInput = now;
+    return this.tcp.answerSyn(now, request, answer);
+  }
+
   // =====================================================================
   // UDP API
   // =====================================================================
@@ -241,6 +315,35 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       { low: EPHEMERAL_PORT_LOW, high: EPHEMERAL_PORT_HIGH },
       this.udpReceiveBuffer,
     );
+  }
+
+  /**
+   * On a transparent stack, takes datagrams to any address and port no
+   * socket is bound to when `filter` says so (others get ICMP port
+   * unreachable); they wait, at most `maxQueuedBytes`, for
+   * {@link receiveIntercepted}, announced by 'udp-intercepted' events.
+   */
+  interceptUdp(filter: InterceptFilter, maxQueuedBytes = 4 << 20): void {
+    if (this.udp.intercepted !== null)
+      throw new Error('UDP is intercepted already: interceptUdp may be called once per stack');
+    this.udp.intercepted = new InterceptedDatagrams(filter, maxQueuedBytes);
+  }
+
+  /** The next intercepted datagram, or null. */
+  receiveIntercepted(): InterceptedDatagram | null {
+    return this.udp.intercepted?.next() ?? null;
+  }
+
+  /** Sends a datagram from any address and port (a gateway's answer on a destination's behalf). */
+  sendUdpFrom(
+    now: Instant,
+    from: { address: IpAddr; port: number },
+    to: { address: IpAddr; port: number },
+    data: Uint8Array,
+  ): boolean {
+    this.latestInput = now;
+    checkPort(to.port, false);
+    return this.udp.sendFrom(now, from.address, from.port, to.address, to.port, data);
   }
 
   // =====================================================================
@@ -288,7 +391,15 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
     if (frame === null) {
       this.tcp.flush(now);
       frame = this.tx.next();
-      if (frame === null) return null;
+      if (frame === null) {
+        // The last connection has gone since the last look: the frame storage
+        // of the burst goes too.
+        if (this.tcp.timesEmptied !== this.trimmedAt) {
+          this.trimmedAt = this.tcp.timesEmptied;
+          if (this.tcp.connectionCount === 0) this.frames.trim();
+        }
+        return null;
+      }
     }
     this.routing.interfaces[frame.ifIndex]!.framesOut++;
     return frame;
@@ -363,6 +474,8 @@ export class Stack implements TcpSocketHost, UdpHost<IpAddr> {
       pendingFragments: this.input.fragments.pendingDatagrams,
       synCookiesSent: this.tcp.synCookiesSent,
       synCookiesAccepted: this.tcp.synCookiesAccepted,
+      pooledBufferBytes: this.tcp.pooledBufferBytes,
+      keptFrameBytes: this.frames.keptBytes,
     };
   }
 

@@ -14,6 +14,7 @@ import {
   IpProtocol,
   TcpFlags,
   isDropReason,
+  noTcpOptions,
   parseTcp,
   pseudoHeaderSumV4,
   pseudoHeaderSumV6,
@@ -43,6 +44,7 @@ import {
 } from './ports.js';
 import type { NetInterface, Routing } from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost } from './sockets.js';
+import { HeldSyns, type SynRequest } from './transparent.js';
 
 /**
  * Storage of connections' send and receive buffers that the stack keeps for
@@ -53,6 +55,8 @@ import { TcpListener, TcpSocket, type TcpSocketHost } from './sockets.js';
 const BUFFER_POOL_BYTES = 4 * 1024 * 1024;
 /** The largest MSS: a 65535-byte IPv4 packet less 40 bytes of headers (TcpConfig.mss's bound too). */
 const MAX_MSS = 65495;
+/** Offset of the flags byte in a TCP header (RFC 9293 §3.1). */
+const TCP_FLAGS_OFFSET = 13;
 
 /** The TCP settings of a stack. */
 export interface TcpDemuxOptions {
@@ -60,6 +64,23 @@ export interface TcpDemuxOptions {
   tcp: Partial<TcpConfig>;
   defaultBacklog: number;
   maxSynBacklog: number;
+  /** Cookie SYN-ACKs per round of polling at most; see TcpDemux.cookieBudget. */
+  synCookieBudget: number;
+}
+
+/** A SYN-ACK's TCP fields, written anew for every SYN cookie (see SynCookies.answer). */
+function emptyRepr(): TcpRepr {
+  return {
+    srcPort: 0,
+    dstPort: 0,
+    seq: seq(0),
+    ack: seq(0),
+    flags: 0,
+    window: 0,
+    urgent: 0,
+    options: noTcpOptions(),
+    payload: new Uint8Array(0),
+  };
 }
 
 /** The TCP demultiplexer of one stack. */
@@ -83,12 +104,24 @@ export class TcpDemux implements IcmpErrorReceiver {
   private readonly ports: PortAllocator;
   /** Connections by 4-tuple key (remote first, so lookups build one string). */
   private readonly connections = new Map<string, TcpSocket>();
+  /**
+   * How many connections each IPv4 remote address has in the table. A
+   * segment from an address not in it belongs to no connection, and is known
+   * not to without building a key string: a SYN flood from random sources
+   * then costs no string per SYN (Linux's hash lookup allocates nothing either).
+   */
+  private readonly v4Remotes = new Map<number, number>();
   private readonly listeners = new Map<number, TcpListener[]>();
   /** Connections with possible output or timer changes since the last poll. */
   private readonly dirty = new Set<TcpSocket>();
   private readonly deadlines = new DeadlineHeap<TcpSocket>();
-  /** Connection buffer storage for reuse (see BUFFER_POOL_BYTES). */
-  private readonly buffers = new BufferPool(BUFFER_POOL_BYTES);
+  /**
+   * Connection buffer storage for reuse (see BUFFER_POOL_BYTES). Replaced by
+   * an empty pool when the last connection goes, so what a burst of
+   * connections gave back is left to the garbage collector rather than kept
+   * by an idle stack.
+   */
+  private buffers = new BufferPool(BUFFER_POOL_BYTES);
   private nextSocketId = 1;
   /**
    * The connection the last segment went to: the next one is very likely for
@@ -98,6 +131,28 @@ export class TcpDemux implements IcmpErrorReceiver {
    * that connection leaves the table.
    */
   private lastDemux: TcpSocket | null = null;
+  /**
+   * Under a SYN flood every SYN costs a keyed hash and a SYN-ACK. While
+   * established connections have segments arriving too (in this round of
+   * polling or the last; the driver reads a batch of frames, then polls), at
+   * most this many SYNs per round get a cookie: beyond it a SYN is dropped
+   * before it is even parsed, so the connections' segments keep their turn
+   * (as NAPI's budget bounds a softirq's work in Linux). Only once a
+   * listener's SYN queue is full, and never when nothing competes: a burst of
+   * SYNs alone is answered whole.
+   */
+  private readonly cookieBudget: number;
+  /** Segments for connections in the table this round, and whether the last round had any. */
+  private segmentsThisPoll = 0;
+  private segmentsLastPoll = false;
+  private cookiesThisPoll = 0;
+  /** The SYN-ACK under construction, reused: sendSegment emits it at once. */
+  private readonly synAck: TcpRepr = emptyRepr();
+  /** Address bytes for the cookie hash, reused (IPv4; IPv6 addresses have theirs). */
+  private readonly remoteV4 = new Uint8Array(4);
+  private readonly localV4 = new Uint8Array(4);
+  /** A gateway's catch-all listener and the SYNs it holds (transparent.ts), or null. */
+  private transparent: { listener: TcpListener; held: HeldSyns } | null = null;
 
   constructor(
     options: TcpDemuxOptions,
@@ -111,6 +166,7 @@ export class TcpDemux implements IcmpErrorReceiver {
     this.mssLimit = options.tcp.mss ?? MAX_MSS;
     this.defaultBacklog = options.defaultBacklog;
     this.maxSynBacklog = options.maxSynBacklog;
+    this.cookieBudget = options.synCookieBudget;
     this.host = host;
     this.routing = routing;
     this.out = out;
@@ -120,6 +176,14 @@ export class TcpDemux implements IcmpErrorReceiver {
     this.isn = new IsnGenerator(options.rng);
     this.synCookies = new SynCookies(this.isn);
     this.ports = new PortAllocator(options.rng, EPHEMERAL_PORT_LOW, EPHEMERAL_PORT_HIGH);
+  }
+
+  /** How many times the last connection has left the table (the stack then trims its frame storage). */
+  timesEmptied = 0;
+
+  /** Bytes of connection buffer storage kept for reuse. */
+  get pooledBufferBytes(): number {
+    return this.buffers.pooledBytes;
   }
 
   /** Whether connections wait to be polled. */
@@ -173,6 +237,15 @@ export class TcpDemux implements IcmpErrorReceiver {
     checkPort(port, true);
     const address =
       options.host !== undefined ? IpAddr.parseOrThrow(options.host, 'listen host') : null;
+    if (address !== null && !address.isUnspecified && !this.routing.ownsAddress(address)) {
+      // As Linux's bind() (inet_addr_valid_or_nonlocal): an address no interface has.
+      throw Object.assign(
+        new Error(
+          `cannot listen on ${address.text}: no interface has that address; listen on one of the stack's addresses or on all`,
+        ),
+        { code: 'EADDRNOTAVAIL' },
+      );
+    }
     const chosen = port === 0 ? this.freeListenPort() : port;
     const existing = this.listeners.get(chosen) ?? [];
     for (const l of existing) {
@@ -209,6 +282,14 @@ export class TcpDemux implements IcmpErrorReceiver {
   ): TcpSocket {
     const remote = IpAddr.parseOrThrow(options.host, 'host');
     checkPort(options.port, false);
+    if (remote.isMulticast || (remote.family === 4 && this.routing.isBroadcastV4(remote.v4))) {
+      // As Linux's tcp_v4_connect (a route of type broadcast or multicast):
+      // TCP is point to point, so there is no network to reach.
+      throw Object.assign(
+        new Error(`cannot connect to ${remote.text}: TCP needs a unicast address`),
+        { code: 'ENETUNREACH' },
+      );
+    }
     const route = this.routing.route(remote);
     if (route === null) {
       throw Object.assign(
@@ -235,7 +316,7 @@ export class TcpDemux implements IcmpErrorReceiver {
     } else if (this.connections.has(tupleKey(remote, options.port, local, localPort))) {
       throw addressInUse(local.text, localPort);
     }
-    const config = this.connectionConfig(route.iface, remote, options.tcp);
+    const config = this.connectionConfig(now, route.iface, remote, options.tcp);
     const iss = this.isn.next(now, local.bytes(), localPort, remote.bytes(), options.port);
     const conn = Connection.connect(now, {
       iss,
@@ -251,9 +332,41 @@ export class TcpDemux implements IcmpErrorReceiver {
       { address: remote, port: options.port },
       null,
     );
-    this.connections.set(tupleKey(remote, options.port, local, localPort), socket);
+    this.tableSet(tupleKey(remote, options.port, local, localPort), socket);
     this.touch(socket);
     return socket;
+  }
+
+  /** Enters `socket` in the connection table under `key`. */
+  private tableSet(key: string, socket: TcpSocket): void {
+    const before = this.connections.get(key);
+    if (before === socket) return;
+    if (before !== undefined) this.forgetRemote(before.remoteAddress);
+    this.connections.set(key, socket);
+    const remote = socket.remoteAddress;
+    if (remote.family === 4)
+      this.v4Remotes.set(remote.v4, (this.v4Remotes.get(remote.v4) ?? 0) + 1);
+  }
+
+  /** Takes the entry under `key` out of the connection table. */
+  private tableDelete(key: string): void {
+    const before = this.connections.get(key);
+    if (before === undefined) return;
+    this.connections.delete(key);
+    this.forgetRemote(before.remoteAddress);
+  }
+
+  private forgetRemote(remote: IpAddr): void {
+    if (remote.family !== 4) return;
+    const n = this.v4Remotes.get(remote.v4) ?? 0;
+    if (n <= 1) this.v4Remotes.delete(remote.v4);
+    else this.v4Remotes.set(remote.v4, n - 1);
+  }
+
+  /** The connection of a 4-tuple, or null. */
+  private lookup(src: IpAddr, srcPort: number, dst: IpAddr, dstPort: number): TcpSocket | null {
+    if (src.family === 4 && !this.v4Remotes.has(src.v4)) return null;
+    return this.connections.get(tupleKey(src, srcPort, dst, dstPort)) ?? null;
   }
 
   /** Every live connection (for diagnostics and tests). */
@@ -284,10 +397,15 @@ export class TcpDemux implements IcmpErrorReceiver {
       }
     }
     listener.acceptQueue.length = 0;
+    if (this.transparent?.listener === listener) this.transparent = null;
   }
 
   /** Sends what every marked connection has to send, and gathers their events. */
   flush(now: Instant): void {
+    // A new round of polling: SYNs may have cookies again (see cookieBudget).
+    this.cookiesThisPoll = 0;
+    this.segmentsLastPoll = this.segmentsThisPoll > 0;
+    this.segmentsThisPoll = 0;
     if (this.dirty.size === 0) return;
     const sockets = [...this.dirty];
     this.dirty.clear();
@@ -356,7 +474,11 @@ export class TcpDemux implements IcmpErrorReceiver {
       socket.localAddress,
       socket.localPort,
     );
-    if (this.connections.get(key) === socket) this.connections.delete(key);
+    if (this.connections.get(key) === socket) this.tableDelete(key);
+    if (this.connections.size === 0) {
+      this.timesEmptied++;
+      if (this.buffers.pooledBytes > 0) this.buffers = new BufferPool(BUFFER_POOL_BYTES);
+    }
     if (this.lastDemux === socket) this.lastDemux = null;
     this.deadlines.set(socket, NEVER);
   }
@@ -370,6 +492,17 @@ export class TcpDemux implements IcmpErrorReceiver {
     bytes: Uint8Array,
     packet: Uint8Array,
   ): void {
+    if (
+      this.cookiesThisPoll >= this.cookieBudget &&
+      (this.segmentsLastPoll || this.segmentsThisPoll > 0) &&
+      bytes.length > TCP_FLAGS_OFFSET &&
+      (bytes[TCP_FLAGS_OFFSET]! & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) === TcpFlags.SYN
+    ) {
+      // A flood has used this round's cookies while connections have traffic:
+      // the cheapest drop there is.
+      countInterfaceDrop(this.drops, iface, StackDropReason.SynBudget);
+      return;
+    }
     const pseudo =
       src.family === 4
         ? pseudoHeaderSumV4(src.v4, dst.v4, IpProtocol.Tcp, bytes.length)
@@ -390,7 +523,7 @@ export class TcpDemux implements IcmpErrorReceiver {
       socket.conn.state === TcpState.Closed ||
       !demuxMatches(socket, src, seg.srcPort, dst, seg.dstPort)
     ) {
-      socket = this.connections.get(tupleKey(src, seg.srcPort, dst, seg.dstPort)) ?? null;
+      socket = this.lookup(src, seg.srcPort, dst, seg.dstPort);
       if (socket !== null) this.lastDemux = socket;
     }
     // A connection that reached CLOSED in this batch waits to be reaped: it owns nothing any more.
@@ -398,11 +531,12 @@ export class TcpDemux implements IcmpErrorReceiver {
       if (socket.conn.state === TcpState.TimeWait && socket.conn.acceptsNewSyn(seg)) {
         // RFC 9293 §3.6.1 / RFC 6191: a new SYN may end TIME-WAIT early.
         socket.conn.abort(now);
-        this.connections.delete(tupleKey(src, seg.srcPort, dst, seg.dstPort));
+        this.tableDelete(tupleKey(src, seg.srcPort, dst, seg.dstPort));
         if (this.lastDemux === socket) this.lastDemux = null;
         this.deadlines.set(socket, NEVER);
         this.dirty.add(socket);
       } else {
+        this.segmentsThisPoll++;
         socket.conn.handleSegment(now, seg, ecnCodepoint(packet));
         this.dirty.add(socket);
         return;
@@ -410,6 +544,7 @@ export class TcpDemux implements IcmpErrorReceiver {
     }
     const listener = this.findListener(dst, seg.dstPort);
     if (listener === null) {
+      if (this.transparent !== null && this.holdSyn(iface, src, dst, seg)) return;
       countInterfaceDrop(this.drops, iface, StackDropReason.NoListener);
       this.sendReset(now, src, dst, seg);
       return;
@@ -423,7 +558,7 @@ export class TcpDemux implements IcmpErrorReceiver {
         countInterfaceDrop(this.drops, iface, StackDropReason.BacklogFull);
         return;
       }
-      const conn = this.synCookies.open(now, seg, this.cookieConfig(iface, src), this.buffers);
+      const conn = this.synCookies.open(now, seg, this.cookieConfig(now, iface, src), this.buffers);
       this.addChild(listener, conn, src, dst, seg);
       return;
     }
@@ -443,21 +578,11 @@ export class TcpDemux implements IcmpErrorReceiver {
     if (listener.synQueueFull(this.maxSynBacklog)) {
       // RFC 4987 §3.6: the SYN queue is full (a flood, or a burst): answer with
       // a SYN cookie and keep no state until the handshake completes.
-      const synAck = this.synCookies.answer(
-        now,
-        src.bytes(),
-        seg.srcPort,
-        dst.bytes(),
-        seg.dstPort,
-        seg,
-        this.cookieConfig(iface, src),
-        this.buffers,
-      );
-      if (synAck !== null) this.out.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
+      this.answerWithCookie(now, iface, src, dst, seg);
       return;
     }
     void packet;
-    const config = this.connectionConfig(iface, src);
+    const config = this.connectionConfig(now, iface, src);
     const iss = this.isn.next(now, dst.bytes(), seg.dstPort, src.bytes(), seg.srcPort);
     const conn = Connection.listen({
       iss,
@@ -486,14 +611,68 @@ export class TcpDemux implements IcmpErrorReceiver {
       listener,
     );
     listener.addHalfOpen(child);
-    this.connections.set(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
+    this.tableSet(tupleKey(src, seg.srcPort, dst, seg.dstPort), child);
     this.lastDemux = null;
     this.dirty.add(child);
   }
 
+  /**
+   * The SYN-ACK with a cookie for `seg`: no Connection, no config object, no
+   * allocation once the SYN-ACK window for this MSS is known.
+   */
+  private answerWithCookie(
+    now: Instant,
+    iface: NetInterface,
+    src: IpAddr,
+    dst: IpAddr,
+    seg: TcpRepr,
+  ): void {
+    this.cookiesThisPoll++;
+    const mss = this.pathMss(now, iface, src, this.mssLimit);
+    let window = this.synCookies.synAckWindow(mss);
+    if (window < 0)
+      window = this.synCookies.learnSynAck(now, this.cookieConfig(now, iface, src), this.buffers);
+    const synAck = this.synAck;
+    this.synCookies.answer(
+      now,
+      this.addressBytes(src, this.remoteV4),
+      seg.srcPort,
+      this.addressBytes(dst, this.localV4),
+      seg.dstPort,
+      seg.seq,
+      seg.options.mss,
+      mss,
+      window,
+      synAck,
+    );
+    this.out.sendSegment(now, dst, seg.dstPort, src, seg.srcPort, synAck);
+  }
+
+  /** The bytes of `address` for hashing: IPv4 written into `scratch`, IPv6 its own. */
+  private addressBytes(address: IpAddr, scratch: Uint8Array): Uint8Array {
+    if (address.family === 6) return address.v6;
+    const v4 = address.v4;
+    scratch[0] = v4 >>> 24;
+    scratch[1] = (v4 >>> 16) & 0xff;
+    scratch[2] = (v4 >>> 8) & 0xff;
+    scratch[3] = v4 & 0xff;
+    return scratch;
+  }
+
+  /**
+   * The MSS toward `remote` through `iface` (RFC 9293 §3.7.1: MTU - IP
+   * header - TCP header), with what ICMP taught of the path, at most `cap`.
+   */
+  private pathMss(now: Instant, iface: NetInterface, remote: IpAddr, cap: number): number {
+    const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
+    const learned = this.routing.learnedPathMtu(now, remote);
+    const mtu = learned !== undefined && learned < iface.mtu ? learned : iface.mtu;
+    return Math.min(cap, mtu - ipHeader - 20);
+  }
+
   /** A connection made from a SYN cookie: nothing remembered window scaling, SACK or timestamps. */
-  private cookieConfig(iface: NetInterface, remote: IpAddr): TcpConfig {
-    return this.connectionConfig(iface, remote, {
+  private cookieConfig(now: Instant, iface: NetInterface, remote: IpAddr): TcpConfig {
+    return this.connectionConfig(now, iface, remote, {
       windowScaling: false,
       sack: false,
       timestamps: false,
@@ -518,11 +697,11 @@ export class TcpDemux implements IcmpErrorReceiver {
   }
 
   private connectionConfig(
+    now: Instant,
     iface: NetInterface,
     remote: IpAddr,
     overrides?: Partial<TcpConfig>,
   ): TcpConfig {
-    const ipHeader = remote.family === 4 ? IPV4_HEADER_LENGTH : IPV6_HEADER_LENGTH;
     // tcpDefaults is a whole, checked config: one copy per connection (its
     // socket options change it), checked by the Connection it goes to.
     return {
@@ -532,10 +711,7 @@ export class TcpDemux implements IcmpErrorReceiver {
       // As Linux (tcp_advertise_mss), the MTU alone sets it unless the
       // application capped it: the profile's 1460 is Ethernet's, and on a
       // 64 KB link it would cut every segment to 1448 bytes of payload.
-      mss: Math.min(
-        overrides?.mss ?? this.mssLimit,
-        Math.min(iface.mtu, this.routing.learnedPathMtu(remote) ?? iface.mtu) - ipHeader - 20,
-      ),
+      mss: this.pathMss(now, iface, remote, overrides?.mss ?? this.mssLimit),
       defaultPeerMss: remote.family === 4 ? 536 : IPV6_MIN_MTU - IPV6_HEADER_LENGTH - 20,
     };
   }
@@ -552,6 +728,73 @@ export class TcpDemux implements IcmpErrorReceiver {
     throw Object.assign(new Error('no free port to listen on'), { code: 'EADDRINUSE' });
   }
 
+  // ===================================================================
+  // Transparent termination (transparent.ts): a gateway's catch-all
+  // ===================================================================
+
+  /**
+   * The catch-all listener: SYNs to any address and port nobody listens on
+   * are held and reported as 'syn' events, to be answered with
+   * {@link answerSyn}; accepted ones then arrive on this listener.
+   */
+  listenTransparent(options: { backlog: number; maxHeldSyns: number }): TcpListener {
+    if (this.transparent !== null)
+      throw new Error('a transparent listener is open already: close it before opening another');
+    const listener = new TcpListener(this.host, null, 0, options.backlog, 0);
+    this.transparent = { listener, held: new HeldSyns(options.maxHeldSyns) };
+    return listener;
+  }
+
+  /** Holds a pure SYN for the catch-all; false for any other segment (answered as usual). */
+  private holdSyn(iface: NetInterface, src: IpAddr, dst: IpAddr, seg: TcpRepr): boolean {
+    if ((seg.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) return false;
+    const offer = this.transparent!.held.offer(iface, src, dst, seg);
+    if (offer === 'held') {
+      const request: SynRequest = {
+        remoteAddress: src,
+        remotePort: seg.srcPort,
+        localAddress: dst,
+        localPort: seg.dstPort,
+      };
+      this.events.push({ type: 'syn', request });
+    } else if (offer === 'full') {
+      // RFC 4987: no state past the bound; the guest's SYN retries come back later.
+      countInterfaceDrop(this.drops, iface, StackDropReason.SynQueueFull);
+    }
+    return true;
+  }
+
+  /**
+   * Answers a held SYN: accept (the SYN-ACK goes out from the address the
+   * guest asked for; the connection reaches the transparent listener once
+   * established) or refuse (a RST, RFC 9293 §3.10.7.1). With `accept`
+   * 'forget', nothing is sent: the guest's own SYN retries run out. False if
+   * the request was answered already or the listener is gone.
+   */
+  answerSyn(now: Instant, request: SynRequest, answer: 'accept' | 'refuse' | 'forget'): boolean {
+    const transparent = this.transparent;
+    if (transparent === null) return false;
+    const held = transparent.held.take(request);
+    if (held === null) return false;
+    const src = held.remoteAddress;
+    const dst = held.localAddress;
+    const seg = held.segment;
+    if (answer === 'refuse') this.sendReset(now, src, dst, seg);
+    if (answer !== 'accept') return true;
+    if (this.connections.has(tupleKey(src, seg.srcPort, dst, seg.dstPort))) return false;
+    const config = this.connectionConfig(now, held.iface, src);
+    const iss = this.isn.next(now, dst.bytes(), seg.dstPort, src.bytes(), seg.srcPort);
+    const conn = Connection.listen({
+      iss,
+      config,
+      timestampOffset: this.tsOffset(dst, seg.dstPort, src, seg.srcPort),
+      buffers: this.buffers,
+    });
+    conn.handleSegment(now, seg);
+    this.addChild(transparent.listener, conn, src, dst, seg);
+    return true;
+  }
+
   tcpError(
     now: Instant,
     remote: IpAddr,
@@ -562,8 +805,8 @@ export class TcpDemux implements IcmpErrorReceiver {
     sequence: number,
     mss: number,
   ): boolean {
-    const socket = this.connections.get(tupleKey(remote, remotePort, local, localPort));
-    if (socket === undefined) return false;
+    const socket = this.lookup(remote, remotePort, local, localPort);
+    if (socket === null) return false;
     const taken = socket.conn.handleIcmpError(now, kind, seq(sequence), mss);
     this.dirty.add(socket);
     return taken;

@@ -26,6 +26,7 @@ import type { Icmp } from './icmp.js';
 import type { IpOutput } from './ip-out.js';
 import type { NetInterface, Routing } from './routes.js';
 import type { UdpSocket } from './sockets.js';
+import type { InterceptedDatagrams } from './transparent.js';
 
 /** The UDP demultiplexer of one stack. */
 export class UdpDemux {
@@ -35,6 +36,8 @@ export class UdpDemux {
   private readonly icmp: Icmp;
   private readonly events: EventQueue;
   private readonly drops: DropCounts;
+  /** A gateway's catch-all for datagrams to any address (transparent.ts), or null. */
+  intercepted: InterceptedDatagrams | null = null;
 
   constructor(
     bindings: UdpBindings<IpAddr>,
@@ -70,6 +73,17 @@ export class UdpDemux {
       return;
     }
     const socket = this.bindings.lookup(dst, udp.dstPort);
+    if (socket === null && this.intercepted !== null && !this.isBroadcast(src, dst)) {
+      const offer = this.intercepted.offer(src, udp.srcPort, dst, udp.dstPort, udp.payload);
+      if (offer === 'queued') {
+        this.events.push({ type: 'udp-intercepted' });
+        return;
+      }
+      if (offer === 'full') {
+        countInterfaceDrop(this.drops, iface, StackDropReason.UdpQueueFull);
+        return;
+      }
+    }
     if (socket === null) {
       countInterfaceDrop(this.drops, iface, StackDropReason.NoSocket);
       // RFC 1122 §4.1.3.1: port unreachable, never for broadcast or multicast.
@@ -114,5 +128,36 @@ export class UdpDemux {
     emitUdp({ srcPort: socket.port, dstPort: port, payload: data }, body, pseudo);
     this.out.sendIpPayload(now, { ...route, source }, address, IpProtocol.Udp, body, false);
     return true;
+  }
+
+  /**
+   * Sends a datagram from any address and port: a gateway's answer on behalf
+   * of the destination its guest wrote to. False when it cannot be routed.
+   */
+  sendFrom(
+    now: Instant,
+    source: IpAddr,
+    sourcePort: number,
+    address: IpAddr,
+    port: number,
+    data: Uint8Array,
+  ): boolean {
+    const route = this.routing.route(address);
+    if (route === null) {
+      countDrop(this.drops, StackDropReason.NoRoute);
+      return false;
+    }
+    const body = new Uint8Array(UDP_HEADER_LENGTH + data.length);
+    const pseudo =
+      address.family === 4
+        ? pseudoHeaderSumV4(source.v4, address.v4, IpProtocol.Udp, 0)
+        : pseudoHeaderSumV6(source.v6, address.v6, IpProtocol.Udp, 0);
+    emitUdp({ srcPort: sourcePort, dstPort: port, payload: data }, body, pseudo);
+    this.out.sendIpPayload(now, { ...route, source }, address, IpProtocol.Udp, body, false);
+    return true;
+  }
+
+  private isBroadcast(src: IpAddr, dst: IpAddr): boolean {
+    return dst.isMulticast || (src.family === 4 && this.routing.isBroadcastV4(dst.v4));
   }
 }

@@ -105,15 +105,59 @@ export class SynCookies {
   /** Connections rebuilt from a valid cookie. */
   accepted = 0;
   private readonly isn: IsnGenerator;
+  /** The SYN-ACK window of cookie connections, by MSS (see learnSynAck). */
+  private readonly windows = new Map<number, number>();
 
   constructor(isn: IsnGenerator) {
     this.isn = isn;
   }
 
   /**
-   * Answers the SYN `seg` with a cookie: the SYN-ACK to send (from the local
-   * address and port to the remote), or null. `config` is the connection's,
-   * without window scaling, SACK and timestamps.
+   * The SYN-ACK window a cookie connection of MSS `mss` advertises, or -1
+   * before {@link SynCookies.learnSynAck} has seen one: the same for every
+   * SYN-ACK of that MSS, so it is worked out once, not per SYN.
+   */
+  synAckWindow(mss: number): number {
+    return this.windows.get(mss) ?? -1;
+  }
+
+  /**
+   * Works out, from a real Connection in LISTEN given a SYN, what a cookie
+   * connection of `config` puts in its SYN-ACK (the window; the MSS is the
+   * config's), so that {@link SynCookies.answer} can then build SYN-ACKs
+   * without a Connection. Returns the window.
+   */
+  learnSynAck(now: Instant, config: TcpConfig, buffers: BufferPool): number {
+    const conn = Connection.listen({ iss: 0 as SeqNum, config, buffers });
+    conn.handleSegment(now, {
+      srcPort: 1,
+      dstPort: 1,
+      seq: 0 as SeqNum,
+      ack: 0 as SeqNum,
+      flags: TcpFlags.SYN,
+      window: 65535,
+      urgent: 0,
+      options: { ...noTcpOptions(), mss: SYN_COOKIE_MSS[0] },
+      payload: EMPTY,
+    });
+    const synAck = conn.pollTransmit(now);
+    conn.abort(now);
+    while (conn.pollTransmit(now) !== null) {
+      // The RST of the abort: this connection never met a peer.
+    }
+    const window = synAck !== null ? synAck.window : 0;
+    this.windows.set(config.mss, window);
+    return window;
+  }
+
+  /**
+   * Answers a SYN (the peer's sequence number `peerSeq` and MSS option
+   * `peerMss`, 0 when absent) with a cookie, writing the SYN-ACK into `out`
+   * (ports are the caller's to set). No Connection and no allocation: under a
+   * SYN flood this runs for every SYN (RFC 4987 §3.6), so it must cost little
+   * more than the keyed hash. The SYN-ACK carries only our MSS (`mss`) and
+   * `window` (see {@link SynCookies.synAckWindow}); without ECN, as the
+   * connection {@link SynCookies.open} rebuilds has none.
    */
   answer(
     now: Instant,
@@ -121,24 +165,30 @@ export class SynCookies {
     remotePort: number,
     local: Uint8Array,
     localPort: number,
-    seg: TcpRepr,
-    config: TcpConfig,
-    buffers: BufferPool,
-  ): TcpRepr | null {
+    peerSeq: SeqNum,
+    peerMss: number,
+    mss: number,
+    window: number,
+    out: TcpRepr,
+  ): void {
     const count = Math.floor(now / SYN_COOKIE_PERIOD);
     let mssIndex = 0;
-    const peerMss = seg.options.mss > 0 ? seg.options.mss : 536;
-    for (let i = 0; i < SYN_COOKIE_MSS.length; i++) if (SYN_COOKIE_MSS[i]! <= peerMss) mssIndex = i;
-    const cookie = this.cookie(remote, remotePort, local, localPort, count, seg.seq, mssIndex);
-    const conn = Connection.listen({ iss: cookie, config, buffers });
-    conn.handleSegment(now, {
-      ...seg,
-      options: { ...seg.options, mss: SYN_COOKIE_MSS[mssIndex]! },
-    });
-    const synAck = conn.pollTransmit(now);
-    if (synAck === null) return null;
+    // RFC 9293 §3.7.1: without the option the peer's MSS is 536.
+    const peer = peerMss > 0 ? peerMss : 536;
+    for (let i = 0; i < SYN_COOKIE_MSS.length; i++) if (SYN_COOKIE_MSS[i]! <= peer) mssIndex = i;
+    out.seq = this.cookie(remote, remotePort, local, localPort, count, peerSeq, mssIndex);
+    out.ack = seqAdd(peerSeq, 1);
+    out.flags = TcpFlags.SYN | TcpFlags.ACK;
+    out.window = window;
+    out.urgent = 0;
+    out.payload = EMPTY;
+    const options = out.options;
+    options.mss = mss;
+    options.windowScale = -1;
+    options.sackPermitted = false;
+    options.timestamp = null;
+    if (options.sackBlocks.length > 0) options.sackBlocks.length = 0;
     this.sent++;
-    return synAck;
   }
 
   /** Whether the ACK `seg` acknowledges a cookie of ours from this period or the one before. */
@@ -154,12 +204,12 @@ export class SynCookies {
     const irs = seqAdd(seg.seq, -1);
     const count = Math.floor(now / SYN_COOKIE_PERIOD);
     const mssIndex = (cookie >>> 24) & 0x7;
-    let valid = false;
-    for (const c of [count, count - 1]) {
-      if (c >= 0 && this.cookie(remote, remotePort, local, localPort, c, irs, mssIndex) === cookie)
-        valid = true;
+    // This period's cookies and the last one's.
+    for (let c = count; c >= count - 1 && c >= 0; c--) {
+      if (this.cookie(remote, remotePort, local, localPort, c, irs, mssIndex) === cookie)
+        return true;
     }
-    return valid;
+    return false;
   }
 
   /**

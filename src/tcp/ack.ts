@@ -23,7 +23,7 @@ import {
   type SeqNum,
 } from '../base/index.js';
 import { TcpFlags, type TcpRepr } from '../wire/index.js';
-import { updateDeliveryRate } from './rate.js';
+import { generateRateSample } from './rate.js';
 import { challengeAck } from './receiver.js';
 import { TcpSampleKind } from './recorder.js';
 import {
@@ -277,7 +277,6 @@ function onAckEvent(
 ): void {
   const sample = c.loss.ackSample;
   const delivered = sample.deliveredBytes;
-  if (delivered > 0) updateDeliveryRate(c, now, delivered);
   c.loss.rack.update(sample);
   if (sample.reorderSeen) noteReordering(c, sample.fack - sample.reorderLow);
   if (advanced && seqGt(seg.ack, c.loss.roundEnd)) {
@@ -322,6 +321,7 @@ function onAckEvent(
     if (c.loss.caState === CaState.Recovery) c.loss.rack.onRecoveryExit();
     undo(c, now, true);
     c.loss.caState = openState(c);
+    c.cc.onRecoveryExit?.(now);
   }
 
   // Loss detection (Linux tcp_time_to_recover) and the congestion signals.
@@ -341,8 +341,24 @@ function onAckEvent(
     }
   }
 
-  // The window: PRR while reducing (RFC 6937), the controller otherwise.
-  if (c.loss.caState === CaState.Cwr || (c.loss.caState === CaState.Recovery && c.opt.sackOn)) {
+  // After loss detection, so that the sample counts what this ACK marked lost.
+  const rs = generateRateSample(
+    c,
+    now,
+    c.opt.ecnOn && (seg.flags & TcpFlags.ECE) !== 0,
+    priorInFlight,
+  );
+
+  // The window: a model-based controller on every ACK, whatever the state
+  // (draft-ietf-ccwg-bbr §5.2, Linux's cong_control); else PRR while
+  // reducing (RFC 6937), the controller otherwise.
+  if (c.modelBased) {
+    c.cc.onRateSample?.(now, rs);
+    if (c.cc.takeAppLimitedRequest?.() === true) c.rate.estimator.markAppLimited(bytesInFlight(c));
+  } else if (
+    c.loss.caState === CaState.Cwr ||
+    (c.loss.caState === CaState.Recovery && c.opt.sackOn)
+  ) {
     if (delivered > 0) reduceWindow(c, delivered, false);
   } else if (advanced && priorState !== CaState.Recovery && priorState !== CaState.Cwr) {
     // (The ACK that ends a reduction leaves cwnd where the reduction put it.)

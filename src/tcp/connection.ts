@@ -23,6 +23,7 @@ import {
 } from '../base/index.js';
 import { TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, validateTcpConfig } from './config.js';
+import { Bbr } from './congestion/index.js';
 import { segmentArrives } from './input.js';
 import { recomputeSendMss } from './options.js';
 import { pacingRate } from './rate.js';
@@ -242,9 +243,10 @@ export class Connection {
       retransmittedOutBytes: this.tcb.loss.board.retransBytes,
       reordering: this.tcb.loss.reordering,
       reorderWindow: micros(currentReorderWindow(this.tcb)),
-      deliveredBytes: this.tcb.rate.deliveredTotal,
+      deliveredBytes: this.tcb.rate.estimator.delivered,
       deliveryRate: Math.round(this.tcb.rate.deliveryRate),
       pacingRate: this.tcb.pacing ? Math.round(pacingRate(this.tcb)) : -1,
+      bbr: this.tcb.cc instanceof Bbr ? this.tcb.cc.info : null,
       ecn: this.tcb.opt.ecnOn,
       receiveBufferLimit: this.tcb.rcv.buffer.limit,
       unackedSegments: Math.ceil(bytesOutstanding(this.tcb) / Math.max(this.tcb.snd.mss, 1)),
@@ -418,7 +420,15 @@ export class Connection {
     ) {
       // RFC 1191 §6.5: retransmit at once, without treating it as congestion
       // (what is outstanding goes again in segments of the new size).
+      // These segments are resent because they no longer fit the path, not
+      // because the network dropped them: BBR must not take them as a
+      // loss-rate signal (which would cap inflight_hi at a flight the path
+      // carried fine), so its per-packet loss listener is off meanwhile.
+      const estimator = this.tcb.rate.estimator;
+      const listener = estimator.lossListener;
+      estimator.lossListener = null;
       this.tcb.loss.board.markAllLost();
+      estimator.lossListener = listener;
       this.tcb.loss.recoverSeq = this.tcb.snd.nxt;
       this.tcb.loss.recoverValid = true;
       if (this.tcb.loss.caState !== CaState.Recovery && this.tcb.loss.caState !== CaState.Loss) {

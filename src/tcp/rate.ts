@@ -4,7 +4,8 @@
  * time it sets per segment).
  */
 import { type Instant } from '../base/index.js';
-import { bytesOutstanding, type Tcb } from './tcb.js';
+import { type RateSample } from './recovery/sample.js';
+import { bytesInFlight, bytesOutstanding, CaState, type Tcb } from './tcb.js';
 
 /** Linux net.ipv4.tcp_pacing_ss_ratio (200 %) and tcp_pacing_ca_ratio (120 %). */
 const PACING_SS_RATIO = 2;
@@ -13,20 +14,34 @@ const PACING_CA_RATIO = 1.2;
 /** Header bytes per segment counted when pacing (IPv4 + TCP with timestamps). */
 const PACING_HEADER_BYTES = 52;
 
-/** Delivery rate (draft-cheng-iccrg-delivery-rate-estimation §3.3, Linux tcp_rate_gen). */
-export function updateDeliveryRate(c: Tcb, now: Instant, delivered: number): void {
-  const s = c.loss.ackSample;
-  c.rate.deliveredTotal += delivered;
-  c.rate.deliveredAt = now;
-  if (c.rate.appLimitedUntil > 0 && c.rate.deliveredTotal > c.rate.appLimitedUntil)
-    c.rate.appLimitedUntil = 0;
-  if (s.priorDelivered < 0) return;
-  c.rate.firstSentAt = s.rateXmit;
-  const interval = Math.max(s.sendElapsed, now - s.priorTime);
-  // An interval shorter than the minimum RTT is an artefact (ACK compression).
-  if (interval <= 0 || (c.rtt.minRtt > 0 && interval < c.rtt.minRtt)) return;
-  const rate = ((c.rate.deliveredTotal - s.priorDelivered) * 1_000_000) / interval;
-  if (!s.rateAppLimited || rate > c.rate.deliveryRate) c.rate.deliveryRate = rate;
+/**
+ * This ACK's rate sample (draft-cheng-iccrg-delivery-rate-estimation §3.3,
+ * Linux tcp_rate_gen), built after loss detection so that it carries the
+ * bytes newly marked lost, into `c.rate.sample`. The delivery rate the stats
+ * report takes a sample unless it was application-limited and lower (an
+ * application-limited sample only shows a lower bound).
+ */
+export function generateRateSample(
+  c: Tcb,
+  now: Instant,
+  ceEchoed: boolean,
+  priorInFlight: number,
+): RateSample {
+  const rs = c.rate.sample;
+  const state = c.loss.caState;
+  c.rate.estimator.generate(
+    now,
+    c.loss.ackSample,
+    c.rtt.minRtt,
+    ceEchoed,
+    priorInFlight,
+    bytesInFlight(c),
+    state === CaState.Recovery || state === CaState.Loss,
+    rs,
+  );
+  if (rs.valid && (!rs.isAppLimited || rs.deliveryRate > c.rate.deliveryRate))
+    c.rate.deliveryRate = rs.deliveryRate;
+  return rs;
 }
 
 /**
@@ -60,21 +75,28 @@ export function advancePacer(c: Tcb, now: Instant, bytes: number): void {
 
 /**
  * A new segment of `length` sequence units leaves with `pipe` in flight
- * before it: an empty flight restarts the send and delivery clocks (Linux
- * tcp_rate_skb_sent); a segment that drains the send buffer while cwnd has
- * room marks the flow application-limited (tcp_rate_check_app_limited).
+ * before it and `unsentAfter` bytes still to send behind it: an empty
+ * flight restarts the send and delivery clocks (§3.2, Linux
+ * tcp_rate_skb_sent); a segment that leaves less than an MSS unsent while
+ * cwnd has room marks the flow application-limited (§3.4,
+ * tcp_rate_check_app_limited).
  */
 export function onRateSent(
   c: Tcb,
   now: Instant,
   length: number,
   pipe: number,
-  drained: boolean,
+  unsentAfter: number,
 ): void {
-  if (c.loss.board.isEmpty) {
-    c.rate.firstSentAt = now;
-    c.rate.deliveredAt = now;
-  }
-  if (drained && pipe + length < c.cc.cwnd)
-    c.rate.appLimitedUntil = Math.max(c.rate.deliveredTotal + pipe + length, 1);
+  const e = c.rate.estimator;
+  const board = c.loss.board;
+  e.onSend(now, board.isEmpty);
+  e.checkAppLimited(
+    unsentAfter,
+    c.snd.mss,
+    pipe + length,
+    c.cc.cwnd,
+    board.lostBytes,
+    board.retransBytes,
+  );
 }

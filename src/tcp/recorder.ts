@@ -7,6 +7,7 @@
  * the capacity (the oldest samples give way).
  */
 import type { Instant } from '../base/index.js';
+import { BbrState } from './congestion/index.js';
 
 /** What a sample says; `a`..`d` are per kind (offsets are sequence offsets from ISS + 1). */
 export const TcpSampleKind = {
@@ -30,8 +31,30 @@ export const TcpSampleKind = {
   Undo: 9,
   /** An ECN echo reduced the window: a = cwnd after. */
   EcnEcho: 10,
+  /**
+   * BBR's model after an ACK or a timer (with each Window sample): a = bw
+   * (bytes/s), b = min_rtt (µs, -1 before one), c = pacing rate (bytes/s),
+   * d = state ({@link BBR_STATES}[d]).
+   */
+  Model: 11,
 } as const;
 export type TcpSampleKind = (typeof TcpSampleKind)[keyof typeof TcpSampleKind];
+
+/** BBR's states in the order a Model sample's `d` numbers them. */
+export const BBR_STATES: readonly BbrState[] = [
+  BbrState.Startup,
+  BbrState.Drain,
+  BbrState.ProbeBwDown,
+  BbrState.ProbeBwCruise,
+  BbrState.ProbeBwRefill,
+  BbrState.ProbeBwUp,
+  BbrState.ProbeRtt,
+];
+
+/** A state's number in Model samples. */
+export function bbrStateCode(state: BbrState): number {
+  return BBR_STATES.indexOf(state);
+}
 
 /** One sample as `TcpRecorder.samples()` returns it. */
 export interface TcpSample {

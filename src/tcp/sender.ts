@@ -35,6 +35,7 @@ import {
   seqAt,
   type Tcb,
   unsentBytes,
+  unsentDataBytes,
 } from './tcb.js';
 import { updateTimers } from './timers.js';
 import { tsClock } from './timestamps.js';
@@ -178,7 +179,19 @@ export function retransmit(c: Tcb, now: Instant, index: number, kind: TcpSampleK
   if (fin) flags |= TcpFlags.FIN;
   if ((f & SegmentFlag.Psh) !== 0) flags |= TcpFlags.PSH;
   const pipe = bytesInFlight(c);
-  board.onRetransmit(index, now, c.rate.deliveredTotal, c.rate.deliveredAt, c.rate.firstSentAt);
+  // draft-cheng-iccrg-delivery-rate-estimation §3.2: a retransmission is a
+  // send like any other; it records the rate state of its own departure.
+  const e = c.rate.estimator;
+  e.onSend(now, pipe === 0);
+  board.onRetransmit(
+    index,
+    now,
+    e.delivered,
+    e.deliveredTime,
+    e.firstSentTime,
+    e.lost,
+    pipe + end - start,
+  );
   c.loss.rtxOwed = false;
   c.counters.segmentsRetransmitted++;
   c.counters.bytesRetransmitted += len;
@@ -313,14 +326,14 @@ function nextNewData(c: Tcb, now: Instant, probe: boolean): TcpRepr | null {
     startTiming(c, now, seqStart);
     c.counters.dataSegmentsSent++;
     c.counters.bytesSent += len;
-    appendSent(c, now, seqStart, len + (fin ? 1 : 0), flags, pipe, len === unsent);
+    appendSent(c, now, seqStart, len + (fin ? 1 : 0), flags, pipe);
     return makeSegment(c, now, flags, seqStart, payload);
   }
   if (c.snd.finQueued && !c.snd.finSent && canSendFin(c)) {
     c.snd.finSent = true;
     const seqStart = c.snd.nxt;
     c.snd.nxt = seqAdd(c.snd.nxt, 1);
-    appendSent(c, now, seqStart, 1, TcpFlags.FIN, pipe, true);
+    appendSent(c, now, seqStart, 1, TcpFlags.FIN, pipe);
     return makeSegment(c, now, TcpFlags.ACK | TcpFlags.FIN, seqStart, EMPTY_PAYLOAD);
   }
   return null;
@@ -334,11 +347,11 @@ function appendSent(
   length: number,
   flags: number,
   pipe: number,
-  drained: boolean,
 ): void {
-  onRateSent(c, now, length, pipe, drained);
+  onRateSent(c, now, length, pipe, unsentDataBytes(c));
   const start = offsetOf(c, seqStart);
-  let bits = c.rate.appLimitedUntil > 0 ? SegmentFlag.AppLimited : 0;
+  const e = c.rate.estimator;
+  let bits = e.appLimited ? SegmentFlag.AppLimited : 0;
   if ((flags & TcpFlags.FIN) !== 0) bits |= SegmentFlag.Fin;
   if ((flags & TcpFlags.PSH) !== 0) bits |= SegmentFlag.Psh;
   c.loss.board.append(
@@ -346,9 +359,11 @@ function appendSent(
     start + length,
     now,
     bits,
-    c.rate.deliveredTotal,
-    c.rate.deliveredAt,
-    c.rate.firstSentAt,
+    e.delivered,
+    e.deliveredTime,
+    e.firstSentTime,
+    e.lost,
+    pipe + length,
   );
   onDataSent(c, now, length, pipe);
   if (c.recorder !== null) c.recorder.record(now, TcpSampleKind.Sent, start, start + length);

@@ -31,12 +31,12 @@ import {
 } from '../base/index.js';
 import { noTcpOptions, TcpFlags, type TcpRepr } from '../wire/index.js';
 import { type TcpConfig, windowScaleFor } from './config.js';
-import { type CongestionControl, congestionControls } from './congestion/index.js';
+import { Bbr, type CongestionControl, congestionControls } from './congestion/index.js';
 import { ReceiveBuffer } from './receive.js';
-import { TcpRecorder, TcpSampleKind } from './recorder.js';
+import { bbrStateCode, TcpRecorder, TcpSampleKind } from './recorder.js';
 import { Prr } from './recovery/prr.js';
 import { Rack } from './recovery/rack.js';
-import { AckSample } from './recovery/sample.js';
+import { AckSample, DeliveryRateEstimator, RateSample } from './recovery/sample.js';
 import { SentSegments } from './recovery/scoreboard.js';
 import { RttEstimator } from './rtt.js';
 import {
@@ -105,6 +105,7 @@ export type TcpCounters = Mutable<
     | 'deliveredBytes'
     | 'deliveryRate'
     | 'pacingRate'
+    | 'bbr'
     | 'ecn'
     | 'receiveBufferLimit'
     | 'unackedSegments'
@@ -334,11 +335,11 @@ export class LossState {
 
 /** Delivery rate (draft-cheng-iccrg-delivery-rate-estimation) and pacing. */
 export class RateState {
-  deliveredTotal = 0;
-  deliveredAt = 0;
-  firstSentAt = 0;
-  /** Delivered count below which samples are application-limited, or 0. */
-  appLimitedUntil = 0;
+  /** The C. variables every sent segment records; also the scoreboard's loss sink (C.lost). */
+  readonly estimator = new DeliveryRateEstimator();
+  /** The ACK being processed's rate sample, filled in place (no allocation per ACK). */
+  readonly sample = new RateSample();
+  /** The delivery rate reported in stats (bytes per second): the best recent sample, as Linux's tcpi_delivery_rate. */
   deliveryRate = 0;
   /** Pacing: the earliest time the next data segment may leave. */
   paceNextAt = 0;
@@ -400,6 +401,8 @@ export class Tcb {
   readonly useFrto: boolean;
   readonly useUndo: boolean;
   readonly pacing: boolean;
+  /** The controller sets cwnd from its model (BBR): no PRR, NewReno or CWR window changes here. */
+  readonly modelBased: boolean;
   readonly ecnMode: number;
   readonly autotune: boolean;
 
@@ -429,7 +432,7 @@ export class Tcb {
     this.usePrr = config.prr ?? true;
     this.useFrto = config.frto ?? true;
     this.useUndo = config.undo ?? true;
-    this.pacing = config.pacing ?? false;
+    const pacingOption = config.pacing ?? false;
     this.ecnMode = config.ecn ?? 2;
     this.autotune = config.receiveBufferAutotuning ?? true;
     const samples = config.recordSamples ?? 0;
@@ -438,8 +441,18 @@ export class Tcb {
       mss: this.snd.mss,
       initialWindowSegments: config.initialCwndSegments,
       hystart: config.hystart ?? true,
-      paced: this.pacing,
+      paced: pacingOption,
     });
+    this.modelBased = this.cc.modelBased === true;
+    // A model-based controller's pacing rate is half of its control (BBR
+    // sends at bw·gain, cwnd only caps the flight), so it always paces.
+    this.pacing = pacingOption || this.modelBased;
+    // C.lost counts every byte the scoreboard marks lost; BBR also hears of
+    // each lost packet (BBRHandleLostPacket). Bound once, not per loss.
+    this.loss.board.lossSink = this.rate.estimator;
+    const onPacketLost = this.cc.onPacketLost;
+    if (onPacketLost !== undefined)
+      this.rate.estimator.lossListener = { onPacketLost: onPacketLost.bind(this.cc) };
   }
 }
 
@@ -620,7 +633,7 @@ export function canSendFin(c: Tcb): boolean {
   return isSynchronized(c) && c.state !== TcpState.SynReceived;
 }
 
-/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT. */
+/** A window sample for the recorder: cwnd, ssthresh, pipe, SRTT; and BBR's model with it. */
 export function recordWindow(c: Tcb, now: Instant): void {
   if (c.recorder === null) return;
   c.recorder.record(
@@ -631,4 +644,15 @@ export function recordWindow(c: Tcb, now: Instant): void {
     bytesInFlight(c),
     c.rtt.srtt,
   );
+  const cc = c.cc;
+  if (cc instanceof Bbr) {
+    c.recorder.record(
+      now,
+      TcpSampleKind.Model,
+      cc.bw,
+      cc.minRtt,
+      cc.pacingRate(),
+      bbrStateCode(cc.state),
+    );
+  }
 }

@@ -1,4 +1,5 @@
 import type { Duration, Instant } from '../base/index.js';
+import type { BbrInfo } from './congestion/index.js';
 
 /** The eleven states of RFC 9293 §3.3.2, by their RFC names. */
 export const TcpState = {
@@ -140,6 +141,12 @@ export interface TcpStats {
   deliveryRate: number;
   /** The pacing rate in bytes per second (tcpi_pacing_rate); -1 when not pacing. */
   pacingRate: number;
+  /**
+   * BBR's model (Linux tcp_bbr_info with BBRv3's additions): its state, the
+   * bandwidth estimate, min_rtt, the pacing rate and gains, the inflight
+   * bounds; null for a window-based controller.
+   */
+  bbr: BbrInfo | null;
   /** ECN was negotiated (RFC 3168; TCPI_OPT_ECN). */
   ecn: boolean;
   /** Segments received with Congestion Experienced marked. */

@@ -298,3 +298,28 @@ test('rsvg-convert renders the plot at 1000 px wide', (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a BBR connection's plot draws its BDP and min_rtt and names its states", async () => {
+  const { Dumbbell } = await import('../tcp/bottleneck.js');
+  const d = new Dumbbell({ rateBps: 10e6, bufferBytes: 50_000, delayMs: 20 }, [
+    { config: { congestionControl: 'bbr', recordSamples: 200_000 } },
+  ]);
+  d.run(3000);
+  const samples = d.flows[0]!.client.recorder!.samples();
+  assert.ok(samples.some((s) => s.kind === TcpSampleKind.Model));
+  const model = plotFromSamples(samples);
+  assert.ok(model.bbr.length > 100);
+  const last = model.bbr[model.bbr.length - 1]!;
+  assert.ok(Math.abs(last.minRttUs - 40_000) < 2_000, `min_rtt ${last.minRttUs}`);
+  assert.ok(last.bw > 0.8 * (10e6 / 8) && last.pacingRate > 0);
+  const note = model.notes.find((n) => n.startsWith("BBR's states:"));
+  assert.ok(
+    note !== undefined && /^BBR.s states: startup at \d+ ms, drain at \d+ ms, probe-bw-/.test(note),
+    note,
+  );
+  const svg = renderPlotSvg(model);
+  checkXml(svg);
+  assert.match(svg, /class="bbr-bdp"/);
+  assert.match(svg, /class="bbr-min-rtt"/);
+  assert.match(svg, /BBR&apos;s BDP|BBR's BDP/);
+});

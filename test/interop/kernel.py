@@ -28,6 +28,18 @@ first, once it listens.
   many ADDRESS PORT COUNT BYTES open COUNT connections at once; each sends
                                 BYTES of its own (once all are established),
                                 reads them echoed, half-closes, reads to EOF
+  slowloris ADDRESS PORT COUNT SECONDS
+                                open COUNT connections, send each half a
+                                request header and then one header line every
+                                half second; report when each was closed
+  never-read ADDRESS PORT COUNT BYTES SECONDS
+                                open COUNT connections, try to send BYTES on
+                                each, never read; hold them for SECONDS
+  frag-needed FROM TO MTU       send TO an ICMP "fragmentation needed" with
+                                next-hop MTU, quoting a UDP datagram from TO
+                                to FROM that no socket sent
+  mss-client ADDRESS PORT BYTES connect, send BYTES, read the echo back, and
+                                report the largest segment received (tcp_info)
 """
 import hashlib
 import json
@@ -418,6 +430,112 @@ def many(address, port, count, size):
     )
 
 
+def slowloris(address, port, count, seconds):
+    started = time.monotonic()
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((address, port), timeout=10)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: tcpts\r\n")
+        sock.setblocking(False)
+        socks.append(sock)
+    print("ready", flush=True)
+    closed_after = {}
+    got_408 = 0
+    next_trickle = time.monotonic() + 0.5
+    while len(closed_after) < count and time.monotonic() - started < seconds:
+        live = [s for s in socks if s.fileno() not in closed_after]
+        readable, _, _ = select.select(live, [], [], 0.1)
+        for sock in readable:
+            try:
+                data = sock.recv(CHUNK)
+            except (ConnectionResetError, BrokenPipeError):
+                data = b""
+            if data.startswith(b"HTTP/1.1 408"):
+                got_408 += 1
+            if not data:
+                closed_after[sock.fileno()] = round(time.monotonic() - started, 3)
+        if time.monotonic() >= next_trickle:
+            next_trickle += 0.5
+            for sock in live:
+                if sock.fileno() in closed_after:
+                    continue
+                try:
+                    sock.send(b"X-Trickle: 1\r\n")
+                except (BlockingIOError, ConnectionResetError, BrokenPipeError):
+                    pass
+    for sock in socks:
+        sock.close()
+    times = sorted(closed_after.values())
+    print(json.dumps({"closed": len(times), "open": count - len(times), "got408": got_408,
+                      "firstClose": times[0] if times else None,
+                      "lastClose": times[-1] if times else None}))
+
+
+def never_read(address, port, count, size, seconds):
+    started = time.monotonic()
+    socks = []
+    for _ in range(count):
+        sock = socket.create_connection((address, port), timeout=10)
+        sock.setblocking(False)
+        socks.append(sock)
+    print("ready", flush=True)
+    sent = [0] * count
+    failed = set()
+    block = b"x" * CHUNK
+    while time.monotonic() - started < seconds:
+        progress = False
+        for i, sock in enumerate(socks):
+            if i in failed or sent[i] >= size:
+                continue
+            try:
+                n = sock.send(block[: min(CHUNK, size - sent[i])])
+                sent[i] += n
+                progress = progress or n > 0
+            except BlockingIOError:
+                pass
+            except (ConnectionResetError, BrokenPipeError):
+                failed.add(i)
+        if not progress:
+            time.sleep(0.05)
+    for sock in socks:
+        sock.close()
+    print(json.dumps({"sent": sum(sent), "reset": len(failed)}))
+
+
+def frag_needed(source, target, mtu):
+    def ipv4_header(src, dst, proto, length):
+        header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length, 0x1234, 0, 64, proto, 0,
+                             socket.inet_aton(src), socket.inet_aton(dst))
+        return header[:10] + struct.pack("!H", checksum(header)) + header[12:]
+
+    # The quoted datagram: as if the target had sent it to us (port 9 of a
+    # host with nothing there); it carries 8 bytes of UDP header, as RFC 792 asks.
+    udp = struct.pack("!HHHH", 40000, 33434, 16, 0) + b"\0" * 8
+    quoted = ipv4_header(target, source, 17, 20 + len(udp)) + udp[:8]
+    body = struct.pack("!BBHHH", 3, 4, 0, 0, mtu) + quoted
+    icmp = body[:2] + struct.pack("!H", checksum(body)) + body[4:]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    sock.sendto(icmp, (target, 0))
+    sock.close()
+    print(json.dumps({"sent": len(icmp)}))
+
+
+def mss_client(address, port, size):
+    sock = socket.create_connection((address, port), timeout=10)
+    data = b"m" * size
+    sock.sendall(data)
+    got = 0
+    while got < size:
+        chunk = sock.recv(CHUNK)
+        if not chunk:
+            break
+        got += len(chunk)
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    snd_mss, rcv_mss = struct.unpack_from("II", info, 16)
+    sock.close()
+    print(json.dumps({"received": got, "sndMss": snd_mss, "rcvMss": rcv_mss}))
+
+
 def main(argv):
     command = argv[1]
     if command == "ping":
@@ -440,6 +558,14 @@ def main(argv):
         idle_client(argv[2], int(argv[3]))
     elif command == "chargen-client":
         chargen_client(argv[2], int(argv[3]), int(argv[4]))
+    elif command == "slowloris":
+        slowloris(argv[2], int(argv[3]), int(argv[4]), float(argv[5]))
+    elif command == "never-read":
+        never_read(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), float(argv[6]))
+    elif command == "frag-needed":
+        frag_needed(argv[2], argv[3], int(argv[4]))
+    elif command == "mss-client":
+        mss_client(argv[2], int(argv[3]), int(argv[4]))
     elif command == "many":
         many(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     else:

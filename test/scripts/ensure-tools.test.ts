@@ -49,7 +49,7 @@ test('without TCPTS_INSTALL_TOOLS=1 it lists what is missing and installs nothin
     assert.equal(r.status, 0);
     assert.match(
       r.stderr,
-      /missing tcpdump tshark iproute2 curl python3 librsvg2-bin: the tests that need them will be skipped/,
+      /missing tcpdump tshark iproute2 curl python3 librsvg2-bin chromium hping3: the tests that need them will be skipped/,
     );
     assert.match(r.stderr, /TCPTS_INSTALL_TOOLS=1/);
     assert.throws(() => readFileSync(calls), /ENOENT/, 'apt-get was not run');

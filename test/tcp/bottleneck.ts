@@ -19,6 +19,8 @@ export interface BottleneckSpec {
   delayMs: number;
   /** With ECN flows: mark CE instead of dropping while the queue holds more than this many bytes; -1 never marks. */
   markAboveBytes?: number;
+  /** Random loss before the bottleneck (0..1, seeded), on data only; default none. */
+  lossRate?: number;
 }
 
 export interface FlowSpec {
@@ -77,6 +79,8 @@ export class Dumbbell {
   /** The bottleneck queue's occupancy in bytes, and its largest. */
   queueBytes = 0;
   maxQueueBytes = 0;
+  /** Per packet that joined the queue: when (µs) and how long it waited there (µs). */
+  readonly queueDelays: number[] = [];
   private readonly spec: BottleneckSpec;
   private readonly wire: Packet[] = [];
   private order = 0;
@@ -84,12 +88,15 @@ export class Dumbbell {
   private readonly sampleMs: number;
   private nextSample = 0;
   private readonly rng: Rng;
+  /** Random loss has its own stream, so that asking for it changes nothing else. */
+  private readonly lossRng: Rng;
   private readonly buf = new Uint8Array(256 * 1024);
 
   constructor(spec: BottleneckSpec, flows: FlowSpec[], sampleMs = 100, seed = 1) {
     this.spec = spec;
     this.sampleMs = sampleMs;
     this.rng = new SeededRng(seed);
+    this.lossRng = new SeededRng(seed + 0x5eed);
     flows.forEach((f, i) => {
       const config = tcpConfig({ ...f.config });
       const client = Connection.connect(instant((f.startMs ?? 0) * 1000), {
@@ -135,6 +142,18 @@ export class Dumbbell {
       }
     }
     throw new Error('dumbbell did not settle');
+  }
+
+  /** The median time packets waited in the queue (µs) among those that joined it in [fromMs, toMs). */
+  medianQueueDelayUs(fromMs: number, toMs: number): number {
+    const waits: number[] = [];
+    for (let i = 0; i < this.queueDelays.length; i += 2) {
+      const at = this.queueDelays[i]!;
+      if (at >= fromMs * 1000 && at < toMs * 1000) waits.push(this.queueDelays[i + 1]!);
+    }
+    if (waits.length === 0) return 0;
+    waits.sort((a, b) => a - b);
+    return waits[waits.length >> 1]!;
   }
 
   private service(i: number): void {
@@ -203,6 +222,11 @@ export class Dumbbell {
       const backlog = Math.max(0, this.linkFreeAt - this.now);
       this.queueBytes = (backlog * this.spec.rateBps) / 8 / 1e6;
       const mark = this.spec.markAboveBytes ?? -1;
+      const lossRate = this.spec.lossRate ?? 0;
+      if (lossRate > 0 && p.seg.payload.length > 0 && this.lossRng.nextU32() / 2 ** 32 < lossRate) {
+        f.drops++;
+        return;
+      }
       if (this.queueBytes + size > this.spec.bufferBytes) {
         f.drops++;
         return;
@@ -211,6 +235,7 @@ export class Dumbbell {
         p.ecn = 3;
         f.marks++;
       }
+      this.queueDelays.push(this.now, backlog);
       const start = Math.max(this.now, this.linkFreeAt);
       this.linkFreeAt = start + (size * 8 * 1e6) / this.spec.rateBps;
       this.maxQueueBytes = Math.max(this.maxQueueBytes, this.queueBytes + size);

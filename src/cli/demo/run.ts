@@ -3,7 +3,6 @@
  * captured at both ends, the scenario's applications, and afterwards the
  * frames seen leaving one end paired with those seen arriving at the other.
  */
-import { performance } from 'node:perf_hooks';
 import { instant, micros } from '../../base/index.js';
 import {
   LinkType,
@@ -103,7 +102,8 @@ export function runDemo(options: DemoOptions = {}): DemoResult {
   const ipv6 = options.ipv6 ?? false;
   const rateMbps = options.rateMbps ?? 0;
   const absolute = options.absolute ?? scenario === 'old-duplicate-syn';
-  const clock = options.clock ?? (() => performance.now());
+  // The global performance (Node and browsers both have it): run.ts stays free of node: imports for the web page.
+  const clock = options.clock ?? (() => globalThis.performance.now());
   if (!SCENES[scenario])
     throw new TypeError(
       `runDemo: unknown scenario '${String(scenario)}'; one of ${SCENARIOS.join(', ')}`,

@@ -54,6 +54,24 @@ function randomSize(rng: Rng): number {
   return pick(rng, [0, 1, 10, 100, 1000, 1460, 5000, 20_000, 65_536, 100_000, 300_000]);
 }
 
+/** What a plan may draw from beyond the seed. */
+export interface PlanOptions {
+  /**
+   * Congestion controls the end hosts choose from, one each ('cubic',
+   * 'newreno', 'bbr'). With fewer than two nothing is drawn and the hosts
+   * keep the stack's default (CUBIC): a seed means the same scenario as
+   * before this option existed. The choice comes from its own stream, so
+   * with it a seed keeps its links, faults and workloads too.
+   */
+  congestionControls?: readonly string[];
+}
+
+function chooseCongestionControls(seed: number, hosts: HostPlan[], names: readonly string[]): void {
+  if (names.length < 2) return;
+  const rng = new SeededRng((seed ^ 0x3c6ef372) >>> 0);
+  for (const host of hosts) if (!host.router) host.tcp.congestionControl = pick(rng, names);
+}
+
 function randomTcp(rng: Rng): Partial<TcpConfig> {
   return {
     timestamps: chance(rng, 0.7),
@@ -269,7 +287,7 @@ function planWorkload(
  * routers, b), each link Ethernet or bare IP with its MTU and impairments
  * per direction, maybe one cut, TCP options per host and 1 to 3 workloads.
  */
-export function planScenario(seed: number): ScenarioPlan {
+export function planScenario(seed: number, options: PlanOptions = {}): ScenarioPlan {
   // A stream apart from the Network's own (which also starts from the seed).
   const rng = new SeededRng((seed ^ 0x2545f491) >>> 0);
   const familyChoice = pickWeighted<4 | 6 | 0>(rng, [
@@ -290,6 +308,7 @@ export function planScenario(seed: number): ScenarioPlan {
     // Sometimes a tiny SYN queue, so that bursts of connections go through SYN cookies.
     maxSynBacklog: name.startsWith('r') ? 1024 : pick(rng, [1024, 1024, 1024, 2, 1]),
   }));
+  chooseCongestionControls(seed, hosts, options.congestionControls ?? []);
   // IPv6 needs 1280 on every link (RFC 8200 §5); IPv4 may go down to 576 (RFC 791).
   const mtus =
     familyChoice === 4

@@ -23,6 +23,11 @@
  *   reached the listener before the handshake's ACK; Linux resets too), and
  *   a connection accepted that nobody opened (an old duplicate of a
  *   handshake's ACK still carrying a valid cookie), which the server closes.
+ *   A connect may end `unreachable` only when the plan's cut accounts for
+ *   the failed neighbour resolution behind it (unreachable.ts); its
+ *   application then connects again after a back-off (1 s doubling, as a
+ *   reconnect loop), and the new attempt is held to all of the above, so
+ *   the data must get through once the link heals.
  * - [events] Per socket: nothing after `closed`; `connected` and
  *   `peer-closed` at most once; no byte readable after the FIN beyond what
  *   was there when `peer-closed` came.
@@ -57,17 +62,17 @@
  *   MTU, and no data segment is too big for the path by its SACK option.
  * - [exception] No exception escapes the stacks, the links or the harness.
  * This folder uses no host API (it sits below the sans-IO line);
- * scripts/sim.ts and scripts/soak.ts write the captures to files. A plan is
+ * tcpts sim and tcpts soak (src/cli/) write the captures to files. A plan is
  * plain data: failing plans are kept as regression tests in
  * test/sim/dst.test.ts so that they stay the same scenario when the
  * generator (generate.ts) changes.
  *
- * This is the entry of the repository's own test harness (scripts/sim.ts,
- * scripts/soak.ts, test/sim/); the simulator itself (Network, SimHost) is
+ * This is the entry of the repository's own test harness (tcpts sim,
+ * tcpts soak, test/sim/); the simulator itself (Network, SimHost) is
  * the entry of sim/, ../index.ts.
  */
 export { describePlan } from './describe.js';
-export { planScenario } from './generate.js';
+export { planScenario, type PlanOptions } from './generate.js';
 export { KNOWN_ISSUES, type KnownIssue } from './known-issues.js';
 export type {
   Closer,

@@ -5,8 +5,10 @@
  * (which makes the udp check strict).
  */
 import { NEVER } from '../../base/index.js';
+import { TcpState } from '../../tcp/index.js';
 import type { Peer } from './peer.js';
 import type { Run } from './run.js';
+import { unreachableCause } from './unreachable.js';
 
 /** Nothing was dropped or damaged anywhere: no link drop, no corruption, no stack drop that loses data. */
 export function nothingLost(run: Run): boolean {
@@ -160,6 +162,32 @@ function checkTcpWire(run: Run): void {
   }
 }
 
+/**
+ * The last ACKs of a connection end in LAST-ACK never came through, yet
+ * nothing was lost: its partner read every byte and the FIN, then its
+ * TIME-WAIT ran out (2MSL, RFC 9293 §3.6.1) before a retransmission got
+ * through, answered it with RST, and the RST closed this end quietly (RFC
+ * 9293 §3.10.7.4: in LAST-ACK a reset just closes). What it wrote was then
+ * delivered though not all acknowledged.
+ */
+function ackLostToTimeWait(peer: Peer): boolean {
+  const by = peer.closedBy;
+  if (by === null || by.from !== TcpState.LastAck || !by.cause.includes('RST')) return false;
+  for (const other of peer.run.peers) {
+    if (other === peer || other.sendKey !== peer.recvKey || other.recvKey !== peer.sendKey)
+      continue;
+    if (
+      other.closed &&
+      other.closeError === null &&
+      other.received === peer.written &&
+      other.peerClosedSeen &&
+      other.closedAt <= peer.closedAt
+    )
+      return true;
+  }
+  return false;
+}
+
 /** The end-of-run checks of one connection end. */
 export function checkConnectionEnd(peer: Peer): void {
   const run = peer.run;
@@ -205,12 +233,13 @@ export function checkConnectionEnd(peer: Peer): void {
     case 'any':
       if (error === null) {
         clean = true;
-      } else if (
-        error !== 'reset' &&
-        error !== 'refused' &&
-        error !== 'timed-out' &&
-        error !== 'unreachable'
-      ) {
+      } else if (error === 'unreachable') {
+        if (unreachableCause(peer) === null)
+          run.fail(
+            'outcome',
+            `${where}: ended with 'unreachable', which no cut of the plan explains`,
+          );
+      } else if (error !== 'reset' && error !== 'refused' && error !== 'timed-out') {
         run.fail('outcome', `${where}: ended with '${error}'`);
       }
       if (!clean) return;
@@ -223,6 +252,12 @@ export function checkConnectionEnd(peer: Peer): void {
     // the cookie and the listener answers RST, as Linux does
     // (cookie_v4_check fails, tcp_rcv_state_process resets an ACK in LISTEN).
     run.cookieResets++;
+    return;
+  }
+  if (error === 'unreachable' && peer.supersededBy !== null && unreachableCause(peer) !== null) {
+    // The path was cut while it resolved its next hop (see unreachable.ts);
+    // its application connected again, and that attempt is judged in full.
+    run.unreachableRetries++;
     return;
   }
   if (error !== null) {
@@ -243,7 +278,10 @@ export function checkConnectionEnd(peer: Peer): void {
       'outcome',
       `${where}: closed cleanly with its script at step ${peer.pc}/${peer.script.length}`,
     );
-  if (s.bytesAcked !== peer.written || peer.written !== peer.sendLength)
+  if (
+    (s.bytesAcked !== peer.written && !ackLostToTimeWait(peer)) ||
+    peer.written !== peer.sendLength
+  )
     run.fail(
       'outcome',
       `${where}: closed cleanly with ${peer.written}/${peer.sendLength} bytes written and ${s.bytesAcked} acknowledged`,

@@ -89,6 +89,23 @@ export class Peer {
   finalLength = -1;
   closed = false;
   closeError: TcpError | null = null;
+  /** When this end was made (its connect, or its accept); when it closed (-1 while open). */
+  readonly createdAt: Instant;
+  closedAt = -1;
+  /**
+   * Called when this end closes with an error before it ever connected; true
+   * when the application will connect again (see TcpWorkload.retryConnect):
+   * this end is then superseded by a new one and its own hooks do not run.
+   */
+  onConnectFailed: ((peer: Peer, now: Instant) => boolean) | null = null;
+  /** A new attempt is scheduled to replace this end: it does not count as finished yet. */
+  retrying = false;
+  /** The number of the attempt this end is: 0 for the first connect. */
+  attempt = 0;
+  /** The end of the next attempt, once the application connected again. */
+  supersededBy: Peer | null = null;
+  /** The transition into CLOSED: the state it left and why (null while open). */
+  closedBy: { from: TcpState; cause: string } | null = null;
   aborted = false;
   private dataFailed = false;
   private finishedNotified = false;
@@ -121,12 +138,13 @@ export class Peer {
     this.recvLength = options.recvLength ?? sumOf(script, 'recv');
     this.expect = options.expect ?? 'clean';
     this.pacing = options.pacing ?? null;
+    this.createdAt = run.net.now;
     run.peers.push(this);
     run.appOf(host).sockets.set(socket, this);
   }
 
   get finished(): boolean {
-    return this.closed || this.pc >= this.script.length;
+    return (this.closed && !this.retrying) || this.pc >= this.script.length;
   }
 
   /** Starts the script: on `connected` for an active open, at accept for a passive one. */
@@ -158,10 +176,23 @@ export class Peer {
       case 'closed':
         this.closed = true;
         this.closeError = ev.error;
+        this.closedAt = now;
         this.run.log(now, `${this.label} closed (${ev.error ?? 'ok'})`);
+        if (
+          ev.error !== null &&
+          !this.connectedSeen &&
+          this.onConnectFailed !== null &&
+          this.onConnectFailed(this, now)
+        )
+          return;
         if (this.onClosed !== null) this.onClosed(this, now);
-        break;
+        // An end that never connected never started: its workload still learns it is over.
+        this.pump(now);
+        this.notifyIfFinished(now);
+        return;
       case 'state':
+        if (ev.transition.to === TcpState.Closed)
+          this.closedBy = { from: ev.transition.from, cause: ev.transition.cause };
         if (this.run.tracing)
           this.run.log(
             now,

@@ -50,6 +50,8 @@ export interface ScenarioResult {
     tcpSegmentsOnWire: number;
     /** Connections accepted that no client opened (old handshake ACKs meeting a valid SYN cookie). */
     strays: number;
+    /** Connects that ended `unreachable` during a cut and were tried again (see unreachable.ts). */
+    unreachableRetries: number;
   };
 }
 
@@ -107,6 +109,7 @@ export function resultOf(
       datagramsEchoed,
       tcpSegmentsOnWire,
       strays: run?.strays ?? 0,
+      unreachableRetries: run?.unreachableRetries ?? 0,
     },
   };
 }

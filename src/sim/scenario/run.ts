@@ -28,6 +28,8 @@ export interface ScenarioOptions {
   strict?: boolean;
   /** Virtual time the workloads may take; default 3 hours. */
   timeLimit?: Duration;
+  /** For {@link runScenario}: the congestion controls a plan may give its hosts (PlanOptions). */
+  congestionControls?: readonly string[];
 }
 
 /**
@@ -53,6 +55,8 @@ export class Run {
   cookieResets = 0;
   /** Connections accepted that no client opened (see TcpWorkload.stray). */
   strays = 0;
+  /** Connects that ended `unreachable` for a cut and were tried again (see unreachable.ts). */
+  unreachableRetries = 0;
 
   constructor(plan: ScenarioPlan, options: ScenarioOptions) {
     this.plan = plan;
@@ -156,5 +160,9 @@ export function runPlan(saved: ScenarioPlan, options: ScenarioOptions = {}): Sce
 
 /** Plans the scenario of `seed` and runs it: the one call behind `tcpts sim` and `tcpts soak`. */
 export function runScenario(seed: number, options: ScenarioOptions = {}): ScenarioResult {
-  return runPlan(planScenario(seed), options);
+  const congestionControls = options.congestionControls;
+  return runPlan(
+    planScenario(seed, congestionControls !== undefined ? { congestionControls } : {}),
+    options,
+  );
 }

@@ -86,7 +86,7 @@ export class Bbr implements CongestionControl {
   pacingGain = STARTUP_PACING_GAIN;
   cwndGain = STARTUP_CWND_GAIN;
   private pacingRateBps = 0;
-  private readonly initialCwnd: number;
+  private initialCwnd: number;
 
   // The model (draft §5.5).
   readonly maxBwFilter = new MaxBwFilter();
@@ -197,6 +197,13 @@ export class Bbr implements CongestionControl {
     this.inflightHi = scale(this.inflightHi);
     this.inflightLo = scale(this.inflightLo);
     this.priorCwnd = scale(this.priorCwnd);
+    if (this.maxBw === 0 && this.minRtt < 0) {
+      // No sample yet (the handshake settled the MSS): the initial window
+      // and BBRInitPacingRate follow the real segment size, as Linux's
+      // bbr_init runs once the connection is established.
+      this.initialCwnd = scale(this.initialCwnd);
+      this.pacingRateBps = STARTUP_PACING_GAIN * this.initialCwnd * 1000;
+    }
     this.mss = mss;
   }
 

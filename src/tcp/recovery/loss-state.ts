@@ -105,10 +105,14 @@ export function newRenoMayRecover(c: Tcb): boolean {
  */
 export function enterRecovery(c: Tcb, now: Instant): void {
   const flight = bytesOutstanding(c);
-  if (c.loss.caState !== CaState.Cwr) {
-    c.cc.onCongestionEvent(now, flight);
+  // (A model-based controller was not told of the CWR: it hears now.)
+  if (c.loss.caState !== CaState.Cwr || c.modelBased) {
+    // A model-based controller's packet conservation starts from what is in
+    // the network (draft-ietf-ccwg-bbr §5.6.4.4: packets_in_flight, the
+    // pipe); a window-based one halves FlightSize (RFC 5681 (4)).
+    c.cc.onCongestionEvent(now, c.modelBased ? bytesInFlight(c) : flight);
     initUndo(c);
-    c.loss.prr.start(flight, c.cc.ssthresh);
+    if (!c.modelBased) c.loss.prr.start(flight, c.cc.ssthresh);
     if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
   }
   c.loss.caState = CaState.Recovery;
@@ -121,7 +125,7 @@ export function enterRecovery(c: Tcb, now: Instant): void {
   if (c.timers.lossTimerKind === LossTimer.Probe) c.timers.cancelLossTimer();
   c.counters.fastRetransmits++;
   if (!c.opt.sackOn) {
-    c.cc.cwnd = c.cc.ssthresh + c.loss.dupAcks * c.snd.mss;
+    if (!c.modelBased) c.cc.cwnd = c.cc.ssthresh + c.loss.dupAcks * c.snd.mss;
     c.loss.dupAcksPeak = c.loss.dupAcks;
     markHeadLost(c);
     c.loss.rtxOwed = true;
@@ -129,7 +133,7 @@ export function enterRecovery(c: Tcb, now: Instant): void {
   } else if (!c.usePrr) {
     // RFC 6675 §5 (4.2): cwnd = ssthresh; (4.3): the first lost segment
     // goes at once, whatever pipe and cwnd say (PRR sends it by its own rule).
-    c.cc.cwnd = c.cc.ssthresh;
+    if (!c.modelBased) c.cc.cwnd = c.cc.ssthresh;
     c.loss.rtxOwed = true;
   }
 }
@@ -141,11 +145,12 @@ export function newRenoAck(c: Tcb, advanced: boolean, isDup: boolean, dataAcked:
     // the window by the amount acknowledged, add one MSS back.
     markHeadLost(c);
     c.loss.rtxOwed = true;
+    if (c.modelBased) return;
     c.cc.cwnd = Math.max(
       c.cc.cwnd - dataAcked + (dataAcked >= c.snd.mss ? c.snd.mss : 0),
       c.snd.mss,
     );
-  } else if (isDup) {
+  } else if (isDup && !c.modelBased) {
     // Inflate by one MSS for each further duplicate ACK.
     c.cc.cwnd += c.snd.mss;
   }
@@ -163,15 +168,19 @@ function markHeadLost(c: Tcb): void {
  */
 export function endRecovery(c: Tcb, now: Instant, seg: TcpRepr): void {
   if (mayUndo(c, seg)) undo(c, now, false);
-  else if (!c.opt.sackOn) c.cc.onRecoveryEnd(now, bytesInFlight(c));
+  else if (c.modelBased) {
+    // The model sets cwnd; it only needs to know recovery is over.
+  } else if (!c.opt.sackOn) c.cc.onRecoveryEnd(now, bytesInFlight(c));
   else if (c.usePrr) endReduction(c);
   c.loss.rack.onRecoveryExit();
   c.loss.rtxOwed = false;
   c.loss.caState = openState(c);
+  c.cc.onRecoveryExit?.(now);
 }
 
 /** RFC 6937 §3 / Linux tcp_end_cwnd_reduction: the window settles at ssthresh. */
 export function endReduction(c: Tcb): void {
+  if (c.modelBased) return;
   if (c.cc.ssthresh < INFINITE_SSTHRESH) c.cc.cwnd = c.cc.ssthresh;
 }
 
@@ -187,6 +196,7 @@ export function tryPartialUndo(c: Tcb, now: Instant, seg: TcpRepr): void {
   c.loss.rack.onRecoveryExit();
   undo(c, now, true);
   c.loss.caState = openState(c);
+  c.cc.onRecoveryExit?.(now);
 }
 
 /**
@@ -205,7 +215,7 @@ export function processLoss(
   const recovered = seqGe(c.snd.una, c.loss.recoverSeq);
   if (advanced && mayUndo(c, seg)) {
     undo(c, now, true);
-    leaveLoss(c);
+    leaveLoss(c, now);
     return;
   }
   if (c.loss.frto) {
@@ -217,7 +227,7 @@ export function processLoss(
         // timeout had arrived, so the timeout was spurious.
         c.counters.spuriousRtos++;
         undo(c, now, true);
-        leaveLoss(c);
+        leaveLoss(c, now);
         return;
       }
       // Step 3.a: a duplicate ACK or a SACK (the new data arrived past a
@@ -242,18 +252,19 @@ export function processLoss(
   }
   if (recovered) {
     if (mayUndo(c, seg)) undo(c, now, true);
-    leaveLoss(c);
+    leaveLoss(c, now);
   }
 }
 
 /** The Loss state ends: F-RTO stops watching and the state opens. */
-function leaveLoss(c: Tcb): void {
+function leaveLoss(c: Tcb, now: Instant): void {
   c.loss.rack.onRecoveryExit();
   c.loss.frto = false;
   c.loss.frtoProbing = false;
   c.loss.frtoNewData = false;
   c.loss.rtxOwed = false;
   c.loss.caState = openState(c);
+  c.cc.onRecoveryExit?.(now);
 }
 
 /** Linux tcp_init_undo: remember where this reduction began, for a later undo. */
@@ -313,8 +324,12 @@ export function undo(c: Tcb, now: Instant, unmarkLoss: boolean): void {
  */
 export function enterCwr(c: Tcb, now: Instant): void {
   const flight = bytesOutstanding(c);
-  c.cc.onCongestionEvent(now, flight);
-  c.loss.prr.start(flight, c.cc.ssthresh);
+  // A model-based controller hears of CE marks through the rate sample
+  // (rs.ceDelivered) and answers them itself; CWR still goes on the wire.
+  if (!c.modelBased) {
+    c.cc.onCongestionEvent(now, flight);
+    c.loss.prr.start(flight, c.cc.ssthresh);
+  }
   c.loss.undoMarker = -1;
   c.loss.caState = CaState.Cwr;
   c.loss.recoverSeq = c.snd.nxt;
@@ -326,6 +341,7 @@ export function enterCwr(c: Tcb, now: Instant): void {
 
 /** PRR (RFC 6937 §3): cwnd = pipe + sndcnt for what this ACK delivered. */
 export function reduceWindow(c: Tcb, delivered: number, force: boolean): void {
+  if (c.modelBased) return;
   if (c.loss.caState === CaState.Recovery && !c.usePrr) return;
   if (delivered <= 0 && !force) return;
   const pipe = bytesInFlight(c);

@@ -86,8 +86,13 @@ export function processProbeAck(c: Tcb, now: Instant, advanced: boolean, isDup: 
     c.loss.rack.resetProbe();
     c.counters.lossProbeRecoveries++;
     if (c.loss.caState === CaState.Open || c.loss.caState === CaState.Disorder) {
-      c.cc.onCongestionEvent(now, c.loss.probeFlight);
-      endReduction(c);
+      // A model-based controller already counted the loss the probe
+      // repaired in its rate samples; like Linux's BBR in a one-ACK CWR, it
+      // makes no window change here.
+      if (!c.modelBased) {
+        c.cc.onCongestionEvent(now, c.loss.probeFlight);
+        endReduction(c);
+      }
       c.loss.undoMarker = -1;
       if (c.opt.ecnOn) c.loss.ecnQueueCwr = true;
     }

@@ -39,11 +39,16 @@ export class ManyShort extends TcpWorkload {
   private startNext(now: Instant): void {
     if (this.nextIndex >= this.plan.connections.length) return;
     const index = this.nextIndex++;
+    this.keys[index * 2] = this.run.nextKey();
+    this.keys[index * 2 + 1] = this.run.nextKey();
+    this.dial(index, now, 0);
+  }
+
+  /** Opens connection `index` (again, for a later attempt) and runs its client's script. */
+  private dial(index: number, now: Instant, attempt: number): Peer | null {
     const c = this.plan.connections[index]!;
-    const c2s = this.run.nextKey();
-    const s2c = this.run.nextKey();
-    this.keys[index * 2] = c2s;
-    this.keys[index * 2 + 1] = s2c;
+    const c2s = this.keys[index * 2]!;
+    const s2c = this.keys[index * 2 + 1]!;
     const reuse = this.plan.clientPort > 0;
     let socket: TcpSocket;
     try {
@@ -56,7 +61,7 @@ export class ManyShort extends TcpWorkload {
     } catch (e) {
       this.run.fail('outcome', `${this.name} #${index}: connect failed: ${String(e)}`);
       this.nextIndex = this.plan.connections.length;
-      return;
+      return null;
     }
     const script: Step[] =
       c.closer === 'client'
@@ -74,7 +79,7 @@ export class ManyShort extends TcpWorkload {
           ];
     const client = new Peer(
       this.run,
-      `${this.name} #${index} client`,
+      ManyShort.attemptLabel(`${this.name} #${index} client`, attempt),
       this.ends.a,
       socket,
       { sendKey: c2s, recvKey: s2c },
@@ -89,7 +94,14 @@ export class ManyShort extends TcpWorkload {
       if (reuse) this.startNext(at);
     };
     if (!reuse) client.onFinished = (_p, at) => this.startNext(at);
+    this.retryConnect(client, (at, n) => {
+      this.pending.delete(`${socket.localAddress.text}|${socket.localPort}`);
+      const next = this.dial(index, at, n);
+      if (next === null) throw new Error(`${this.name} #${index}: could not connect again`);
+      return next;
+    });
     void now;
+    return client;
   }
 
   private accepted(s: TcpSocket, now: Instant): void {

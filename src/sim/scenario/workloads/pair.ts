@@ -67,23 +67,30 @@ export class PairWorkload extends TcpWorkload {
       this.wireAbort();
       this.server.start(at);
     });
+    this.dial(now, 0);
+  }
+
+  /** Connects the client (again, for a later attempt) and runs its script once connected. */
+  private dial(now: Instant, attempt: number): Peer {
     const socket = this.connect(this.ends.a, this.ends.bAddress, this.port);
     if (this.keepAliveIdle > 0) socket.setKeepAlive(now, true, this.keepAliveIdle as Duration);
-    this.client = new Peer(
+    const client = new Peer(
       this.run,
-      `${this.name} client`,
+      PairWorkload.attemptLabel(`${this.name} client`, attempt),
       this.ends.a,
       socket,
       { sendKey: this.keys.c2s, recvKey: this.keys.s2c },
       this.clientScript,
       { pacing: this.clientPacing },
     );
-    this.peers.push(this.client);
-    this.client.onFinished = (p, at) => {
+    this.client = client;
+    this.peers.push(client);
+    client.onFinished = (p) => {
       // A client that failed before the server accepted leaves nobody to wait for.
       if (p.closed && p.closeError !== null && this.server === null) this.closeListener();
-      void at;
     };
+    this.retryConnect(client, (at, n) => this.dial(at, n));
+    return client;
   }
 
   private wireAbort(): void {

@@ -3,11 +3,25 @@
  * the two hosts it runs between, and the base of the TCP workloads: a
  * listener on b, connections from a, and accepted connections nobody opened.
  */
-import type { Instant } from '../../../base/index.js';
+import { later, type Duration, type Instant } from '../../../base/index.js';
 import type { TcpListener, TcpSocket } from '../../../stack/index.js';
 import type { SimHost } from '../../network.js';
 import { Peer } from '../peer.js';
 import type { Run } from '../run.js';
+import { unreachableCause } from '../unreachable.js';
+
+/**
+ * An application's reconnect loop after a connect failed with
+ * `unreachable`: 1 s, doubling up to 16 s, for at most 12 attempts. Every
+ * planned cut heals within 20 s, so the attempts outlast any cut; running
+ * out of them is a failure.
+ */
+export const RETRY_ATTEMPTS = 12;
+
+/** The back-off before attempt `failedAttempt + 1`, in µs. */
+export function retryWait(failedAttempt: number): number {
+  return Math.min(1_000_000 * 2 ** failedAttempt, 16_000_000);
+}
 
 /** One workload as the run drives it. */
 export interface Workload {
@@ -126,6 +140,44 @@ export abstract class TcpWorkload implements Workload {
     );
     this.peers.push(peer);
     peer.start(now);
+  }
+
+  /**
+   * When the connect of `peer` fails with an `unreachable` that the plan's
+   * cut accounts for (see unreachable.ts), the application connects again
+   * after a back-off, with the same script and streams (nothing was
+   * exchanged), through `redial`, until the cut has healed: the new
+   * attempt is then held to every invariant, so the data must still get
+   * through. Any other failure of the connect is left to the oracle.
+   */
+  protected retryConnect(peer: Peer, redial: (now: Instant, attempt: number) => Peer): void {
+    peer.onConnectFailed = (failed, now) => {
+      if (unreachableCause(failed) === null) return false;
+      const attempt = failed.attempt + 1;
+      if (attempt >= RETRY_ATTEMPTS) {
+        this.run.fail(
+          'outcome',
+          `${failed.label}: still unreachable after ${RETRY_ATTEMPTS} attempts to connect`,
+        );
+        return false;
+      }
+      failed.retrying = true;
+      const wait = retryWait(failed.attempt);
+      this.run.log(now, `${failed.label}: unreachable; connects again in ${wait / 1e6} s`);
+      this.run.net.schedule(later(now, wait as Duration), (at) => {
+        const next = redial(at, attempt);
+        next.attempt = attempt;
+        failed.supersededBy = next;
+        failed.retrying = false;
+        this.retryConnect(next, redial);
+      });
+      return true;
+    };
+  }
+
+  /** A peer's label with its attempt, when it is not the first. */
+  protected static attemptLabel(label: string, attempt: number): string {
+    return attempt === 0 ? label : `${label} (attempt ${attempt + 1})`;
   }
 
   protected connect(from: SimHost, to: string, port: number, localPort?: number): TcpSocket {
