@@ -84,12 +84,12 @@ function parseBytes(text: string): number | null {
 /** Runs `tcpts demo`; returns the exit status. */
 export function runDemoCommand(args: string[], io: DemoCommandIo): number {
   const parsed = parseCommandArgs('demo', args, {
-    scenario: { type: 'string', short: 's' },
-    loss: { type: 'string' },
-    delay: { type: 'string' },
-    rate: { type: 'string' },
-    bytes: { type: 'string' },
-    seed: { type: 'string' },
+    scenario: { type: 'string', short: 's', takes: `a scenario, one of ${SCENARIOS.join(', ')}` },
+    loss: { type: 'string', takes: 'a fraction from 0 to below 1 (0.05 is 5%)' },
+    delay: { type: 'string', takes: 'milliseconds from 0 to 60000' },
+    rate: { type: 'string', takes: 'Mbit/s, more than 0' },
+    bytes: { type: 'string', takes: 'a whole number (k and M suffixes allowed)' },
+    seed: { type: 'string', takes: 'a whole number from 0 to 4294967295' },
     ipv6: { type: 'boolean' },
     absolute: { type: 'boolean', short: 'S' },
     pcap: { type: 'string' },
