@@ -790,3 +790,24 @@ test('npm start runs the demo; the entry point prints it', () => {
     'no progress bar on a pipe',
   );
 });
+
+test('a scenario that did not do what it shows exits 1 and says why on stderr', () => {
+  const run = (argv: string[]): { status: number; err: string[] } => {
+    const err: string[] = [];
+    const status = runDemoCommand(argv, { out: () => {}, err: (t) => err.push(t) });
+    return { status, err };
+  };
+  // Nearly everything lost: the handshake never completes.
+  const lost = run(['--loss', '0.99']);
+  assert.equal(lost.status, 1);
+  assert.deepEqual(lost.err, [
+    "tcpts demo: the client's connection ended timed-out; in handshake it should close in order",
+  ]);
+  // The reset scenario is meant to end in a reset.
+  const reset = run(['-s', 'reset']);
+  assert.equal(reset.status, 0);
+  assert.deepEqual(reset.err, []);
+  const ok = run([]);
+  assert.equal(ok.status, 0);
+  assert.deepEqual(ok.err, []);
+});

@@ -58,8 +58,16 @@ Options:
                        and the last ${DEMO_TAIL} otherwise)
   -h, --help           show this help
 
-Exit status: 0 on success, 1 when the run did not end as it should (data
-damaged, a connection left open) or a file cannot be written, 2 for bad usage.`;
+Exit status: 0 on success, 1 when the run did not do what the scenario shows
+(data damaged, a connection left open or timed out, said on stderr) or a file
+cannot be written, 2 for bad usage.`;
+
+/** How each side's connection ends when a scenario does what it shows; the others end in an orderly close (null). */
+const EXPECTED_ENDINGS: Partial<
+  Record<(typeof SCENARIOS)[number], { client: string | null; server: string | null }>
+> = {
+  reset: { client: 'reset', server: 'aborted' },
+};
 
 /** Samples kept for `--plot` (TcpConfig.recordSamples of the client). */
 const PLOT_SAMPLES = 1 << 18;
@@ -212,6 +220,19 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
   else io.out(demoLines(result, layout).join('\n'));
   const s = result.summary;
   if (s.intact === false) status = 1;
-  if (s.endings.client === 'open' || s.endings.server === 'open') status = 1;
+  const expected = EXPECTED_ENDINGS[result.scenario] ?? { client: null, server: null };
+  for (const side of ['client', 'server'] as const) {
+    const ending = s.endings[side];
+    if (ending === expected[side]) continue;
+    // A scenario that did not do what its caption shows (a handshake that
+    // timed out under heavy loss, say) is not a success.
+    const how =
+      ending === null ? 'closed in order' : ending === 'open' ? 'was left open' : `ended ${ending}`;
+    const should = expected[side] === null ? 'close in order' : `end ${expected[side]}`;
+    io.err(
+      `tcpts demo: the ${side}'s connection ${how}; in ${result.scenario} it should ${should}`,
+    );
+    status = 1;
+  }
   return status;
 }
