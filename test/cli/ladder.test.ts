@@ -459,3 +459,30 @@ test('tcpts --help lists demo, ladder and packetdrill; runProgram awaits an asyn
     /tcpts packetdrill runs asynchronously: call runProgram\(\) instead of main\(\)/,
   );
 });
+
+test('a SYN,ACK with a new ISN answers a new SYN: it is no retransmission; a SYN sent again is', () => {
+  const demo = runDemo({ scenario: 'old-duplicate-syn', clock: () => 0 });
+  for (const d of [demo.diagram, diagramOf(demo.clientPcap)]) {
+    const synAcks = d.packets.filter((p) => p.flags === 'SYN,ACK');
+    assert.equal(synAcks.length, 2);
+    assert.notEqual(synAcks[0]!.seq, synAcks[1]!.seq);
+    assert.deepEqual(
+      d.packets.filter((p) => p.retransmission).map((p) => p.number),
+      [],
+    );
+  }
+  assert.ok(!renderLadderText(demo.diagram).join('\n').includes('(retransmission)'));
+  assert.equal(demo.summary.retransmissions, 0);
+  // Under loss, a SYN sent again with the same ISN is a retransmission, as
+  // the stacks' own counter says.
+  let seen = false;
+  for (let seed = 1; seed < 40 && !seen; seed++) {
+    const lossy = runDemo({ scenario: 'handshake', loss: 0.4, seed, clock: () => 0 });
+    const syns = lossy.diagram.packets.filter((p) => p.flags === 'SYN');
+    if (syns.length < 2) continue;
+    seen = true;
+    assert.equal(syns[0]!.retransmission, false);
+    assert.ok(syns.slice(1).every((p) => p.retransmission && p.seq === syns[0]!.seq));
+  }
+  assert.ok(seen, 'some seed loses the first SYN');
+});
