@@ -643,6 +643,26 @@ test('--pcap saves the client-side capture (tcpdump reads it when installed); --
         parsed.map((p) => formatTcpFlags(p.flags)),
       );
     }
+    // Each file written is named after the summary.
+    const text = out.join('\n').split('\n');
+    assert.deepEqual(text.slice(-2), [
+      `wrote ${pcap} (the capture at the client's end)`,
+      `wrote ${svg} (the ladder diagram)`,
+    ]);
+    // With --json, stdout stays one JSON document and the names go to stderr.
+    const plot = join(dir, 'plot.svg');
+    const jsonOut: string[] = [];
+    const jsonErr: string[] = [];
+    assert.equal(
+      runDemoCommand(['--json', '--plot', plot], {
+        out: (t) => jsonOut.push(t),
+        err: (t) => jsonErr.push(t),
+        clock: FIXED_CLOCK,
+      }),
+      0,
+    );
+    assert.doesNotThrow(() => JSON.parse(jsonOut.join('\n')));
+    assert.deepEqual(jsonErr, [`wrote ${plot} (the client's time-sequence graph)`]);
     // A file that cannot be written is exit 1 with one line.
     const err: string[] = [];
     const bad = runDemoCommand(['--pcap', join(dir, 'no', 'such', 'dir.pcap')], {

@@ -69,6 +69,13 @@ const EXPECTED_ENDINGS: Partial<
   reset: { client: 'reset', server: 'aborted' },
 };
 
+/** What each file option wrote, for the line that names the file. */
+const WRITTEN = {
+  pcap: "the capture at the client's end",
+  svg: 'the ladder diagram',
+  plot: "the client's time-sequence graph",
+} as const;
+
 /** Samples kept for `--plot` (TcpConfig.recordSamples of the client). */
 const PLOT_SAMPLES = 1 << 18;
 
@@ -187,6 +194,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
   bar?.finish();
   const layout: LayoutOptions = v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {};
   let status = 0;
+  const wrote: string[] = [];
   for (const [flag, path, content] of [
     ['pcap', v.pcap, () => result.clientPcap],
     [
@@ -211,13 +219,19 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     if (typeof path !== 'string') continue;
     try {
       writeFileSync(path, content());
+      wrote.push(`wrote ${path} (${WRITTEN[flag]})`);
     } catch (error) {
       io.err(`tcpts demo: cannot write --${flag} ${path}: ${describeFsError(error)}`);
       status = 1;
     }
   }
-  if (v.json === true) io.out(JSON.stringify(demoJson(result), null, 2));
-  else io.out(demoLines(result, layout).join('\n'));
+  // Say where each file went; on stderr with --json, whose stdout is one JSON document.
+  if (v.json === true) {
+    io.out(JSON.stringify(demoJson(result), null, 2));
+    if (wrote.length > 0) io.err(wrote.join('\n'));
+  } else {
+    io.out([...demoLines(result, layout), ...(wrote.length > 0 ? ['', ...wrote] : [])].join('\n'));
+  }
   const s = result.summary;
   if (s.intact === false) status = 1;
   const expected = EXPECTED_ENDINGS[result.scenario] ?? { client: null, server: null };
