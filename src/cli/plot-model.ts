@@ -66,12 +66,19 @@ const SSTHRESH_UNSET = 0x3fffffff;
 /**
  * The plot of a connection's recorded samples (TcpRecorder.samples()).
  * `dropped` is how many older samples the bounded recorder gave up, for a note.
+ * `origin` is time 0 in the samples' clock (µs): the demo gives the time of
+ * the connection's first packet, so the plot and the ladder count from the
+ * same SYN; without it, time 0 is the first sample (the first data sent).
  */
-export function plotFromSamples(samples: readonly TcpSample[], dropped = 0): PlotModel {
+export function plotFromSamples(
+  samples: readonly TcpSample[],
+  dropped = 0,
+  origin?: number,
+): PlotModel {
   const model = emptyModel([]);
   const window: PlotWindow[] = [];
   model.window = window;
-  const t0 = samples.length > 0 ? samples[0]!.at : 0;
+  const t0 = origin ?? (samples.length > 0 ? samples[0]!.at : 0);
   // The recorder samples the window after ACKs and timers, when pipe is at its
   // lowest; pipe grows by each segment sent in between (RFC 6675 §4), so the
   // panel carries the last sample forward with the bytes sent since.

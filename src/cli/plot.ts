@@ -136,7 +136,7 @@ function axes(
   );
   if (xTitle) {
     out.push(
-      `<text class="axis-title" x="${(LEFT + RIGHT) / 2}" y="${bottom + 36}" text-anchor="middle" fill="${COLORS.text}">time (${unit})</text>`,
+      `<text class="axis-title" x="${(LEFT + RIGHT) / 2}" y="${bottom + 36}" text-anchor="middle" fill="${COLORS.text}">time (${unit}) since the connection's first packet</text>`,
     );
   }
 }

@@ -298,3 +298,23 @@ test('rsvg-convert renders the plot at 1000 px wide', (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("demo --plot counts time from the connection's first packet, as the ladder does", () => {
+  const result = runDemo({ scenario: 'transfer', recordSamples: 10_000 });
+  const model = plotFromSamples(result.samples!.list, 0, result.diagram.start);
+  const firstData = result.diagram.packets.find((p) => p.from === 'client' && p.length > 0)!;
+  // The handshake comes first: the first data leaves one round trip after the SYN.
+  assert.ok(firstData.sentAt! > 0);
+  assert.equal(model.sent[0]!.at, firstData.sentAt);
+  // Without an origin, time 0 is the first sample.
+  assert.equal(plotFromSamples(result.samples!.list).sent[0]!.at, 0);
+  // The picture says where time 0 is.
+  const dir = mkdtempSync(join(tmpdir(), 'tcpts-plot-'));
+  try {
+    const svg = join(dir, 'p.svg');
+    assert.equal(runDemoCommand(['-s', 'transfer', '--plot', svg], io().io), 0);
+    assert.match(readFileSync(svg, 'utf8'), />time \(ms\) since the connection's first packet</);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

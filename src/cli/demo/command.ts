@@ -211,9 +211,17 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
       'plot',
       v.plot,
       () =>
-        renderPlotSvg(plotFromSamples(result.samples?.list ?? [], result.samples?.dropped ?? 0), {
-          title: `${result.rerun}: the client's connection`,
-        }),
+        // Time 0 is the ladder's: the connection's first packet (diagram.start).
+        renderPlotSvg(
+          plotFromSamples(
+            result.samples?.list ?? [],
+            result.samples?.dropped ?? 0,
+            result.diagram.start,
+          ),
+          {
+            title: `${result.rerun}: the client's connection`,
+          },
+        ),
     ],
   ] as const) {
     if (typeof path !== 'string') continue;
