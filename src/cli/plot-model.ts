@@ -307,3 +307,38 @@ export function plotFromCapture(bytes: Uint8Array, connection = 1): CapturePlot 
     fileError,
   };
 }
+
+/** The span of time a model draws anything in, µs: [0, last]. */
+export function plotDuration(model: PlotModel): number {
+  let last = 0;
+  for (const list of [model.sent, model.retransmitted, model.sacked, model.lost, model.probes])
+    for (const r of list) last = Math.max(last, r.at);
+  for (const a of model.acks) last = Math.max(last, a.at);
+  for (const t of model.timeouts) last = Math.max(last, t);
+  if (model.window !== null) for (const w of model.window) last = Math.max(last, w.at);
+  return last;
+}
+
+/**
+ * Where the data is, µs: from the first data segment sent to the last (new
+ * or again), widened by 5% of that span on each side (at least 50 µs) and
+ * kept within [0, the model's duration]. Null when no data was sent. A
+ * loopback capture spends most of its time before the first byte (the
+ * handshake, the application starting): this is the window worth drawing.
+ */
+export function dataWindow(model: PlotModel): { fromUs: number; toUs: number } | null {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const list of [model.sent, model.retransmitted]) {
+    for (const r of list) {
+      first = Math.min(first, r.at);
+      last = Math.max(last, r.at);
+    }
+  }
+  if (first > last) return null;
+  const margin = Math.max(50, (last - first) * 0.05);
+  return {
+    fromUs: Math.max(0, first - margin),
+    toUs: Math.min(Math.max(plotDuration(model), last), last + margin),
+  };
+}

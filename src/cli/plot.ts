@@ -12,7 +12,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandIo } from './args.js';
 import { parseFileCommand } from './args.js';
 import { describeFsError } from './ladder.js';
-import { plotFromCapture, type PlotModel, type PlotRange } from './plot-model.js';
+import {
+  dataWindow,
+  plotDuration,
+  plotFromCapture,
+  type PlotModel,
+  type PlotRange,
+} from './plot-model.js';
 import { xmlEscape } from './svg.js';
 
 /** Options of {@link renderPlotSvg}. */
@@ -21,6 +27,9 @@ export interface PlotSvgOptions {
   title?: string;
   /** Lines of text below the picture. */
   caption?: string[];
+  /** The time window drawn, µs from the origin; default from 0 to the last thing drawn. */
+  fromUs?: number;
+  toUs?: number;
 }
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
@@ -72,6 +81,17 @@ function bytesLabel(n: number): string {
   return String(n);
 }
 
+/** Ticks like {@link niceTicks}, for the range [min, max] (a zoomed time axis). */
+function ticksBetween(min: number, max: number, count: number): number[] {
+  const span = max - min;
+  if (!(span > 0)) return [min];
+  const step = niceTicks(span, count)[1] ?? span;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max * (1 + 1e-9); v += step)
+    ticks.push(Math.round(v / step) * step);
+  return ticks;
+}
+
 /** Time ticks in ms, or in s for long runs. */
 function timeUnit(maxUs: number): { scale: number; unit: string } {
   return maxUs >= 10e6 ? { scale: 1e6, unit: 's' } : { scale: 1e3, unit: 'ms' };
@@ -81,12 +101,13 @@ interface Frame {
   top: number;
   height: number;
   /** Time range shown, µs. */
+  minUs: number;
   maxUs: number;
   maxY: number;
 }
 
 function xOf(frame: Frame, us: number): number {
-  return LEFT + (us / frame.maxUs) * (RIGHT - LEFT);
+  return LEFT + ((us - frame.minUs) / (frame.maxUs - frame.minUs)) * (RIGHT - LEFT);
 }
 
 function yOf(frame: Frame, v: number, maxY = frame.maxY): number {
@@ -103,7 +124,7 @@ function axes(
 ): void {
   const bottom = frame.top + frame.height;
   const { scale, unit } = timeUnit(frame.maxUs);
-  for (const t of niceTicks(frame.maxUs / scale, 10)) {
+  for (const t of ticksBetween(frame.minUs / scale, frame.maxUs / scale, 10)) {
     const x = xOf(frame, t * scale);
     out.push(
       `<line class="grid" x1="${round(x)}" y1="${frame.top}" x2="${round(x)}" y2="${bottom}" stroke="${COLORS.grid}"/>`,
@@ -241,10 +262,13 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
   for (const t of model.timeouts) maxUs = Math.max(maxUs, t);
   if (model.window !== null) for (const w of model.window) maxUs = Math.max(maxUs, w.at);
   maxUs *= 1.02;
+  const minUs = Math.max(0, options.fromUs ?? 0);
+  if (options.toUs !== undefined) maxUs = options.toUs;
+  if (!(maxUs > minUs)) maxUs = minUs + 1;
   // The window's edge may run far above the data: show it, but not at the cost of the data.
   const edgeAbove = maxEdge > maxSeq * 1.5;
   const maxY = (edgeAbove ? maxSeq : Math.max(maxSeq, maxEdge)) * 1.05;
-  const seqFrame: Frame = { top: TOP + 26, height: SEQ_HEIGHT, maxUs, maxY };
+  const seqFrame: Frame = { top: TOP + 26, height: SEQ_HEIGHT, minUs, maxUs, maxY };
   const windowTop = seqFrame.top + SEQ_HEIGHT + GAP + 26;
   const hasWindow = model.window !== null && model.window.length > 0;
   const panelsBottom = hasWindow
@@ -342,7 +366,13 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
     while (rttTicks[rttTicks.length - 1]! <= (maxRtt * 1.1) / 1000)
       rttTicks.push(rttTicks[rttTicks.length - 1]! + rttStep);
     const maxRttMs = rttTicks[rttTicks.length - 1]!;
-    const frame: Frame = { top: windowTop, height: WINDOW_HEIGHT, maxUs, maxY: maxBytes };
+    const frame: Frame = {
+      top: windowTop,
+      height: WINDOW_HEIGHT,
+      minUs,
+      maxUs,
+      maxY: maxBytes,
+    };
     out.push(
       `<text class="panel-title" x="${LEFT}" y="${windowTop - 34}" font-weight="bold" fill="${COLORS.text}">The sender's window (its own record)</text>`,
     );
@@ -386,6 +416,11 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
         maxRttMs,
       ],
     ];
+    // A zoomed window cuts the lines at the frame.
+    out.push(
+      `<clipPath id="window-clip"><rect x="${LEFT}" y="${windowTop}" width="${RIGHT - LEFT}" height="${WINDOW_HEIGHT}"/></clipPath>`,
+    );
+    out.push('<g clip-path="url(#window-clip)">');
     for (const [cls, color, extra, points, max] of series) {
       const d = stepPath(frame, points, max);
       if (d === '') continue;
@@ -393,6 +428,7 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
         `<path class="${cls}" d="${d}" fill="none" stroke="${color}" stroke-width="1.6"${extra}/>`,
       );
     }
+    out.push('</g>');
   }
   let y = panelsBottom + 10;
   if (!hasWindow && model.window === null) {
@@ -432,8 +468,15 @@ Sequence offsets count from the sender's first data byte. cwnd is not
 visible in a capture, so the window panel of 'tcpts demo --plot' is left
 out. Reads pcap and pcapng (Ethernet, raw IP, Linux cooked).
 
+Time counts from the connection's first packet. Unless --from or --to is
+given, the graph shows where the data is (from the first data segment to
+the last, with a small margin) and says so under the picture.
+
 Options:
   -c, --connection N  plot the Nth TCP connection of the capture (default 1)
+      --from S        start the time axis S seconds after the first packet
+      --to S          end it S seconds after the first packet (with --from
+                      or alone; either alone keeps the other end of the data)
   -o, --output FILE   where to write the SVG (default: FILE with .svg
                       instead of .pcap)
   -h, --help          show this help
@@ -449,6 +492,8 @@ export function runPlot(args: string[], io: CommandIo): number {
     {
       connection: { type: 'string', short: 'c' },
       output: { type: 'string', short: 'o' },
+      from: { type: 'string', takes: 'seconds after the first packet' },
+      to: { type: 'string', takes: 'seconds after the first packet' },
       help: { type: 'boolean', short: 'h' },
     },
     PLOT_USAGE,
@@ -460,6 +505,22 @@ export function runPlot(args: string[], io: CommandIo): number {
     typeof v.output === 'string'
       ? v.output
       : `${path.replace(/\.(pcapng|pcap|cap|dmp)$/i, '')}.svg`;
+  const window: { fromUs?: number; toUs?: number } = {};
+  for (const name of ['from', 'to'] as const) {
+    const text = v[name];
+    if (typeof text !== 'string') continue;
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) {
+      io.err(
+        `tcpts plot: --${name} takes seconds after the first packet (0 or more, 0.0072 is 7.2 ms), got '${text}' (see 'tcpts plot --help')`,
+      );
+      return 2;
+    }
+    window[name === 'from' ? 'fromUs' : 'toUs'] = Number(text) * 1e6;
+  }
+  if (window.fromUs !== undefined && window.toUs !== undefined && window.toUs <= window.fromUs) {
+    io.err(`tcpts plot: --to must be after --from (see 'tcpts plot --help')`);
+    return 2;
+  }
   if (output === path) {
     io.err(`tcpts plot: the output would overwrite ${path}: give -o FILE.svg`);
     return 2;
@@ -479,7 +540,31 @@ export function runPlot(args: string[], io: CommandIo): number {
   const status = result.fileError === null ? 0 : 1;
   if (result.fileError !== null) io.err(`tcpts plot: ${path}: ${result.fileError}`);
   const m = result.model;
-  const svg = renderPlotSvg(m, { title: `${path}, connection ${result.chosen}: ${result.label}` });
+  const caption: string[] = [];
+  const duration = plotDuration(m);
+  const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
+  let shown: { fromUs: number; toUs: number } | null = null;
+  if (window.fromUs !== undefined || window.toUs !== undefined) {
+    const data = dataWindow(m);
+    shown = {
+      fromUs: window.fromUs ?? data?.fromUs ?? 0,
+      toUs: window.toUs ?? Math.max(data?.toUs ?? duration, (window.fromUs ?? 0) + 1),
+    };
+    caption.push(`Showing ${ms(shown.fromUs)} to ${ms(shown.toUs)} after the first packet.`);
+  } else {
+    shown = dataWindow(m);
+    if (shown !== null && (shown.fromUs > 0 || shown.toUs < duration)) {
+      caption.push(
+        `Showing ${ms(shown.fromUs)} to ${ms(shown.toUs)} after the first packet, where the data is ` +
+          `(of ${ms(duration)}; --from and --to choose).`,
+      );
+    }
+  }
+  const svg = renderPlotSvg(m, {
+    title: `${path}, connection ${result.chosen}: ${result.label}`,
+    ...(shown === null ? {} : shown),
+    caption,
+  });
   try {
     writeFileSync(output, svg);
   } catch (error) {
