@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
+  /** The terminal's width when `out` goes to a terminal, for pictures that fit it; else undefined. */
+  columns?: number;
 }
 
 /** An option declaration, as node:util's parseArgs takes it. */

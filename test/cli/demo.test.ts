@@ -831,3 +831,57 @@ test('a scenario that did not do what it shows exits 1 and says why on stderr', 
   assert.equal(ok.status, 0);
   assert.deepEqual(ok.err, []);
 });
+
+test('--width fits the demo in N columns, shortening labels first; a terminal gives its width', () => {
+  const run = (
+    argv: string[],
+    columns?: number,
+  ): { status: number; out: string[]; err: string[] } => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = runDemoCommand(argv, {
+      out: (t) => out.push(...t.split('\n')),
+      err: (t) => err.push(t),
+      clock: FIXED_CLOCK,
+      ...(columns === undefined ? {} : { columns }),
+    });
+    return { status, out, err };
+  };
+  const wide = run(['-s', 'transfer', '--loss', '0.05']);
+  assert.ok(Math.max(...wide.out.map((l) => l.length)) > 150);
+  for (const width of [80, 100, 120]) {
+    for (const r of [
+      run(['-s', 'transfer', '--loss', '0.05', '--width', String(width)]),
+      run(['-s', 'transfer', '--loss', '0.05'], width),
+    ]) {
+      assert.equal(r.status, 0);
+      const long = r.out.filter((l) => l.length > width);
+      assert.deepEqual(long, [], `width ${width}`);
+      // What matters stays: the flags, the notes, and the numbers when there is room.
+      assert.ok(
+        r.out.some((l) => /\|\s+ACK seq 4345:5.*\(lost\)$/.test(l)),
+        `width ${width}`,
+      );
+      assert.ok(
+        r.out.some((l) => /\|\s+SYN,ACK seq 0 ack 1/.test(l)),
+        `width ${width}`,
+      );
+      if (width >= 100)
+        assert.ok(
+          r.out.some((l) => /ACK seq 4345:5793 ack 1 .*\(lost\)$/.test(l)),
+          `width ${width}`,
+        );
+    }
+  }
+  // --width wins over the terminal.
+  const both = run(['--width', '90'], 200);
+  assert.ok(Math.max(...both.out.map((l) => l.length)) <= 90);
+  for (const bad of ['10', 'wide', '-5']) {
+    const r = run(['--width', bad]);
+    assert.equal(r.status, 2, bad);
+    assert.match(
+      r.err[0]!,
+      new RegExp(`^tcpts demo: --width takes columns, a whole number of at least 80, got '${bad}'`),
+    );
+  }
+});

@@ -486,3 +486,30 @@ test('a SYN,ACK with a new ISN answers a new SYN: it is no retransmission; a SYN
   }
   assert.ok(seen, 'some seed loses the first SYN');
 });
+
+test('tcpts ladder --width fits the picture, shortening the labels first', () => {
+  const wide = run(['ladder', HANDSHAKE]);
+  assert.equal(wide.status, 0);
+  const widest = Math.max(
+    ...wide.out
+      .join('\n')
+      .split('\n')
+      .map((l) => l.length),
+  );
+  assert.ok(widest > 100, `widest ${widest}`);
+  const narrow = run(['ladder', HANDSHAKE, '--width', '90']);
+  assert.equal(narrow.status, 0);
+  const lines = narrow.out.join('\n').split('\n');
+  assert.deepEqual(
+    // The first line names the file: a long path is the user's.
+    lines.slice(1).filter((l) => l.length > 90),
+    [],
+  );
+  // Same rows, same arrows: only the labels lost their options.
+  assert.equal(lines.length, wide.out.join('\n').split('\n').length);
+  assert.ok(lines.some((l) => /\|\s+SYN seq 0 win \d+ <…>$/.test(l)));
+  assert.match(
+    run(['ladder', HANDSHAKE, '--width', '20']).err[0]!,
+    /^tcpts ladder: --width takes columns/,
+  );
+});

@@ -3,14 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { CommandIo } from '../args.js';
 import { parseCommandArgs } from '../args.js';
-import type { LayoutOptions } from '../ladder-model.js';
-import { describeFsError } from '../ladder.js';
+import { MIN_TEXT_WIDTH, describeFsError, textWidth } from '../ladder.js';
 import { plotFromSamples } from '../plot-model.js';
 import { renderPlotSvg } from '../plot.js';
 import { progressBarFor, type ProgressStream } from '../progress.js';
 import { renderLadderSvg } from '../svg.js';
 import { DEMO_DEFAULTS, MAX_DEMO_BYTES, SCENARIOS, type DemoOptions } from './options.js';
-import { DEMO_HEAD, DEMO_TAIL, demoJson, demoLines } from './output.js';
+import { DEMO_HEAD, DEMO_TAIL, demoJson, demoLines, type DemoTextOptions } from './output.js';
 import { runDemo } from './run.js';
 
 /** `tcpts demo --help`. */
@@ -56,6 +55,9 @@ Options:
       --json           print JSON (packets, transitions, summary) instead
       --all            draw every packet (a long run shows the first ${DEMO_HEAD}
                        and the last ${DEMO_TAIL} otherwise)
+      --width N        fit the ladder in N columns, shortening the labels first
+                       (default: the terminal's width, $COLUMNS, when printing
+                       to a terminal; else no limit)
   -h, --help           show this help
 
 Exit status: 0 on success, 1 when the run did not do what the scenario shows
@@ -112,6 +114,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     plot: { type: 'string' },
     json: { type: 'boolean' },
     all: { type: 'boolean' },
+    width: { type: 'string', takes: `columns, at least ${MIN_TEXT_WIDTH}` },
     help: { type: 'boolean', short: 'h' },
   });
   const fail = (message: string): number => {
@@ -128,6 +131,11 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     return 0;
   }
   if (parsed.positionals.length > 0) return fail(`unexpected argument '${parsed.positionals[0]}'`);
+  const width = textWidth('demo', v.width, io);
+  if (typeof width === 'string') {
+    io.err(width);
+    return 2;
+  }
   const options: DemoOptions = {};
   if (typeof v.scenario === 'string') {
     const name = SCENARIOS.find((s) => s === v.scenario);
@@ -192,7 +200,10 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     options.progress = (done, _total, us) => bar.update(done, `virtual ${(us / 1e6).toFixed(2)} s`);
   const result = runDemo(options);
   bar?.finish();
-  const layout: LayoutOptions = v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {};
+  const layout: DemoTextOptions = {
+    ...(v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {}),
+    ...(width === undefined ? {} : { width }),
+  };
   let status = 0;
   const wrote: string[] = [];
   for (const [flag, path, content] of [
