@@ -59,13 +59,16 @@ export const MIN_TEXT_WIDTH = 80;
 function shorten(text: string, keep: string, max: number): string {
   if (text.length + keep.length <= max) return text + keep;
   const room = max - keep.length;
-  if (room < 8) return cut(text + keep, max);
   const elided = text.replace(/ <[^>]*>$/, ' <…>');
   const bare = text.replace(/ <[^>]*>$/, '');
   const noWindow = bare.replace(/ win \d+/, '');
-  for (const candidate of [elided, bare, noWindow])
+  // The length is also in the seq range (1:15).
+  const noLength = noWindow.replace(/ len \d+/, '');
+  for (const candidate of [elided, bare, noWindow, noLength])
     if (candidate.length <= room) return candidate + keep;
-  return cut(noWindow, room) + keep;
+  // A long note gives way too: the label's numbers first, then what fits of the note.
+  if (room < noLength.length / 2) return cut(noLength + keep, max);
+  return cut(noLength, room) + keep;
 }
 
 function cut(text: string, max: number): string {
