@@ -9,12 +9,16 @@ import { parseArgs } from 'node:util';
 export interface CommandIo {
   out(text: string): void;
   err(text: string): void;
+  /** The terminal's width when `out` goes to a terminal, for pictures that fit it; else undefined. */
+  columns?: number;
 }
 
 /** An option declaration, as node:util's parseArgs takes it. */
 export interface OptionSpec {
   type: 'boolean' | 'string';
   short?: string;
+  /** What the value is, for the message when it is missing ("a scenario: handshake, transfer, ..."). */
+  takes?: string;
 }
 
 /** What {@link parseCommandArgs} returns on success. */
@@ -33,15 +37,27 @@ export function parseCommandArgs(
   args: string[],
   options: Record<string, OptionSpec>,
 ): ParsedArgs | string {
+  const hint = `(see 'tcpts ${command} --help')`;
+  const prepared = joinOptionValues(args, options);
+  if ('problem' in prepared) return `tcpts ${command}: ${prepared.problem} ${hint}`;
+  const specs: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(options)) {
+    specs[name] =
+      spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+  }
   try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    const parsed = parseArgs({
+      args: prepared.args,
+      options: specs,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (error) {
     const code = (error as { code?: string }).code;
     const message = error instanceof Error ? error.message : String(error);
     const named = /'([^']+)'/.exec(message);
     const argument = named === null ? '' : ` '${named[1]}'`;
-    const hint = `(see 'tcpts ${command} --help')`;
     switch (code) {
       case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
         return `tcpts ${command}: unknown option${argument} ${hint}`;
@@ -53,6 +69,55 @@ export function parseCommandArgs(
         return `tcpts ${command}: ${message.split('\n')[0]} ${hint}`;
     }
   }
+}
+
+/**
+ * Prepares `args` for parseArgs so that every value reaches the command's
+ * own check, which says what the option takes: `--loss -0.1` (which
+ * parseArgs refuses as ambiguous) becomes `--loss=-0.1`, since a negative
+ * number is never an option. A string option with no value after it, or
+ * followed by another option, is reported here in words, naming the option
+ * as the user typed it.
+ */
+function joinOptionValues(
+  args: string[],
+  options: Record<string, OptionSpec>,
+): { args: string[] } | { problem: string } {
+  const byShort = new Map<string, string>();
+  for (const [name, spec] of Object.entries(options))
+    if (spec.short !== undefined) byShort.set(spec.short, name);
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const name = arg.startsWith('--')
+      ? arg.slice(2)
+      : /^-[^-]$/.test(arg)
+        ? byShort.get(arg.slice(1))
+        : undefined;
+    const spec = name === undefined ? undefined : options[name];
+    if (name === undefined || spec === undefined || spec.type !== 'string') {
+      out.push(arg);
+      continue;
+    }
+    const takes = spec.takes === undefined ? '' : `: ${spec.takes}`;
+    const next = args[i + 1];
+    if (next === undefined) return { problem: `--${name} needs a value${takes}` };
+    if (/^-(\d|\.\d)/.test(next)) {
+      out.push(`--${name}=${next}`);
+      i++;
+    } else if (next.startsWith('-')) {
+      return {
+        problem: `--${name} needs a value${takes}, got option '${next}' (write --${name}=${next} if that is the value)`,
+      };
+    } else {
+      out.push(arg);
+    }
+  }
+  return { args: out };
 }
 
 /** `value` as a positive whole number, or a one-line usage error naming `--name`. */

@@ -220,7 +220,7 @@ export interface LadderPacket {
   estimated: boolean;
   /** Sent and never delivered (seen leaving, never arriving). */
   lost: boolean;
-  /** True when it repeats sequence space the sender had already sent. */
+  /** True when it repeats sequence space the sender had already sent on the same connection instance (same ISN). */
   retransmission: boolean;
   /** A remark shown with the label ("old duplicate", "lost"), or null. */
   note: string | null;
@@ -386,7 +386,9 @@ export interface ArrowInput {
  * sequence number: the first SYN it sent, or (a capture that starts in the
  * middle) its first sequence number seen, so labels read as the relative
  * numbers tcpdump and Wireshark print. Retransmissions are segments that
- * start before the highest sequence number their sender had already sent.
+ * start before the highest sequence number their sender had already sent
+ * on the same connection instance: a SYN is one only when an earlier SYN
+ * had the same flags and ISN.
  * `inputs` must be in diagram order.
  */
 export function buildPackets(inputs: readonly ArrowInput[], absolute: boolean): LadderPacket[] {
@@ -406,7 +408,10 @@ export function buildPackets(inputs: readonly ArrowInput[], absolute: boolean): 
     }
   }
   const highest = new Map<Side, number>();
-  const synsSent = new Map<Side, Set<number>>();
+  // Per side, the SYNs sent so far as "flags/ISN": only a SYN with the same
+  // flags and the same ISN repeats one (RFC 9293 §3.4: a new ISN starts a
+  // new connection instance, whose sequence space nothing has used yet).
+  const synsSent = new Map<Side, Set<string>>();
   const packets: LadderPacket[] = [];
   for (const input of inputs) {
     const s = input.segment;
@@ -417,14 +422,19 @@ export function buildPackets(inputs: readonly ArrowInput[], absolute: boolean): 
     const space = segmentSpace(s.flags, s.length);
     let retransmission = false;
     if ((s.flags & TcpFlags.SYN) !== 0) {
-      // A SYN is sent again with the same flags; a SYN,ACK after our own SYN
-      // (simultaneous open) repeats the SYN's number but is the next step.
-      const seen = synsSent.get(input.from) ?? new Set<number>();
-      retransmission = seen.has(s.flags);
-      seen.add(s.flags);
+      // A SYN is sent again with the same flags and ISN; a SYN,ACK after our
+      // own SYN (simultaneous open) repeats the SYN's number but is the next
+      // step; a SYN,ACK with a new ISN answers a new SYN (old-duplicate-syn).
+      const seen = synsSent.get(input.from) ?? new Set<string>();
+      const key = `${s.flags}/${s.seq}`;
+      retransmission = seen.has(key);
+      const newInstance = ![...seen].some((k) => k.endsWith(`/${s.seq}`));
+      seen.add(key);
       synsSent.set(input.from, seen);
       const top = highest.get(input.from);
-      if (top === undefined || relativeSeq + space > top)
+      // A new instance starts its own sequence space (an old duplicate the
+      // sender was not seen sending, with its note, does not).
+      if (top === undefined || relativeSeq + space > top || (newInstance && input.note === null))
         highest.set(input.from, relativeSeq + space);
     } else if (space > 0 && (s.flags & TcpFlags.RST) === 0) {
       const top = highest.get(input.from);

@@ -32,6 +32,44 @@ export {
 export interface TextOptions extends LayoutOptions {
   /** Characters between the two vertical lines. Default 40. */
   laneWidth?: number;
+  /**
+   * Columns to fit the whole picture in (a terminal's width). The labels
+   * beside the arrows are shortened first (their options, then their end),
+   * then the lane narrows down to {@link MIN_LANE_WIDTH}. Default: no limit.
+   */
+  width?: number;
+}
+
+/** The narrowest lane {@link TextOptions.width} makes, in characters: arrows still slant readably. */
+export const MIN_LANE_WIDTH = 16;
+/** The label column {@link TextOptions.width} keeps before it narrows the lane. */
+const MIN_LABEL_WIDTH = 40;
+/** The narrowest `--width` the commands accept: the time, state and lane columns and a short label. */
+export const MIN_TEXT_WIDTH = 80;
+
+/**
+ * `text` (a packet's label) in at most `max` characters, giving up the
+ * least telling parts first: the options (`<...>` becomes `<…>`, then
+ * goes), then the window, then the end of what is left, cut with `…`.
+ * `keep` (a note such as "  (retransmission)") stays whole when it fits.
+ */
+function shorten(text: string, keep: string, max: number): string {
+  if (text.length + keep.length <= max) return text + keep;
+  const room = max - keep.length;
+  const elided = text.replace(/ <[^>]*>$/, ' <…>');
+  const bare = text.replace(/ <[^>]*>$/, '');
+  const noWindow = bare.replace(/ win \d+/, '');
+  // The length is also in the seq range (1:15).
+  const noLength = noWindow.replace(/ len \d+/, '');
+  for (const candidate of [elided, bare, noWindow, noLength])
+    if (candidate.length <= room) return candidate + keep;
+  // A long note gives way too: the label's numbers first, then what fits of the note.
+  if (room < noLength.length / 2) return cut(noLength + keep, max);
+  return cut(noLength, room) + keep;
+}
+
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, Math.max(0, max - 1))}…`;
 }
 
 /** Lane width of the terminal picture, in characters. */
@@ -84,9 +122,7 @@ function drawArrows(layout: LadderLayout, width: number): string[][] {
  * the row where it leaves its sender. States are printed where they change.
  */
 export function renderLadderText(diagram: LadderDiagram, options: TextOptions = {}): string[] {
-  const width = options.laneWidth ?? DEFAULT_LANE_WIDTH;
   const layout = layoutLadder(diagram, options);
-  const grid = drawArrows(layout, width);
   let timeWidth = 'ms'.length;
   for (const row of layout.rows) {
     if (row.time !== null) timeWidth = Math.max(timeWidth, formatMillis(row.time).length);
@@ -96,6 +132,18 @@ export function renderLadderText(diagram: LadderDiagram, options: TextOptions = 
     diagram.initialStates.client.length,
     ...layout.rows.map((r) => r.clientState?.length ?? 0),
   );
+  // Columns before the label: time, state, the two lines around the lane, state.
+  const fixed = timeWidth + 2 + stateWidth + 1 + 2 + 1 + STATE_WIDTH + 2;
+  let width = options.laneWidth ?? DEFAULT_LANE_WIDTH;
+  let labelWidth = Number.POSITIVE_INFINITY;
+  if (options.width !== undefined) {
+    labelWidth = options.width - fixed - width;
+    if (labelWidth < MIN_LABEL_WIDTH) {
+      width = Math.max(MIN_LANE_WIDTH, width - (MIN_LABEL_WIDTH - labelWidth));
+      labelWidth = Math.max(1, options.width - fixed - width);
+    }
+  }
+  const grid = drawArrows(layout, width);
   const lineCol = timeWidth + 2 + stateWidth + 1;
   const serverCol = lineCol + 1 + width;
   const clientTitle = `${diagram.client.name} ${hostPort(diagram.client.address, diagram.client.port)}`;
@@ -125,7 +173,7 @@ export function renderLadderText(diagram: LadderDiagram, options: TextOptions = 
         grid[i]!.join(''),
         edge,
         row.serverState ?? '',
-        row.text ?? '',
+        labelOfRow(row.text ?? '', row.packet?.label ?? null, labelWidth),
       ),
     );
   });
@@ -138,7 +186,19 @@ export function renderLadderText(diagram: LadderDiagram, options: TextOptions = 
   }
   legend.push(diagram.absolute ? 'absolute sequence numbers' : 'relative sequence numbers');
   lines.push('', `  (${legend.join('; ')})`);
+  if (options.width !== undefined) {
+    const max = options.width;
+    return lines.map((l) => cut(l, max));
+  }
   return lines;
+}
+
+/** A row's text in `max` columns: a packet's label shortened, its note (after the label) kept. */
+function labelOfRow(text: string, label: string | null, max: number): string {
+  if (text.length <= max) return text;
+  if (label !== null && text.startsWith(label))
+    return shorten(label, text.slice(label.length), max);
+  return cut(text, max);
 }
 
 // ---------------------------------------------------------------- the command
@@ -168,6 +228,9 @@ Options:
       --json          print the diagram as JSON instead of drawing it
       --all           draw every packet (a long connection shows the first
                       ${ELIDE_HEAD} and the last ${ELIDE_TAIL} otherwise)
+      --width N       fit the picture in N columns, shortening the labels
+                      first (default: the terminal's width, $COLUMNS, when
+                      printing to a terminal; else no limit)
   -h, --help          show this help
 
 Exit status: 0 on success, 1 for an unreadable file, one without TCP or a
@@ -185,6 +248,7 @@ export function runLadder(args: string[], io: CommandIo): number {
       svg: { type: 'string' },
       json: { type: 'boolean' },
       all: { type: 'boolean' },
+      width: { type: 'string', takes: `columns, at least ${MIN_TEXT_WIDTH}` },
       help: { type: 'boolean', short: 'h' },
     },
     LADDER_USAGE,
@@ -192,6 +256,11 @@ export function runLadder(args: string[], io: CommandIo): number {
   );
   if (typeof front === 'number') return front;
   const { values: v, path, connection } = front;
+  const width = textWidth('ladder', v.width, io);
+  if (typeof width === 'string') {
+    io.err(width);
+    return 2;
+  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -246,8 +315,31 @@ export function runLadder(args: string[], io: CommandIo): number {
     `Connection ${result.chosen} of ${result.connections.length} in ${path}: ${c.client} > ${c.server}, ${c.packets} packet(s)`,
   );
   io.out('');
-  io.out(renderLadderText(result.diagram, layout).join('\n'));
+  io.out(
+    renderLadderText(result.diagram, {
+      ...layout,
+      ...(width === undefined ? {} : { width }),
+    }).join('\n'),
+  );
   return status;
+}
+
+/**
+ * The width the text ladder fits: `--width N`, else the terminal's (io.columns,
+ * set only when stdout is a terminal), else none. A usage error as a string.
+ */
+export function textWidth(
+  command: string,
+  option: string | boolean | undefined,
+  io: CommandIo,
+): number | undefined | string {
+  if (typeof option === 'string') {
+    const n = /^\d+$/.test(option) ? Number(option) : Number.NaN;
+    if (!(n >= MIN_TEXT_WIDTH && n <= 100_000))
+      return `tcpts ${command}: --width takes columns, a whole number of at least ${MIN_TEXT_WIDTH}, got '${option}' (see 'tcpts ${command} --help')`;
+    return n;
+  }
+  return io.columns !== undefined && io.columns > 0 ? io.columns : undefined;
 }
 
 /** A file-system error in a few words. */

@@ -209,5 +209,10 @@ if (isEntryPoint()) {
     err: (text) => process.stderr.write(`${text}\n`),
     progress: process.stderr,
   };
+  // Pictures fit the terminal ($COLUMNS first, as the shell sets it), only when printing to one.
+  if (process.stdout.isTTY) {
+    const columns = Number(process.env.COLUMNS) || process.stdout.columns;
+    if (columns > 0) io.columns = columns;
+  }
   process.exitCode = await runProgram(process.argv.slice(2), io);
 }

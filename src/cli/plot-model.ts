@@ -80,13 +80,20 @@ const SSTHRESH_UNSET = 0x3fffffff;
 /**
  * The plot of a connection's recorded samples (TcpRecorder.samples()).
  * `dropped` is how many older samples the bounded recorder gave up, for a note.
+ * `origin` is time 0 in the samples' clock (µs): the demo gives the time of
+ * the connection's first packet, so the plot and the ladder count from the
+ * same SYN; without it, time 0 is the first sample (the first data sent).
  */
-export function plotFromSamples(samples: readonly TcpSample[], dropped = 0): PlotModel {
+export function plotFromSamples(
+  samples: readonly TcpSample[],
+  dropped = 0,
+  origin?: number,
+): PlotModel {
   const model = emptyModel([]);
   const window: PlotWindow[] = [];
   model.window = window;
   const bbrStates: string[] = [];
-  const t0 = samples.length > 0 ? samples[0]!.at : 0;
+  const t0 = origin ?? (samples.length > 0 ? samples[0]!.at : 0);
   // The recorder samples the window after ACKs and timers, when pipe is at its
   // lowest; pipe grows by each segment sent in between (RFC 6675 §4), so the
   // panel carries the last sample forward with the bytes sent since.
@@ -331,5 +338,40 @@ export function plotFromCapture(bytes: Uint8Array, connection = 1): CapturePlot 
     chosen: connection,
     label: connections[connection - 1]!.label,
     fileError,
+  };
+}
+
+/** The span of time a model draws anything in, µs: [0, last]. */
+export function plotDuration(model: PlotModel): number {
+  let last = 0;
+  for (const list of [model.sent, model.retransmitted, model.sacked, model.lost, model.probes])
+    for (const r of list) last = Math.max(last, r.at);
+  for (const a of model.acks) last = Math.max(last, a.at);
+  for (const t of model.timeouts) last = Math.max(last, t);
+  if (model.window !== null) for (const w of model.window) last = Math.max(last, w.at);
+  return last;
+}
+
+/**
+ * Where the data is, µs: from the first data segment sent to the last (new
+ * or again), widened by 5% of that span on each side (at least 50 µs) and
+ * kept within [0, the model's duration]. Null when no data was sent. A
+ * loopback capture spends most of its time before the first byte (the
+ * handshake, the application starting): this is the window worth drawing.
+ */
+export function dataWindow(model: PlotModel): { fromUs: number; toUs: number } | null {
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const list of [model.sent, model.retransmitted]) {
+    for (const r of list) {
+      first = Math.min(first, r.at);
+      last = Math.max(last, r.at);
+    }
+  }
+  if (first > last) return null;
+  const margin = Math.max(50, (last - first) * 0.05);
+  return {
+    fromUs: Math.max(0, first - margin),
+    toUs: Math.min(Math.max(plotDuration(model), last), last + margin),
   };
 }

@@ -18,6 +18,9 @@ export interface PlotSvgOptions {
   title?: string;
   /** Lines of text below the picture. */
   caption?: string[];
+  /** The time window drawn, µs from the origin; default from 0 to the last thing drawn. */
+  fromUs?: number;
+  toUs?: number;
 }
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
@@ -75,16 +78,28 @@ function timeUnit(maxUs: number): { scale: number; unit: string } {
   return maxUs >= 10e6 ? { scale: 1e6, unit: 's' } : { scale: 1e3, unit: 'ms' };
 }
 
+/** Ticks like {@link niceTicks}, for the range [min, max] (a zoomed time axis). */
+function ticksBetween(min: number, max: number, count: number): number[] {
+  const span = max - min;
+  if (!(span > 0)) return [min];
+  const step = niceTicks(span, count)[1] ?? span;
+  const ticks: number[] = [];
+  for (let v = Math.ceil(min / step - 1e-9) * step; v <= max * (1 + 1e-9); v += step)
+    ticks.push(Math.round(v / step) * step);
+  return ticks;
+}
+
 interface Frame {
   top: number;
   height: number;
   /** Time range shown, µs. */
+  minUs: number;
   maxUs: number;
   maxY: number;
 }
 
 function xOf(frame: Frame, us: number): number {
-  return LEFT + (us / frame.maxUs) * (RIGHT - LEFT);
+  return LEFT + ((us - frame.minUs) / (frame.maxUs - frame.minUs)) * (RIGHT - LEFT);
 }
 
 function yOf(frame: Frame, v: number, maxY = frame.maxY): number {
@@ -101,7 +116,7 @@ function axes(
 ): void {
   const bottom = frame.top + frame.height;
   const { scale, unit } = timeUnit(frame.maxUs);
-  for (const t of niceTicks(frame.maxUs / scale, 10)) {
+  for (const t of ticksBetween(frame.minUs / scale, frame.maxUs / scale, 10)) {
     const x = xOf(frame, t * scale);
     out.push(
       `<line class="grid" x1="${round(x)}" y1="${frame.top}" x2="${round(x)}" y2="${bottom}" stroke="${COLORS.grid}"/>`,
@@ -134,7 +149,7 @@ function axes(
   );
   if (xTitle) {
     out.push(
-      `<text class="axis-title" x="${(LEFT + RIGHT) / 2}" y="${bottom + 36}" text-anchor="middle" fill="${COLORS.text}">time (${unit})</text>`,
+      `<text class="axis-title" x="${(LEFT + RIGHT) / 2}" y="${bottom + 36}" text-anchor="middle" fill="${COLORS.text}">time (${unit}) since the connection's first packet</text>`,
     );
   }
 }
@@ -239,10 +254,13 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
   for (const t of model.timeouts) maxUs = Math.max(maxUs, t);
   if (model.window !== null) for (const w of model.window) maxUs = Math.max(maxUs, w.at);
   maxUs *= 1.02;
+  const minUs = Math.max(0, options.fromUs ?? 0);
+  if (options.toUs !== undefined) maxUs = options.toUs;
+  if (!(maxUs > minUs)) maxUs = minUs + 1;
   // The window's edge may run far above the data: show it, but not at the cost of the data.
   const edgeAbove = maxEdge > maxSeq * 1.5;
   const maxY = (edgeAbove ? maxSeq : Math.max(maxSeq, maxEdge)) * 1.05;
-  const seqFrame: Frame = { top: TOP + 26, height: SEQ_HEIGHT, maxUs, maxY };
+  const seqFrame: Frame = { top: TOP + 26, height: SEQ_HEIGHT, minUs, maxUs, maxY };
   const windowTop = seqFrame.top + SEQ_HEIGHT + GAP + 26;
   const hasWindow = model.window !== null && model.window.length > 0;
   const panelsBottom = hasWindow
@@ -344,7 +362,13 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
     while (rttTicks[rttTicks.length - 1]! <= (maxRtt * 1.1) / 1000)
       rttTicks.push(rttTicks[rttTicks.length - 1]! + rttStep);
     const maxRttMs = rttTicks[rttTicks.length - 1]!;
-    const frame: Frame = { top: windowTop, height: WINDOW_HEIGHT, maxUs, maxY: maxBytes };
+    const frame: Frame = {
+      top: windowTop,
+      height: WINDOW_HEIGHT,
+      minUs,
+      maxUs,
+      maxY: maxBytes,
+    };
     out.push(
       `<text class="panel-title" x="${LEFT}" y="${windowTop - 34}" font-weight="bold" fill="${COLORS.text}">The sender's window (its own record)</text>`,
     );
@@ -402,6 +426,11 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
         maxRttMs,
       ],
     ];
+    // A zoomed window cuts the lines at the frame.
+    out.push(
+      `<clipPath id="window-clip"><rect x="${LEFT}" y="${windowTop}" width="${RIGHT - LEFT}" height="${WINDOW_HEIGHT}"/></clipPath>`,
+    );
+    out.push('<g clip-path="url(#window-clip)">');
     for (const [cls, color, extra, points, max] of series) {
       const d = stepPath(frame, points, max);
       if (d === '') continue;
@@ -409,6 +438,7 @@ export function renderPlotSvg(model: PlotModel, options: PlotSvgOptions = {}): s
         `<path class="${cls}" d="${d}" fill="none" stroke="${color}" stroke-width="1.6"${extra}/>`,
       );
     }
+    out.push('</g>');
   }
   let y = panelsBottom + 10;
   if (!hasWindow && model.window === null) {

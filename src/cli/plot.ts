@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { CommandIo } from './args.js';
 import { parseFileCommand } from './args.js';
 import { describeFsError } from './ladder.js';
-import { plotFromCapture } from './plot-model.js';
+import { dataWindow, plotDuration, plotFromCapture } from './plot-model.js';
 import { renderPlotSvg } from './plot-svg.js';
 
 export { niceTicks, renderPlotSvg, type PlotSvgOptions } from './plot-svg.js';
@@ -27,10 +27,17 @@ Sequence offsets count from the sender's first data byte. cwnd is not
 visible in a capture, so the window panel of 'tcpts demo --plot' is left
 out. Reads pcap and pcapng (Ethernet, raw IP, Linux cooked).
 
+Time counts from the connection's first packet. Unless --from or --to is
+given, the graph shows where the data is (from the first data segment to
+the last, with a small margin) and says so under the picture.
+
 Options:
   -c, --connection N  plot the Nth TCP connection of the capture (default 1)
   -o, --output FILE   where to write the SVG (default: FILE with .svg
                       instead of .pcap)
+      --from S        start the time axis S seconds after the first packet
+      --to S          end it S seconds after the first packet (with --from
+                      or alone; either alone keeps the other end of the data)
   -h, --help          show this help
 
 Exit status: 0 on success, 1 for an unreadable file, one without TCP or a
@@ -44,6 +51,8 @@ export function runPlot(args: string[], io: CommandIo): number {
     {
       connection: { type: 'string', short: 'c' },
       output: { type: 'string', short: 'o' },
+      from: { type: 'string', takes: 'seconds after the first packet' },
+      to: { type: 'string', takes: 'seconds after the first packet' },
       help: { type: 'boolean', short: 'h' },
     },
     PLOT_USAGE,
@@ -51,6 +60,22 @@ export function runPlot(args: string[], io: CommandIo): number {
   );
   if (typeof front === 'number') return front;
   const { values: v, path, connection } = front;
+  const window: { fromUs?: number; toUs?: number } = {};
+  for (const name of ['from', 'to'] as const) {
+    const text = v[name];
+    if (typeof text !== 'string') continue;
+    if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) {
+      io.err(
+        `tcpts plot: --${name} takes seconds after the first packet (0 or more, 0.0072 is 7.2 ms), got '${text}' (see 'tcpts plot --help')`,
+      );
+      return 2;
+    }
+    window[name === 'from' ? 'fromUs' : 'toUs'] = Number(text) * 1e6;
+  }
+  if (window.fromUs !== undefined && window.toUs !== undefined && window.toUs <= window.fromUs) {
+    io.err(`tcpts plot: --to must be after --from (see 'tcpts plot --help')`);
+    return 2;
+  }
   const output =
     typeof v.output === 'string'
       ? v.output
@@ -74,7 +99,31 @@ export function runPlot(args: string[], io: CommandIo): number {
   const status = result.fileError === null ? 0 : 1;
   if (result.fileError !== null) io.err(`tcpts plot: ${path}: ${result.fileError}`);
   const m = result.model;
-  const svg = renderPlotSvg(m, { title: `${path}, connection ${result.chosen}: ${result.label}` });
+  const caption: string[] = [];
+  const duration = plotDuration(m);
+  const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
+  let shown: { fromUs: number; toUs: number } | null = null;
+  if (window.fromUs !== undefined || window.toUs !== undefined) {
+    const data = dataWindow(m);
+    shown = {
+      fromUs: window.fromUs ?? data?.fromUs ?? 0,
+      toUs: window.toUs ?? Math.max(data?.toUs ?? duration, (window.fromUs ?? 0) + 1),
+    };
+    caption.push(`Showing ${ms(shown.fromUs)} to ${ms(shown.toUs)} after the first packet.`);
+  } else {
+    shown = dataWindow(m);
+    if (shown !== null && (shown.fromUs > 0 || shown.toUs < duration)) {
+      caption.push(
+        `Showing ${ms(shown.fromUs)} to ${ms(shown.toUs)} after the first packet, where the data is ` +
+          `(of ${ms(duration)}; --from and --to choose).`,
+      );
+    }
+  }
+  const svg = renderPlotSvg(m, {
+    title: `${path}, connection ${result.chosen}: ${result.label}`,
+    ...(shown === null ? {} : shown),
+    caption,
+  });
   try {
     writeFileSync(output, svg);
   } catch (error) {

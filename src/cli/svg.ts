@@ -2,7 +2,9 @@
  * A ladder diagram as an SVG picture, written by hand (no dependency): the
  * same layout as the terminal picture (./ladder-model.ts), with each arrow a
  * straight line from its sender's line at the time it left to the
- * receiver's line at the time it arrived, its label written along it.
+ * receiver's line at the time it arrived, and its label level with the
+ * arrow's start in a column right of the server's line: one label per row,
+ * so no two labels ever lie on each other.
  */
 import {
   RowKind,
@@ -10,6 +12,8 @@ import {
   layoutLadder,
   type LadderDiagram,
   type LadderArrow,
+  type LadderPacket,
+  type LadderRow,
   type LayoutOptions,
 } from './ladder-model.js';
 
@@ -26,9 +30,14 @@ const FONT_SIZE = 11;
 const ROW_HEIGHT = 21;
 const TIME_X = 12;
 const LEFT_LINE = 200;
-const LANE = 640;
+const LANE = 520;
 const RIGHT_LINE = LEFT_LINE + LANE;
-const WIDTH = RIGHT_LINE + 150;
+/** Where the labels start: past the server's state (12 characters of bold text). */
+const LABEL_X = RIGHT_LINE + 110;
+/** A monospace character's advance, as a fraction of the font size (DejaVu Sans Mono: 0.602). */
+const CHAR_WIDTH = 0.62;
+/** A diagram with more arrows than this labels only the packets that matter (see {@link labelsWorthShowing}). */
+const THIN_ABOVE = 40;
 const TOP = 96;
 const COLORS = {
   right: '#1f5fa8',
@@ -85,20 +94,78 @@ function arrowSvg(arrow: LadderArrow, out: string[]): void {
       `<path class="lost" d="M${round(x2 - s)},${round(y2 - s)} L${round(x2 + s)},${round(y2 + s)} M${round(x2 - s)},${round(y2 + s)} L${round(x2 + s)},${round(y2 - s)}" stroke="${COLORS.lost}" stroke-width="2"/>`,
     );
   }
-  // The label runs along the line from the sender's end, upright.
-  const p = arrow.packet;
-  const text = p.note === null ? p.label : `${p.label} (${p.note})`;
-  const dx = x2 - x1;
-  const dy = y2 - y1;
-  const angle = (Math.atan2(right ? dy : -dy, Math.abs(dx)) * 180) / Math.PI;
-  const along = 10;
-  const t = along / Math.hypot(dx, dy);
-  const ax = x1 + dx * t;
-  const ay = y1 + dy * t;
-  const anchor = right ? 'start' : 'end';
-  out.push(
-    `<text class="label" data-packet="${p.number}" x="${round(ax)}" y="${round(ay)}" dy="-3" text-anchor="${anchor}" fill="${color}" transform="rotate(${round(angle)} ${round(ax)} ${round(ay)})">${xmlEscape(text)}</text>`,
-  );
+}
+
+/** A packet's label as the picture shows it, with its note. */
+function labelText(p: LadderPacket): string {
+  return p.note === null ? p.label : `${p.label} (${p.note})`;
+}
+
+/**
+ * The packets a dense diagram labels: the handshake, FINs and RSTs,
+ * retransmissions, losses and other noted ones, each side's first and last
+ * data segment, and a change of the window a side advertises. The others
+ * are counted instead ("… 37 data segments …"), so that a long transfer
+ * reads as its story, not as a wall of numbers.
+ */
+export function labelsWorthShowing(packets: readonly LadderPacket[]): Set<LadderPacket> {
+  const keep = new Set<LadderPacket>();
+  const firstData = new Map<string, LadderPacket>();
+  const lastData = new Map<string, LadderPacket>();
+  const window = new Map<string, number>();
+  for (const p of packets) {
+    const flags = p.flags.split(',');
+    if (flags.includes('SYN') || flags.includes('FIN') || flags.includes('RST')) keep.add(p);
+    if (p.retransmission || p.lost || p.note !== null) keep.add(p);
+    if (p.length > 0) {
+      if (!firstData.has(p.from)) firstData.set(p.from, p);
+      lastData.set(p.from, p);
+    }
+    const previous = window.get(p.from);
+    if (previous !== undefined && previous !== p.window) keep.add(p);
+    window.set(p.from, p.window);
+  }
+  for (const p of [...firstData.values(), ...lastData.values()]) keep.add(p);
+  return keep;
+}
+
+/**
+ * What the label column holds on each row: a packet's label, or on the
+ * first row of a run of unlabelled packets the count of the run.
+ */
+function labelColumn(
+  rows: readonly LadderRow[],
+  shown: ReadonlySet<LadderPacket> | null,
+): Array<{ text: string; packet: LadderPacket | null } | null> {
+  const column: Array<{ text: string; packet: LadderPacket | null } | null> = rows.map(() => null);
+  let runStart = -1;
+  let data = 0;
+  let others = 0;
+  const flush = (): void => {
+    if (runStart < 0) return;
+    const parts: string[] = [];
+    if (data > 0) parts.push(`${data} data segment${data === 1 ? '' : 's'}`);
+    if (others > 0) parts.push(`${others} ACK${others === 1 ? '' : 's'}`);
+    column[runStart] = { text: `… ${parts.join(', ')} …`, packet: null };
+    runStart = -1;
+    data = 0;
+    others = 0;
+  };
+  rows.forEach((row, i) => {
+    const p = row.packet;
+    if (row.kind !== RowKind.Event) flush();
+    if (p === null) return;
+    if (shown === null || shown.has(p)) {
+      flush();
+      column[i] = { text: labelText(p), packet: p };
+      return;
+    }
+    if (runStart < 0) runStart = i;
+    if (p.length > 0) data++;
+    else others++;
+  });
+  flush();
+  return column;
 }
 
 /**
@@ -113,6 +180,16 @@ export function renderLadderSvg(diagram: LadderDiagram, options: SvgOptions = {}
   const caption = options.caption ?? [];
   const bottom = rowY(layout.rows.length) + 8;
   const height = bottom + 24 + caption.length * 15 + 12;
+  const shown =
+    layout.arrows.length > THIN_ABOVE
+      ? labelsWorthShowing(layout.arrows.map((a) => a.packet))
+      : null;
+  const labels = labelColumn(layout.rows, shown);
+  let longest = 0;
+  for (const l of labels) if (l !== null) longest = Math.max(longest, l.text.length);
+  const WIDTH = Math.ceil(
+    Math.max(RIGHT_LINE + 150, LABEL_X + longest * FONT_SIZE * CHAR_WIDTH + 16),
+  );
   const out: string[] = [];
   out.push('<?xml version="1.0" encoding="UTF-8"?>');
   out.push(
@@ -196,6 +273,21 @@ export function renderLadderSvg(diagram: LadderDiagram, options: SvgOptions = {}
     }
   });
   for (const arrow of layout.arrows) arrowSvg(arrow, out);
+  labels.forEach((label, i) => {
+    if (label === null) return;
+    const y = round(rowY(i) + 4);
+    const p = label.packet;
+    if (p === null) {
+      out.push(
+        `<text class="label-count" x="${LABEL_X}" y="${y}" font-style="italic" fill="${COLORS.time}">${xmlEscape(label.text)}</text>`,
+      );
+      return;
+    }
+    const color = p.lost ? COLORS.lost : p.from === 'client' ? COLORS.right : COLORS.left;
+    out.push(
+      `<text class="label" data-packet="${p.number}" x="${LABEL_X}" y="${y}" fill="${color}">${xmlEscape(label.text)}</text>`,
+    );
+  });
 
   let y = bottom + 24;
   const notes: string[] = [];

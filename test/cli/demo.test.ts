@@ -643,6 +643,26 @@ test('--pcap saves the client-side capture (tcpdump reads it when installed); --
         parsed.map((p) => formatTcpFlags(p.flags)),
       );
     }
+    // Each file written is named after the summary.
+    const text = out.join('\n').split('\n');
+    assert.deepEqual(text.slice(-2), [
+      `wrote ${pcap} (the capture at the client's end)`,
+      `wrote ${svg} (the ladder diagram)`,
+    ]);
+    // With --json, stdout stays one JSON document and the names go to stderr.
+    const plot = join(dir, 'plot.svg');
+    const jsonOut: string[] = [];
+    const jsonErr: string[] = [];
+    assert.equal(
+      runDemoCommand(['--json', '--plot', plot], {
+        out: (t) => jsonOut.push(t),
+        err: (t) => jsonErr.push(t),
+        clock: FIXED_CLOCK,
+      }),
+      0,
+    );
+    assert.doesNotThrow(() => JSON.parse(jsonOut.join('\n')));
+    assert.deepEqual(jsonErr, [`wrote ${plot} (the client's time-sequence graph)`]);
     // A file that cannot be written is exit 1 with one line.
     const err: string[] = [];
     const bad = runDemoCommand(['--pcap', join(dir, 'no', 'such', 'dir.pcap')], {
@@ -675,14 +695,29 @@ test('tcpts demo --help and bad flags: one line on stderr, exit 2', () => {
     ],
     [['--loss', '1.5'], /^tcpts demo: --loss takes a fraction from 0 to below 1/],
     [['--loss', 'lots'], /--loss takes a fraction/],
-    [['--delay', '-3'], /^tcpts demo: bad value for option '--delay'/],
+    [['--delay', '-3'], /^tcpts demo: --delay takes milliseconds from 0 to 60000, got '-3'/],
+    [['--delay', '-5'], /^tcpts demo: --delay takes milliseconds from 0 to 60000, got '-5'/],
+    [['--loss', '-0.1'], /^tcpts demo: --loss takes a fraction from 0 to below 1 .*got '-0.1'/],
+    [['--loss=-0.1'], /^tcpts demo: --loss takes a fraction from 0 to below 1 .*got '-0.1'/],
+    [['--rate', '-2'], /^tcpts demo: --rate takes Mbit\/s, more than 0 .*got '-2'/],
+    [['-s', 'transfer', '--bytes', '-5'], /^tcpts demo: --bytes takes a whole number .*got '-5'/],
+    [['--seed', '-1'], /^tcpts demo: --seed takes a whole number .*got '-1'/],
+    [['--scenario'], /^tcpts demo: --scenario needs a value: a scenario, one of handshake, /],
+    [['-s'], /^tcpts demo: --scenario needs a value: a scenario, one of handshake, /],
+    [
+      ['--svg', '--json'],
+      /^tcpts demo: --svg needs a value, got option '--json' \(write --svg=--json/,
+    ],
     [['--rate', '0'], /^tcpts demo: --rate takes Mbit\/s, more than 0/],
     [['--delay', 'soon'], /^tcpts demo: --delay takes milliseconds from 0 to 60000, got 'soon'/],
     [['--bytes', '1000'], /^tcpts demo: --bytes is for --scenario transfer or reset/],
     [['-s', 'transfer', '--bytes', '0'], /--bytes takes a whole number/],
     [['-s', 'transfer', '--bytes', '1G'], /--bytes takes a whole number/],
     [['--seed', '1.5'], /--seed takes a whole number/],
-    [['--seed'], /^tcpts demo: bad value for option '--seed <value>' \(see 'tcpts demo --help'\)$/],
+    [
+      ['--seed'],
+      /^tcpts demo: --seed needs a value: a whole number from 0 to 4294967295 \(see 'tcpts demo --help'\)$/,
+    ],
     [['extra'], /^tcpts demo: unexpected argument 'extra'/],
   ];
   for (const [argv, pattern] of cases) {
@@ -774,4 +809,79 @@ test('npm start runs the demo; the entry point prints it', () => {
     0,
     'no progress bar on a pipe',
   );
+});
+
+test('a scenario that did not do what it shows exits 1 and says why on stderr', () => {
+  const run = (argv: string[]): { status: number; err: string[] } => {
+    const err: string[] = [];
+    const status = runDemoCommand(argv, { out: () => {}, err: (t) => err.push(t) });
+    return { status, err };
+  };
+  // Nearly everything lost: the handshake never completes.
+  const lost = run(['--loss', '0.99']);
+  assert.equal(lost.status, 1);
+  assert.deepEqual(lost.err, [
+    "tcpts demo: the client's connection ended timed-out; in handshake it should close in order",
+  ]);
+  // The reset scenario is meant to end in a reset.
+  const reset = run(['-s', 'reset']);
+  assert.equal(reset.status, 0);
+  assert.deepEqual(reset.err, []);
+  const ok = run([]);
+  assert.equal(ok.status, 0);
+  assert.deepEqual(ok.err, []);
+});
+
+test('--width fits the demo in N columns, shortening labels first; a terminal gives its width', () => {
+  const run = (
+    argv: string[],
+    columns?: number,
+  ): { status: number; out: string[]; err: string[] } => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const status = runDemoCommand(argv, {
+      out: (t) => out.push(...t.split('\n')),
+      err: (t) => err.push(t),
+      clock: FIXED_CLOCK,
+      ...(columns === undefined ? {} : { columns }),
+    });
+    return { status, out, err };
+  };
+  const wide = run(['-s', 'transfer', '--loss', '0.05']);
+  assert.ok(Math.max(...wide.out.map((l) => l.length)) > 150);
+  for (const width of [80, 100, 120]) {
+    for (const r of [
+      run(['-s', 'transfer', '--loss', '0.05', '--width', String(width)]),
+      run(['-s', 'transfer', '--loss', '0.05'], width),
+    ]) {
+      assert.equal(r.status, 0);
+      const long = r.out.filter((l) => l.length > width);
+      assert.deepEqual(long, [], `width ${width}`);
+      // What matters stays: the flags, the notes, and the numbers when there is room.
+      assert.ok(
+        r.out.some((l) => /\|\s+ACK seq 4345:5.*\(lost\)$/.test(l)),
+        `width ${width}`,
+      );
+      assert.ok(
+        r.out.some((l) => /\|\s+SYN,ACK seq 0 ack 1/.test(l)),
+        `width ${width}`,
+      );
+      if (width >= 100)
+        assert.ok(
+          r.out.some((l) => /ACK seq 4345:5793 ack 1 .*\(lost\)$/.test(l)),
+          `width ${width}`,
+        );
+    }
+  }
+  // --width wins over the terminal.
+  const both = run(['--width', '90'], 200);
+  assert.ok(Math.max(...both.out.map((l) => l.length)) <= 90);
+  for (const bad of ['10', 'wide', '-5']) {
+    const r = run(['--width', bad]);
+    assert.equal(r.status, 2, bad);
+    assert.match(
+      r.err[0]!,
+      new RegExp(`^tcpts demo: --width takes columns, a whole number of at least 80, got '${bad}'`),
+    );
+  }
 });

@@ -234,8 +234,8 @@ test('the SVG renders to a PNG that shows two host lines and arrows in both colo
     // Arrows client -> server in blue, server -> client in rust: both present in quantity.
     assert.ok(count([0x1f, 0x5f, 0xa8], 40) > 1500, 'blue arrows and labels');
     assert.ok(count([0xb0, 0x48, 0x1c], 40) > 1000, 'rust arrows and labels');
-    // The two host lines: dark columns at x = 200 and x = 840, down most of the picture.
-    for (const x of [200, 840]) {
+    // The two host lines: dark columns at x = 200 and x = 720 (the lane is 520 wide), down most of the picture.
+    for (const x of [200, 720]) {
       let dark = 0;
       for (let y = 0; y < png.height; y++) {
         const i = y * png.width + x;
@@ -250,4 +250,83 @@ test('the SVG renders to a PNG that shows two host lines and arrows in both colo
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** Each text element's estimated box: monospace advance 0.62 of the font size, height the font size above the baseline. */
+function textBoxes(
+  svg: string,
+): Array<{ text: string; x1: number; x2: number; y1: number; y2: number }> {
+  const fontSize = Number(/<svg [^>]*font-size="([\d.]+)"/.exec(svg)![1]);
+  const boxes: Array<{ text: string; x1: number; x2: number; y1: number; y2: number }> = [];
+  for (const m of svg.matchAll(/<text ([^>]*)>([^<]*)<\/text>/g)) {
+    const attrs = m[1]!;
+    const attr = (name: string): string | undefined =>
+      new RegExp(`(?:^| )${name}="([^"]*)"`).exec(attrs)?.[1];
+    assert.equal(attr('transform'), undefined, 'no rotated text');
+    const text = m[2]!.replace(/&(amp|lt|gt|quot);/g, '_');
+    const size = Number(attr('font-size') ?? fontSize);
+    const width = text.length * size * 0.62;
+    const x = Number(attr('x'));
+    const y = Number(attr('y')) + Number(attr('dy') ?? 0);
+    const anchor = attr('text-anchor') ?? 'start';
+    const x1 = anchor === 'middle' ? x - width / 2 : anchor === 'end' ? x - width : x;
+    boxes.push({ text, x1, x2: x1 + width, y1: y - size, y2: y + size * 0.25 });
+  }
+  return boxes;
+}
+
+test('no two texts of the SVG ladder overlap, dense transfer with losses or handshake', () => {
+  for (const options of [
+    { scenario: 'transfer', loss: 0.05 },
+    { scenario: 'handshake' },
+    { scenario: 'old-duplicate-syn' },
+  ] as const) {
+    const result = runDemo({ ...options, clock: () => 0 });
+    const svg = renderLadderSvg(result.diagram, {
+      head: 30,
+      tail: 15,
+      caption: result.caption,
+      title: 't',
+    });
+    const boxes = textBoxes(svg);
+    assert.ok(boxes.length > 20);
+    for (let i = 0; i < boxes.length; i++) {
+      for (let j = i + 1; j < boxes.length; j++) {
+        const a = boxes[i]!;
+        const b = boxes[j]!;
+        const overlap = a.x1 < b.x2 && b.x1 < a.x2 && a.y1 < b.y2 && b.y1 < a.y2;
+        assert.ok(!overlap, `${options.scenario}: '${a.text}' overlaps '${b.text}'`);
+      }
+    }
+  }
+});
+
+test('a long transfer labels the packets that matter and counts the others', () => {
+  const result = runDemo({ scenario: 'transfer', loss: 0.05, clock: () => 0 });
+  const svg = renderLadderSvg(result.diagram, { head: 30, tail: 15 });
+  const labelled = [...svg.matchAll(/<text class="label" data-packet="(\d+)"/g)].map((m) =>
+    Number(m[1]),
+  );
+  const byNumber = new Map(result.diagram.packets.map((p) => [p.number, p]));
+  // Every loss, retransmission, SYN and FIN in view is labelled.
+  const drawn = [...svg.matchAll(/<line class="arrow" data-packet="(\d+)"/g)].map((m) =>
+    byNumber.get(Number(m[1]))!,
+  );
+  for (const p of drawn) {
+    if (p.lost || p.retransmission || /SYN|FIN|RST/.test(p.flags))
+      assert.ok(labelled.includes(p.number), `packet ${p.number} ${p.label}`);
+  }
+  assert.ok(labelled.length < drawn.length / 2, `${labelled.length} of ${drawn.length}`);
+  const counts = [...svg.matchAll(/<text class="label-count"[^>]*>… ([^<]*) …</g)].map(
+    (m) => m[1]!,
+  );
+  assert.ok(
+    counts.some((c) => /^\d+ data segments?/.test(c)),
+    counts.join(' | '),
+  );
+  // The counts and the labels account for every packet drawn.
+  const counted = counts
+    .flatMap((c) => [...c.matchAll(/(\d+) /g)].map((m) => Number(m[1])))
+    .reduce((a, b) => a + b, 0);
+  assert.equal(counted + labelled.length, drawn.length);
 });

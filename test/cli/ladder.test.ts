@@ -459,3 +459,57 @@ test('tcpts --help lists demo, ladder and packetdrill; runProgram awaits an asyn
     /tcpts packetdrill runs asynchronously: call runProgram\(\) instead of main\(\)/,
   );
 });
+
+test('a SYN,ACK with a new ISN answers a new SYN: it is no retransmission; a SYN sent again is', () => {
+  const demo = runDemo({ scenario: 'old-duplicate-syn', clock: () => 0 });
+  for (const d of [demo.diagram, diagramOf(demo.clientPcap)]) {
+    const synAcks = d.packets.filter((p) => p.flags === 'SYN,ACK');
+    assert.equal(synAcks.length, 2);
+    assert.notEqual(synAcks[0]!.seq, synAcks[1]!.seq);
+    assert.deepEqual(
+      d.packets.filter((p) => p.retransmission).map((p) => p.number),
+      [],
+    );
+  }
+  assert.ok(!renderLadderText(demo.diagram).join('\n').includes('(retransmission)'));
+  assert.equal(demo.summary.retransmissions, 0);
+  // Under loss, a SYN sent again with the same ISN is a retransmission, as
+  // the stacks' own counter says.
+  let seen = false;
+  for (let seed = 1; seed < 40 && !seen; seed++) {
+    const lossy = runDemo({ scenario: 'handshake', loss: 0.4, seed, clock: () => 0 });
+    const syns = lossy.diagram.packets.filter((p) => p.flags === 'SYN');
+    if (syns.length < 2) continue;
+    seen = true;
+    assert.equal(syns[0]!.retransmission, false);
+    assert.ok(syns.slice(1).every((p) => p.retransmission && p.seq === syns[0]!.seq));
+  }
+  assert.ok(seen, 'some seed loses the first SYN');
+});
+
+test('tcpts ladder --width fits the picture, shortening the labels first', () => {
+  const wide = run(['ladder', HANDSHAKE]);
+  assert.equal(wide.status, 0);
+  const widest = Math.max(
+    ...wide.out
+      .join('\n')
+      .split('\n')
+      .map((l) => l.length),
+  );
+  assert.ok(widest > 100, `widest ${widest}`);
+  const narrow = run(['ladder', HANDSHAKE, '--width', '90']);
+  assert.equal(narrow.status, 0);
+  const lines = narrow.out.join('\n').split('\n');
+  assert.deepEqual(
+    // The first line names the file: a long path is the user's.
+    lines.slice(1).filter((l) => l.length > 90),
+    [],
+  );
+  // Same rows, same arrows: only the labels lost their options.
+  assert.equal(lines.length, wide.out.join('\n').split('\n').length);
+  assert.ok(lines.some((l) => /\|\s+SYN seq 0 win \d+ <…>$/.test(l)));
+  assert.match(
+    run(['ladder', HANDSHAKE, '--width', '20']).err[0]!,
+    /^tcpts ladder: --width takes columns/,
+  );
+});

@@ -15,7 +15,7 @@ import { TcpFlags } from '../../src/wire/index.js';
 import { runDemo, runDemoCommand } from '../../src/cli/demo/index.js';
 import { segmentOf } from '../../src/cli/ladder-model.js';
 import { main } from '../../src/cli/main.js';
-import { plotFromCapture, plotFromSamples } from '../../src/cli/plot-model.js';
+import { dataWindow, plotFromCapture, plotFromSamples } from '../../src/cli/plot-model.js';
 import { niceTicks, renderPlotSvg, runPlot } from '../../src/cli/plot.js';
 
 const SACK_PCAP = new URL('../../fixtures/pcap/tcp-sack.pcap', import.meta.url);
@@ -322,4 +322,76 @@ test("a BBR connection's plot draws its BDP and min_rtt and names its states", a
   assert.match(svg, /class="bbr-bdp"/);
   assert.match(svg, /class="bbr-min-rtt"/);
   assert.match(svg, /BBR&apos;s BDP|BBR's BDP/);
+});
+
+test("demo --plot counts time from the connection's first packet, as the ladder does", () => {
+  const result = runDemo({ scenario: 'transfer', recordSamples: 10_000 });
+  const model = plotFromSamples(result.samples!.list, 0, result.diagram.start);
+  const firstData = result.diagram.packets.find((p) => p.from === 'client' && p.length > 0)!;
+  // The handshake comes first: the first data leaves one round trip after the SYN.
+  assert.ok(firstData.sentAt! > 0);
+  assert.equal(model.sent[0]!.at, firstData.sentAt);
+  // Without an origin, time 0 is the first sample.
+  assert.equal(plotFromSamples(result.samples!.list).sent[0]!.at, 0);
+  // The picture says where time 0 is.
+  const dir = mkdtempSync(join(tmpdir(), 'tcpts-plot-'));
+  try {
+    const svg = join(dir, 'p.svg');
+    assert.equal(runDemoCommand(['-s', 'transfer', '--plot', svg], io().io), 0);
+    assert.match(readFileSync(svg, 'utf8'), />time \(ms\) since the connection's first packet</);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tcpts plot zooms to where the data is, and --from/--to choose the window', () => {
+  // A loopback-like connection: 8 ms long, the data in its last 0.8 ms.
+  const model = plotFromSamples([]);
+  model.window = null;
+  model.sent.push({ at: 7200, start: 0, end: 1000 }, { at: 8000, start: 1000, end: 2000 });
+  model.acks.push({ at: 0, ack: 0, windowEdge: 0 }, { at: 8100, ack: 2000, windowEdge: 9000 });
+  assert.deepEqual(dataWindow(model), { fromUs: 7150, toUs: 8050 });
+  assert.equal(dataWindow(plotFromSamples([])), null);
+
+  const dir = mkdtempSync(join(tmpdir(), 'tcpts-plot-'));
+  try {
+    const out = join(dir, 'zoom.svg');
+    const ticks = (svg: string): number[] =>
+      [
+        ...svg.matchAll(
+          /<text class="tick" x="[\d.]+" y="(?:[\d.]+)" text-anchor="middle"[^>]*>([^<]+)</g,
+        ),
+      ].map((m) => Number(m[1]));
+    // The fixture's data starts 50 ms after its SYN: the axis starts near there.
+    assert.equal(runPlot([SACK_PCAP.pathname, '-o', out], io().io), 0);
+    let svg = readFileSync(out, 'utf8');
+    assert.ok(ticks(svg)[0]! >= 30, `first tick ${ticks(svg)[0]}`);
+    assert.match(
+      svg,
+      /Showing 32\.880 ms to 403\.415 ms after the first packet, where the data is/,
+    );
+    // An explicit window, in seconds.
+    assert.equal(
+      runPlot([SACK_PCAP.pathname, '-o', out, '--from', '0', '--to', '0.1'], io().io),
+      0,
+    );
+    svg = readFileSync(out, 'utf8');
+    assert.equal(ticks(svg)[0], 0);
+    assert.equal(ticks(svg)[ticks(svg).length - 1], 100);
+    assert.match(svg, /Showing 0\.000 ms to 100\.000 ms after the first packet\./);
+    checkXml(svg);
+    for (const [args, pattern] of [
+      [['--from', '-1'], /^tcpts plot: --from takes seconds after the first packet .*got '-1'/],
+      [['--to', 'soon'], /^tcpts plot: --to takes seconds .*got 'soon'/],
+      [['--from', '2', '--to', '1'], /^tcpts plot: --to must be after --from/],
+      [['--from'], /^tcpts plot: --from needs a value: seconds after the first packet/],
+    ] as Array<[string[], RegExp]>) {
+      const e = io();
+      assert.equal(runPlot([SACK_PCAP.pathname, '-o', out, ...args], e.io), 2, args.join(' '));
+      assert.equal(e.err.length, 1);
+      assert.match(e.err[0]!, pattern);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -29,7 +29,10 @@ test('bad usage of sim and soak is one line and status 2', async () => {
     const notPlan = join(dir, 'other.json');
     writeFileSync(notPlan, '{"seed": 1}');
     const cases: Array<[string[], RegExp]> = [
-      [['soak', '--scenarios', '-1'], /^tcpts soak: bad value for option '--scenarios'/],
+      [
+        ['soak', '--scenarios', '-1'],
+        /^tcpts soak: --scenarios takes a positive whole number, got '-1'/,
+      ],
       [
         ['soak', '--scenarios=-1'],
         /^tcpts soak: --scenarios takes a positive whole number, got '-1'/,

@@ -3,14 +3,13 @@ import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { CommandIo } from '../args.js';
 import { parseCommandArgs } from '../args.js';
-import type { LayoutOptions } from '../ladder-model.js';
-import { describeFsError } from '../ladder.js';
+import { MIN_TEXT_WIDTH, describeFsError, textWidth } from '../ladder.js';
 import { plotFromSamples } from '../plot-model.js';
 import { renderPlotSvg } from '../plot.js';
 import { progressBarFor, type ProgressStream } from '../progress.js';
 import { renderLadderSvg } from '../svg.js';
 import { DEMO_DEFAULTS, MAX_DEMO_BYTES, SCENARIOS, type DemoOptions } from './options.js';
-import { DEMO_HEAD, DEMO_TAIL, demoJson, demoLines } from './output.js';
+import { DEMO_HEAD, DEMO_TAIL, demoJson, demoLines, type DemoTextOptions } from './output.js';
 import { runDemo } from './run.js';
 
 /** `tcpts demo --help`. */
@@ -56,10 +55,28 @@ Options:
       --json           print JSON (packets, transitions, summary) instead
       --all            draw every packet (a long run shows the first ${DEMO_HEAD}
                        and the last ${DEMO_TAIL} otherwise)
+      --width N        fit the ladder in N columns, shortening the labels first
+                       (default: the terminal's width, $COLUMNS, when printing
+                       to a terminal; else no limit)
   -h, --help           show this help
 
-Exit status: 0 on success, 1 when the run did not end as it should (data
-damaged, a connection left open) or a file cannot be written, 2 for bad usage.`;
+Exit status: 0 on success, 1 when the run did not do what the scenario shows
+(data damaged, a connection left open or timed out, said on stderr) or a file
+cannot be written, 2 for bad usage.`;
+
+/** How each side's connection ends when a scenario does what it shows; the others end in an orderly close (null). */
+const EXPECTED_ENDINGS: Partial<
+  Record<(typeof SCENARIOS)[number], { client: string | null; server: string | null }>
+> = {
+  reset: { client: 'reset', server: 'aborted' },
+};
+
+/** What each file option wrote, for the line that names the file. */
+const WRITTEN = {
+  pcap: "the capture at the client's end",
+  svg: 'the ladder diagram',
+  plot: "the client's time-sequence graph",
+} as const;
 
 /** Samples kept for `--plot` (TcpConfig.recordSamples of the client). */
 const PLOT_SAMPLES = 1 << 18;
@@ -84,12 +101,12 @@ function parseBytes(text: string): number | null {
 /** Runs `tcpts demo`; returns the exit status. */
 export function runDemoCommand(args: string[], io: DemoCommandIo): number {
   const parsed = parseCommandArgs('demo', args, {
-    scenario: { type: 'string', short: 's' },
-    loss: { type: 'string' },
-    delay: { type: 'string' },
-    rate: { type: 'string' },
-    bytes: { type: 'string' },
-    seed: { type: 'string' },
+    scenario: { type: 'string', short: 's', takes: `a scenario, one of ${SCENARIOS.join(', ')}` },
+    loss: { type: 'string', takes: 'a fraction from 0 to below 1 (0.05 is 5%)' },
+    delay: { type: 'string', takes: 'milliseconds from 0 to 60000' },
+    rate: { type: 'string', takes: 'Mbit/s, more than 0' },
+    bytes: { type: 'string', takes: 'a whole number (k and M suffixes allowed)' },
+    seed: { type: 'string', takes: 'a whole number from 0 to 4294967295' },
     ipv6: { type: 'boolean' },
     absolute: { type: 'boolean', short: 'S' },
     pcap: { type: 'string' },
@@ -97,6 +114,7 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     plot: { type: 'string' },
     json: { type: 'boolean' },
     all: { type: 'boolean' },
+    width: { type: 'string', takes: `columns, at least ${MIN_TEXT_WIDTH}` },
     help: { type: 'boolean', short: 'h' },
   });
   const fail = (message: string): number => {
@@ -113,6 +131,11 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     return 0;
   }
   if (parsed.positionals.length > 0) return fail(`unexpected argument '${parsed.positionals[0]}'`);
+  const width = textWidth('demo', v.width, io);
+  if (typeof width === 'string') {
+    io.err(width);
+    return 2;
+  }
   const options: DemoOptions = {};
   if (typeof v.scenario === 'string') {
     const name = SCENARIOS.find((s) => s === v.scenario);
@@ -177,8 +200,12 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
     options.progress = (done, _total, us) => bar.update(done, `virtual ${(us / 1e6).toFixed(2)} s`);
   const result = runDemo(options);
   bar?.finish();
-  const layout: LayoutOptions = v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {};
+  const layout: DemoTextOptions = {
+    ...(v.all === true ? { head: Number.POSITIVE_INFINITY, tail: 0 } : {}),
+    ...(width === undefined ? {} : { width }),
+  };
   let status = 0;
+  const wrote: string[] = [];
   for (const [flag, path, content] of [
     ['pcap', v.pcap, () => result.clientPcap],
     [
@@ -195,23 +222,50 @@ export function runDemoCommand(args: string[], io: DemoCommandIo): number {
       'plot',
       v.plot,
       () =>
-        renderPlotSvg(plotFromSamples(result.samples?.list ?? [], result.samples?.dropped ?? 0), {
-          title: `${result.rerun}: the client's connection`,
-        }),
+        // Time 0 is the ladder's: the connection's first packet (diagram.start).
+        renderPlotSvg(
+          plotFromSamples(
+            result.samples?.list ?? [],
+            result.samples?.dropped ?? 0,
+            result.diagram.start,
+          ),
+          {
+            title: `${result.rerun}: the client's connection`,
+          },
+        ),
     ],
   ] as const) {
     if (typeof path !== 'string') continue;
     try {
       writeFileSync(path, content());
+      wrote.push(`wrote ${path} (${WRITTEN[flag]})`);
     } catch (error) {
       io.err(`tcpts demo: cannot write --${flag} ${path}: ${describeFsError(error)}`);
       status = 1;
     }
   }
-  if (v.json === true) io.out(JSON.stringify(demoJson(result), null, 2));
-  else io.out(demoLines(result, layout).join('\n'));
+  // Say where each file went; on stderr with --json, whose stdout is one JSON document.
+  if (v.json === true) {
+    io.out(JSON.stringify(demoJson(result), null, 2));
+    if (wrote.length > 0) io.err(wrote.join('\n'));
+  } else {
+    io.out([...demoLines(result, layout), ...(wrote.length > 0 ? ['', ...wrote] : [])].join('\n'));
+  }
   const s = result.summary;
   if (s.intact === false) status = 1;
-  if (s.endings.client === 'open' || s.endings.server === 'open') status = 1;
+  const expected = EXPECTED_ENDINGS[result.scenario] ?? { client: null, server: null };
+  for (const side of ['client', 'server'] as const) {
+    const ending = s.endings[side];
+    if (ending === expected[side]) continue;
+    // A scenario that did not do what its caption shows (a handshake that
+    // timed out under heavy loss, say) is not a success.
+    const how =
+      ending === null ? 'closed in order' : ending === 'open' ? 'was left open' : `ended ${ending}`;
+    const should = expected[side] === null ? 'close in order' : `end ${expected[side]}`;
+    io.err(
+      `tcpts demo: the ${side}'s connection ${how}; in ${result.scenario} it should ${should}`,
+    );
+    status = 1;
+  }
   return status;
 }

@@ -49,6 +49,8 @@ export function summaryLines(result: DemoResult): string[] {
 /** Options of {@link demoLines}. */
 export interface DemoTextOptions extends LayoutOptions {
   laneWidth?: number;
+  /** Columns the ladder fits in (see TextOptions.width). */
+  width?: number;
 }
 
 /** The whole terminal output of a demo: heading, caption, ladder, summary. */
@@ -65,15 +67,46 @@ export function demoLines(result: DemoResult, options: DemoTextOptions = {}): st
     options.head === undefined && options.tail === undefined
       ? { head: DEMO_HEAD, tail: DEMO_TAIL, ...options }
       : options;
+  const width = options.width;
+  const caption = result.caption.map((line) => `  ${line}`);
+  const heading = `tcpts demo: ${result.scenario} (${conditions.join(', ')})`;
   return [
-    `tcpts demo: ${result.scenario} (${conditions.join(', ')})`,
+    ...(width === undefined || heading.length <= width
+      ? [heading]
+      : wrapWords(heading, width, '', '  ')),
     '',
-    ...result.caption.map((line) => `  ${line}`),
+    ...(width === undefined || caption.every((l) => l.length <= width)
+      ? caption
+      : wrapWords(result.caption.join(' '), width, '  ', '  ')),
     '',
     ...renderLadderText(result.diagram, layout),
     '',
-    ...summaryLines(result),
+    ...(width === undefined
+      ? summaryLines(result)
+      : summaryLines(result).flatMap((line) =>
+          line.length <= width
+            ? [line]
+            : wrapWords(line.slice(16), width, line.slice(0, 16), ' '.repeat(16)),
+        )),
   ];
+}
+
+/** `text` in lines of at most `width` columns after `first` (then `rest`), broken between words (a longer word stands alone). */
+function wrapWords(text: string, width: number, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  let line = first;
+  let empty = true;
+  for (const word of text.split(/\s+/).filter((w) => w !== '')) {
+    if (!empty && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = rest;
+      empty = true;
+    }
+    line += empty ? word : ` ${word}`;
+    empty = false;
+  }
+  if (!empty) lines.push(line);
+  return lines;
 }
 
 /** The JSON `--json` prints: the packets, every transition, the summary. */
