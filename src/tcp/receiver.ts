@@ -50,7 +50,7 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
     if (c.rcv.readClosed) {
       // Data for an application that has closed: Linux answers with RST.
       drop(c, TcpDropReason.DataAfterClose);
-      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true));
+      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true, now));
       finish(c, now, TcpError.Aborted, 'rcv data after close');
       return;
     }
