@@ -128,6 +128,13 @@ export interface TcpConfig {
    * 0 records nothing and allocates nothing. Default 0.
    */
   recordSamples?: number;
+  /**
+   * Data that arrives after close() (FIN-WAIT-1/2) is answered as Linux answers it: a reset
+   * in reply to that segment (tcp_v4_send_reset: SEQ = SEG.ACK, no ACK bit). Off: the
+   * connection aborts as RFC 9293 §3.10.5 ABORT does, <SEQ=SND.NXT><CTL=RST,ACK>. RFC 1122
+   * §4.2.2.13 asks for a reset and says no more. Default false.
+   */
+  resetDataAfterCloseAsReply?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -184,6 +191,7 @@ export function linuxProfile(): TcpConfig {
     hystart: true,
     receiveBufferAutotuning: true,
     recordSamples: 0,
+    resetDataAfterCloseAsReply: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),

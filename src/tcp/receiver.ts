@@ -48,9 +48,15 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
     if (c.opt.ecnOn) receiveEcn(c, seg);
     if (c.opt.timestampsOn && c.autotune) sampleReceiveRtt(c, now, seg);
     if (c.rcv.readClosed) {
-      // Data for an application that has closed: Linux answers with RST.
+      // Data for an application that has closed: Linux answers with RST, in the
+      // form of an answer to this segment (SEQ = SEG.ACK, no ACK bit: every
+      // segment that reaches here has an ACK).
       drop(c, TcpDropReason.DataAfterClose);
-      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true, now));
+      c.snd.rstToSend.push(
+        c.config.resetDataAfterCloseAsReply === true
+          ? makeRst(c, seg.ack, false)
+          : makeRst(c, c.snd.nxt, true, now),
+      );
       finish(c, now, TcpError.Aborted, 'rcv data after close');
       return;
     }
