@@ -135,6 +135,13 @@ export interface TcpConfig {
    * §4.2.2.13 asks for a reset and says no more. Default false.
    */
   resetDataAfterCloseAsReply?: boolean;
+  /**
+   * A FIN that arrives in ESTABLISHED ends quick-ACK mode and is acknowledged by the
+   * delayed-ACK timer, as Linux does (tcp_fin enters pingpong mode), so that the
+   * application's own FIN can carry the ACK. Off: the FIN is acknowledged at once. RFC 1122
+   * §4.2.3.2 allows either. Default false.
+   */
+  delayedAckOfFin?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -192,6 +199,7 @@ export function linuxProfile(): TcpConfig {
     receiveBufferAutotuning: true,
     recordSamples: 0,
     resetDataAfterCloseAsReply: false,
+    delayedAckOfFin: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),

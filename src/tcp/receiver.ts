@@ -99,7 +99,14 @@ function acceptFin(c: Tcb, now: Instant): void {
   c.rcv.finReceived = true;
   c.rcv.pendingFinOffset = -1;
   c.rcv.nxt = seqAdd(c.rcv.nxt, 1);
-  c.rcv.ackNow = true;
+  if (c.config.delayedAckOfFin === true && c.state === TcpState.Established) {
+    // Linux's tcp_fin: the peer is done, so leave quick-ACK mode and let the
+    // delayed-ACK timer (or our own FIN, if the application closes first) carry the ACK.
+    c.rcv.quickAcks = 0;
+    scheduleAck(c, now, 0);
+  } else {
+    c.rcv.ackNow = true;
+  }
   push(c, { type: 'peer-closed' });
   switch (c.state) {
     case TcpState.SynReceived:
