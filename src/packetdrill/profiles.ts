@@ -36,6 +36,7 @@ function linuxTcp(): TcpConfig {
     congestionControl: 'newreno',
     // Where Linux and the RFC differ, the profile does what Linux does.
     resetDataAfterCloseAsReply: true,
+    cwndGrowsByDelivered: true,
   };
 }
 

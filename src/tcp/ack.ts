@@ -349,7 +349,7 @@ function onAckEvent(
     const rtt = sample.caRtt >= 0 ? (sample.caRtt as Duration) : c.loss.lastRttSample;
     // Linux tcp_is_cwnd_limited: the window's peak use, not just this moment's.
     const used = priorInFlight > c.snd.windowMaxFlight ? priorInFlight : c.snd.windowMaxFlight;
-    c.cc.onAck(now, dataAcked, used, rtt);
+    c.cc.onAck(now, c.config.cwndGrowsByDelivered === true ? delivered : dataAcked, used, rtt);
   }
   if (c.loss.caState === CaState.Open && c.loss.board.retransBytes === 0)
     c.loss.retransStampTs = -1;

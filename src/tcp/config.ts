@@ -142,6 +142,13 @@ export interface TcpConfig {
    * §4.2.3.2 allows either. Default false.
    */
   delayedAckOfFin?: boolean;
+  /**
+   * The congestion controller grows cwnd by the bytes an ACK newly delivers (newly SACKed
+   * plus newly acknowledged and not SACKed before), as Linux's tcp_cong_avoid does with
+   * tp->delivered. Off: by the bytes the cumulative ACK newly covers, SACKed before or not
+   * (RFC 3465 §2.2, RFC 5681 §3.1). Default false.
+   */
+  cwndGrowsByDelivered?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -200,6 +207,7 @@ export function linuxProfile(): TcpConfig {
     recordSamples: 0,
     resetDataAfterCloseAsReply: false,
     delayedAckOfFin: false,
+    cwndGrowsByDelivered: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),
