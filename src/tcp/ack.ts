@@ -66,7 +66,7 @@ export function processAck(c: Tcb, now: Instant, seg: TcpRepr): boolean {
     // RFC 9293: an ACK of something not yet sent gets an ACK and is dropped
     // (RFC 5961 §5.2 makes it a challenge ACK, rate limited).
     drop(c, TcpDropReason.BadAck);
-    challengeAck(c, now);
+    if (c.config.dropAckOfUnsent !== true) challengeAck(c, now);
     return false;
   }
   if (c.config.rfc5961 && seqLt(ack, seqAdd(c.snd.una, -c.snd.maxWnd))) {

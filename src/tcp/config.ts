@@ -149,6 +149,12 @@ export interface TcpConfig {
    * (RFC 3465 §2.2, RFC 5681 §3.1). Default false.
    */
   cwndGrowsByDelivered?: boolean;
+  /**
+   * An ACK of data never sent (SEG.ACK > SND.NXT) is dropped in silence, as Linux's tcp_ack
+   * does. Off: it is answered with an ACK (RFC 9293 §3.10.7.4 step 5; a rate-limited
+   * challenge ACK, RFC 5961 §5.2). Default false.
+   */
+  dropAckOfUnsent?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -208,6 +214,7 @@ export function linuxProfile(): TcpConfig {
     resetDataAfterCloseAsReply: false,
     delayedAckOfFin: false,
     cwndGrowsByDelivered: false,
+    dropAckOfUnsent: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),
