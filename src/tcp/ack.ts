@@ -324,6 +324,7 @@ function onAckEvent(
     c.loss.caState = openState(c);
   }
 
+  const lostBefore = c.counters.lostSegments;
   // Loss detection (Linux tcp_time_to_recover) and the congestion signals.
   if (c.loss.caState !== CaState.Loss) {
     const lost = c.opt.sackOn ? detectLosses(c, now) : false;
@@ -343,7 +344,9 @@ function onAckEvent(
 
   // The window: PRR while reducing (RFC 6937), the controller otherwise.
   if (c.loss.caState === CaState.Cwr || (c.loss.caState === CaState.Recovery && c.opt.sackOn)) {
-    if (delivered > 0) reduceWindow(c, delivered, false);
+    const safeAck =
+      c.config.prrSafeAck !== true || (advanced && c.counters.lostSegments === lostBefore);
+    if (delivered > 0) reduceWindow(c, delivered, false, safeAck);
   } else if (advanced && priorState !== CaState.Recovery && priorState !== CaState.Cwr) {
     // (The ACK that ends a reduction leaves cwnd where the reduction put it.)
     const rtt = sample.caRtt >= 0 ? (sample.caRtt as Duration) : c.loss.lastRttSample;

@@ -155,6 +155,12 @@ export interface TcpConfig {
    * challenge ACK, RFC 5961 §5.2). Default false.
    */
   dropAckOfUnsent?: boolean;
+  /**
+   * PRR's slow-start reduction bound adds its extra MSS only on an ACK that advances
+   * SND.UNA and shows no new loss (RFC 9937's safeACK, Linux's tcp_cwnd_reduction). Off:
+   * on every ACK, as RFC 6937 §3 did. Default false.
+   */
+  prrSafeAck?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -215,6 +221,7 @@ export function linuxProfile(): TcpConfig {
     delayedAckOfFin: false,
     cwndGrowsByDelivered: false,
     dropAckOfUnsent: false,
+    prrSafeAck: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),
