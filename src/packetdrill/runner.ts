@@ -238,6 +238,12 @@ function resolveSettings(script: Script, options: RunOptions): Settings | string
   for (const [k, v] of Object.entries(settings)) {
     if (typeof v === 'number' && !Number.isFinite(v)) return `bad value for an option (${k})`;
   }
+  // The stack takes the MSS from the MTU less the IP and TCP headers, and a
+  // TcpConfig refuses an MSS below 64 bytes (validateTcpConfig): say so here,
+  // instead of the connection throwing when the first SYN arrives.
+  const headers = (family === 4 ? 20 : 40) + 20;
+  if (settings.mtu < headers + 64)
+    return `--mtu=${settings.mtu} leaves an MSS of ${settings.mtu - headers} bytes; tcpts needs at least 64, so an MTU of at least ${headers + 64}`;
   const parse = family === 4 ? parseIpv4Address : parseIpv6Address;
   if (parse(settings.localAddress) === null || parse(settings.remoteAddress) === null)
     return `bad --local_ip or --remote_ip for IPv${family}`;
