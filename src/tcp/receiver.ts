@@ -68,11 +68,19 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
     // pulled in when a hole fills, which were counted when they were held.
     c.counters.bytesReceived += c.rcv.buffer.nextOffset + c.rcv.buffer.outOfOrderBytes - heldBefore;
     if (payload.length > c.rcv.mss && payload.length <= c.config.mss) c.rcv.mss = payload.length;
-    if (result.duplicate > 0) noteDuplicate(c, seg.seq, Math.min(result.duplicate, payload.length));
     if (result.inOrder > 0) {
       c.rcv.nxt = seqAdd(c.rcv.nxt, result.inOrder);
       signalReadable(c);
     }
+    // After RCV.NXT moved, so that noteDuplicate maps sequence numbers to the
+    // buffer's offsets as they are now: exactly the bytes that came twice.
+    const buffer = c.rcv.buffer;
+    if (buffer.firstDuplicateLength > 0)
+      noteDuplicate(
+        c,
+        seqAdd(seg.seq, buffer.firstDuplicateOffset - offset),
+        buffer.firstDuplicateLength,
+      );
     if (result.heldOutOfOrder > 0 || result.inOrder === 0 || result.filledHole) {
       // RFC 5681 §4.2: out-of-order data and data that fills a hole are ACKed at once.
       c.rcv.ackNow = true;
