@@ -22,10 +22,18 @@ export interface Profile {
  * receive buffer, which implies window scale 7 (a Linux 6.x kernel with its
  * 32 MiB default advertises 10), and NewReno, whose halving the scripts'
  * cwnd/ssthresh expectations assume (a script asks for CUBIC with
- * tcp_congestion_control=cubic).
+ * tcp_congestion_control=cubic). Where Linux departs from the RFC that the
+ * core's defaults follow, a named switch turns Linux's behaviour on here.
  */
 function linuxTcp(): TcpConfig {
-  return { ...linuxProfile(), maxReceiveBufferSize: 6 * 1024 * 1024, congestionControl: 'newreno' };
+  return {
+    ...linuxProfile(),
+    maxReceiveBufferSize: 6 * 1024 * 1024,
+    congestionControl: 'newreno',
+    // Where Linux and the RFC differ, the profile does what Linux does.
+    resetDataAfterCloseAsReply: true,
+    cwndGrowsByDelivered: true,
+  };
 }
 
 /** Profiles by name. A `freebsd` profile joins here with its own explicit knobs. */

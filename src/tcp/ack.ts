@@ -66,7 +66,7 @@ export function processAck(c: Tcb, now: Instant, seg: TcpRepr): boolean {
     // RFC 9293: an ACK of something not yet sent gets an ACK and is dropped
     // (RFC 5961 §5.2 makes it a challenge ACK, rate limited).
     drop(c, TcpDropReason.BadAck);
-    challengeAck(c, now);
+    if (c.config.dropAckOfUnsent !== true) challengeAck(c, now);
     return false;
   }
   if (c.config.rfc5961 && seqLt(ack, seqAdd(c.snd.una, -c.snd.maxWnd))) {
@@ -324,6 +324,7 @@ function onAckEvent(
     c.cc.onRecoveryExit?.(now);
   }
 
+  const lostBefore = c.counters.lostSegments;
   // Loss detection (Linux tcp_time_to_recover) and the congestion signals.
   if (c.loss.caState !== CaState.Loss) {
     const lost = c.opt.sackOn ? detectLosses(c, now) : false;
@@ -359,13 +360,15 @@ function onAckEvent(
     c.loss.caState === CaState.Cwr ||
     (c.loss.caState === CaState.Recovery && c.opt.sackOn)
   ) {
-    if (delivered > 0) reduceWindow(c, delivered, false);
+    const safeAck =
+      c.config.prrSafeAck !== true || (advanced && c.counters.lostSegments === lostBefore);
+    if (delivered > 0) reduceWindow(c, delivered, false, safeAck);
   } else if (advanced && priorState !== CaState.Recovery && priorState !== CaState.Cwr) {
     // (The ACK that ends a reduction leaves cwnd where the reduction put it.)
     const rtt = sample.caRtt >= 0 ? (sample.caRtt as Duration) : c.loss.lastRttSample;
     // Linux tcp_is_cwnd_limited: the window's peak use, not just this moment's.
     const used = priorInFlight > c.snd.windowMaxFlight ? priorInFlight : c.snd.windowMaxFlight;
-    c.cc.onAck(now, dataAcked, used, rtt);
+    c.cc.onAck(now, c.config.cwndGrowsByDelivered === true ? delivered : dataAcked, used, rtt);
   }
   if (c.loss.caState === CaState.Open && c.loss.board.retransBytes === 0)
     c.loss.retransStampTs = -1;

@@ -135,6 +135,39 @@ export interface TcpConfig {
    * 0 records nothing and allocates nothing. Default 0.
    */
   recordSamples?: number;
+  /**
+   * Data that arrives after close() (FIN-WAIT-1/2) is answered as Linux answers it: a reset
+   * in reply to that segment (tcp_v4_send_reset: SEQ = SEG.ACK, no ACK bit). Off: the
+   * connection aborts as RFC 9293 §3.10.5 ABORT does, <SEQ=SND.NXT><CTL=RST,ACK>. RFC 1122
+   * §4.2.2.13 asks for a reset and says no more. Default false.
+   */
+  resetDataAfterCloseAsReply?: boolean;
+  /**
+   * A FIN that arrives in ESTABLISHED ends quick-ACK mode and is acknowledged by the
+   * delayed-ACK timer, as Linux does (tcp_fin enters pingpong mode), so that the
+   * application's own FIN can carry the ACK. Off: the FIN is acknowledged at once. RFC 1122
+   * §4.2.3.2 allows either. Default false.
+   */
+  delayedAckOfFin?: boolean;
+  /**
+   * The congestion controller grows cwnd by the bytes an ACK newly delivers (newly SACKed
+   * plus newly acknowledged and not SACKed before), as Linux's tcp_cong_avoid does with
+   * tp->delivered. Off: by the bytes the cumulative ACK newly covers, SACKed before or not
+   * (RFC 3465 §2.2, RFC 5681 §3.1). Default false.
+   */
+  cwndGrowsByDelivered?: boolean;
+  /**
+   * An ACK of data never sent (SEG.ACK > SND.NXT) is dropped in silence, as Linux's tcp_ack
+   * does. Off: it is answered with an ACK (RFC 9293 §3.10.7.4 step 5; a rate-limited
+   * challenge ACK, RFC 5961 §5.2). Default false.
+   */
+  dropAckOfUnsent?: boolean;
+  /**
+   * PRR's slow-start reduction bound adds its extra MSS only on an ACK that advances
+   * SND.UNA and shows no new loss (RFC 9937's safeACK, Linux's tcp_cwnd_reduction). Off:
+   * on every ACK, as RFC 6937 §3 did. Default false.
+   */
+  prrSafeAck?: boolean;
   /** RFC 5961 defences (challenge ACKs for in-window RST and SYN, ACK range check). */
   rfc5961: boolean;
   /**
@@ -192,6 +225,11 @@ export function linuxProfile(): TcpConfig {
     hystart: true,
     receiveBufferAutotuning: true,
     recordSamples: 0,
+    resetDataAfterCloseAsReply: false,
+    delayedAckOfFin: false,
+    cwndGrowsByDelivered: false,
+    dropAckOfUnsent: false,
+    prrSafeAck: false,
     rfc5961: true,
     challengeAckLimit: 1000,
     maxPersistInterval: seconds(120),

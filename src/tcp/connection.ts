@@ -368,7 +368,7 @@ export class Connection {
       case TcpState.FinWait2:
       case TcpState.CloseWait:
         // RFC 9293 §3.10.5: <SEQ=SND.NXT><CTL=RST> from these states.
-        this.tcb.snd.rstToSend.push(makeRst(this.tcb, this.tcb.snd.nxt, true));
+        this.tcb.snd.rstToSend.push(makeRst(this.tcb, this.tcb.snd.nxt, true, now));
         break;
       default:
         // LISTEN, SYN-SENT, and CLOSING, LAST-ACK, TIME-WAIT (our FIN is out;

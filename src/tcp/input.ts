@@ -361,6 +361,10 @@ function segmentInSynchronized(c: Tcb, now: Instant, input: TcpRepr): void {
     if ((seg.flags & TcpFlags.FIN) !== 0) {
       c.rcv.ackNow = true;
       c.timers.timeWaitAt = later(now, micros(2 * c.config.msl));
+    } else if (seg.seq !== c.rcv.nxt || seg.payload.length > 0) {
+      // Anything but a bare ACK at RCV.NXT is answered with an ACK, as Linux
+      // (tcp_timewait_state_process) and FreeBSD do: RFC 9293 says nothing here.
+      c.rcv.ackNow = true;
     }
     return;
   }

@@ -38,6 +38,13 @@ export class ReceiveBuffer {
   private heldBytes = 0;
   /** Ranges touched most recently first (RFC 2018 §4: SACK block order). */
   private recent: Array<[number, number]> = [];
+  /**
+   * The first run of the last inserted segment's bytes that we already had,
+   * below the next offset or held out of order: what its D-SACK block
+   * reports (RFC 2883 §4). Length 0: nothing came twice.
+   */
+  firstDuplicateOffset = 0;
+  firstDuplicateLength = 0;
 
   /** `pool`: where the in-order ring's storage goes when it empties, and comes from again. */
   constructor(limit: number, pool: BufferPool | null = null) {
@@ -95,13 +102,19 @@ export class ReceiveBuffer {
     const result: InsertResult = { inOrder: 0, heldOutOfOrder: 0, duplicate: 0, filledHole: false };
     let start = offset;
     let bytes = data;
+    this.firstDuplicateLength = 0;
     if (start < this.next) {
       const skip = Math.min(this.next - start, bytes.length);
       result.duplicate += skip;
+      this.firstDuplicateOffset = start;
+      this.firstDuplicateLength = skip;
       bytes = bytes.subarray(skip);
       start += skip;
     }
     if (bytes.length === 0) return result;
+    // Bytes already held out of order came twice too, whether this segment
+    // fills the hole below them or not.
+    if (this.firstDuplicateLength === 0) this.findHeldOverlap(start, start + bytes.length);
     if (start === this.next) {
       const hadHoles = this.held.length > 0;
       const written = this.ring.write(bytes);
@@ -136,6 +149,21 @@ export class ReceiveBuffer {
     this.heldRanges.add(start, end);
     this.touchRecent(start, end);
     return result;
+  }
+
+  /** Sets the first duplicate run to the first part of [start, end) already held out of order. */
+  private findHeldOverlap(start: number, end: number): void {
+    const held = this.heldRanges;
+    for (let i = 0; i < held.count; i++) {
+      const s = Math.max(start, held.startAt(i));
+      const e = Math.min(end, held.endAt(i));
+      if (e > s) {
+        this.firstDuplicateOffset = s;
+        this.firstDuplicateLength = e - s;
+        return;
+      }
+      if (held.startAt(i) >= end) return;
+    }
   }
 
   /** Copies up to `dst.length` in-order bytes out, consuming them. */

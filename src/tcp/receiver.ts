@@ -48,9 +48,15 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
     if (c.opt.ecnOn) receiveEcn(c, seg);
     if (c.opt.timestampsOn && c.autotune) sampleReceiveRtt(c, now, seg);
     if (c.rcv.readClosed) {
-      // Data for an application that has closed: Linux answers with RST.
+      // Data for an application that has closed: Linux answers with RST, in the
+      // form of an answer to this segment (SEQ = SEG.ACK, no ACK bit: every
+      // segment that reaches here has an ACK).
       drop(c, TcpDropReason.DataAfterClose);
-      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true));
+      c.snd.rstToSend.push(
+        c.config.resetDataAfterCloseAsReply === true
+          ? makeRst(c, seg.ack, false)
+          : makeRst(c, c.snd.nxt, true, now),
+      );
       finish(c, now, TcpError.Aborted, 'rcv data after close');
       return;
     }
@@ -62,11 +68,19 @@ export function processText(c: Tcb, now: Instant, seg: TcpRepr): void {
     // pulled in when a hole fills, which were counted when they were held.
     c.counters.bytesReceived += c.rcv.buffer.nextOffset + c.rcv.buffer.outOfOrderBytes - heldBefore;
     if (payload.length > c.rcv.mss && payload.length <= c.config.mss) c.rcv.mss = payload.length;
-    if (result.duplicate > 0) noteDuplicate(c, seg.seq, Math.min(result.duplicate, payload.length));
     if (result.inOrder > 0) {
       c.rcv.nxt = seqAdd(c.rcv.nxt, result.inOrder);
       signalReadable(c);
     }
+    // After RCV.NXT moved, so that noteDuplicate maps sequence numbers to the
+    // buffer's offsets as they are now: exactly the bytes that came twice.
+    const buffer = c.rcv.buffer;
+    if (buffer.firstDuplicateLength > 0)
+      noteDuplicate(
+        c,
+        seqAdd(seg.seq, buffer.firstDuplicateOffset - offset),
+        buffer.firstDuplicateLength,
+      );
     if (result.heldOutOfOrder > 0 || result.inOrder === 0 || result.filledHole) {
       // RFC 5681 §4.2: out-of-order data and data that fills a hole are ACKed at once.
       c.rcv.ackNow = true;
@@ -93,7 +107,14 @@ function acceptFin(c: Tcb, now: Instant): void {
   c.rcv.finReceived = true;
   c.rcv.pendingFinOffset = -1;
   c.rcv.nxt = seqAdd(c.rcv.nxt, 1);
-  c.rcv.ackNow = true;
+  if (c.config.delayedAckOfFin === true && c.state === TcpState.Established) {
+    // Linux's tcp_fin: the peer is done, so leave quick-ACK mode and let the
+    // delayed-ACK timer (or our own FIN, if the application closes first) carry the ACK.
+    c.rcv.quickAcks = 0;
+    scheduleAck(c, now, 0);
+  } else {
+    c.rcv.ackNow = true;
+  }
   push(c, { type: 'peer-closed' });
   switch (c.state) {
     case TcpState.SynReceived:

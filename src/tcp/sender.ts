@@ -143,6 +143,9 @@ function nextRfc6675Rescue(c: Tcb, now: Instant): TcpRepr | null {
   if (c.loss.rescueRxt < 0 || offsetOf(c, c.snd.una) > c.loss.rescueRxt) {
     for (let i = board.count - 1; i >= 0; i--) {
       if ((board.flagsAt(i) & SegmentFlag.Sacked) !== 0) continue;
+      // The last unSACKed segment is already on its way again (rule 1 just
+      // retransmitted it, or rule 3 did): a rescue would send it twice at once.
+      if ((board.flagsAt(i) & SegmentFlag.Retrans) !== 0) return null;
       c.loss.rescueRxt = offsetOf(c, c.loss.recoverSeq);
       return retransmit(c, now, i, TcpSampleKind.Retransmitted);
     }

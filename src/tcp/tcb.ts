@@ -39,6 +39,7 @@ import { Rack } from './recovery/rack.js';
 import { AckSample, DeliveryRateEstimator, RateSample } from './recovery/sample.js';
 import { SentSegments } from './recovery/scoreboard.js';
 import { RttEstimator } from './rtt.js';
+import { tsClock } from './timestamps.js';
 import {
   type StateTransition,
   TcpDropReason,
@@ -559,8 +560,17 @@ export function signalReadable(c: Tcb): void {
   push(c, { type: 'readable' });
 }
 
-/** A RST at `seqNum`, with ACK = RCV.NXT when `withAck` (RFC 9293 §3.10.5, §3.10.7). */
-export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean): TcpRepr {
+/**
+ * A RST at `seqNum`, with ACK = RCV.NXT when `withAck` (RFC 9293 §3.10.5, §3.10.7).
+ * Given `now`, it is a reset of our own connection (an abort, not an answer to a
+ * stray segment) and carries TSopt when timestamps are on: RFC 7323 §3.2 says a
+ * RST should, and Linux's tcp_send_active_reset does.
+ */
+export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean, now?: Instant): TcpRepr {
+  const options = noTcpOptions();
+  if (now !== undefined && c.opt.timestampsOn) {
+    options.timestamp = { value: tsClock(c, now), echo: c.opt.tsRecent };
+  }
   return {
     srcPort: 0,
     dstPort: 0,
@@ -569,7 +579,7 @@ export function makeRst(c: Tcb, seqNum: SeqNum, withAck: boolean): TcpRepr {
     flags: withAck ? TcpFlags.RST | TcpFlags.ACK : TcpFlags.RST,
     window: 0,
     urgent: 0,
-    options: noTcpOptions(),
+    options,
     payload: EMPTY_PAYLOAD,
   };
 }

@@ -51,7 +51,7 @@ export function runTimers(c: Tcb, now: Instant): void {
     c.timers.finWait2At = NEVER;
     if (c.state === TcpState.FinWait2) {
       // Linux tcp_fin_timeout: an orphaned FIN-WAIT-2 is dropped (with RST, as Linux does).
-      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true));
+      c.snd.rstToSend.push(makeRst(c, c.snd.nxt, true, now));
       finish(c, now, null, 'timer FIN-WAIT-2');
       return;
     }

@@ -339,13 +339,22 @@ export function enterCwr(c: Tcb, now: Instant): void {
   if (c.recorder !== null) c.recorder.record(now, TcpSampleKind.EcnEcho, c.cc.cwnd, c.cc.ssthresh);
 }
 
-/** PRR (RFC 6937 §3): cwnd = pipe + sndcnt for what this ACK delivered. */
-export function reduceWindow(c: Tcb, delivered: number, force: boolean): void {
+/**
+ * PRR (RFC 6937 §3): cwnd = pipe + sndcnt for what this ACK delivered. `safeAck` lets
+ * PRR-SSRB add its MSS: always under RFC 6937, and with `prrSafeAck` (RFC 9937) only
+ * when the ACK advanced SND.UNA and marked nothing newly lost (never on a timer).
+ */
+export function reduceWindow(
+  c: Tcb,
+  delivered: number,
+  force: boolean,
+  safeAck = c.config.prrSafeAck !== true,
+): void {
   if (c.modelBased) return;
   if (c.loss.caState === CaState.Recovery && !c.usePrr) return;
   if (delivered <= 0 && !force) return;
   const pipe = bytesInFlight(c);
-  const sndcnt = c.loss.prr.sendQuota(delivered, pipe, c.snd.mss);
+  const sndcnt = c.loss.prr.sendQuota(delivered, pipe, c.snd.mss, safeAck);
   c.cc.cwnd = Math.max(pipe + sndcnt, c.snd.mss);
 }
 

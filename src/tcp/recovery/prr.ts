@@ -35,20 +35,24 @@ export class Prr {
 
   /**
    * RFC 6937 §3 "on every ACK during recovery": `deliveredData` bytes newly
-   * acknowledged or SACKed, `pipe` after this ACK. Returns sndcnt, the bytes
+   * acknowledged or SACKed, `pipe` after this ACK; `safeAck` when the ACK
+   * advanced SND.UNA and showed no new loss (RFC 9937; true, RFC 6937's rule, when not
+   * said). Returns sndcnt, the bytes
    * that may be sent now (the caller sets cwnd = pipe + sndcnt). Like Linux,
    * the first transmission of an episode (the fast retransmit) is never
    * held back: sndcnt is at least one MSS while nothing has been sent.
    */
-  sendQuota(deliveredData: number, pipe: number, mss: number): number {
+  sendQuota(deliveredData: number, pipe: number, mss: number, safeAck = true): number {
     this.delivered += deliveredData;
     let sndcnt: number;
     if (pipe > this.ssthresh) {
       // Proportional rate reduction: CEIL(prr_delivered * ssthresh / RecoverFS) - prr_out.
       sndcnt = Math.ceil((this.delivered * this.ssthresh) / this.recoverFs) - this.out;
     } else {
-      // PRR-SSRB: MIN(ssthresh - pipe, MAX(prr_delivered - prr_out, DeliveredData) + MSS).
-      const limit = Math.max(this.delivered - this.out, deliveredData) + mss;
+      // PRR-CRB, MAX(prr_delivered - prr_out, DeliveredData), with PRR-SSRB's extra
+      // MSS only on a safe ACK (RFC 9937 §6, as Linux's tcp_cwnd_reduction; RFC 6937
+      // added it on every ACK), at most ssthresh - pipe.
+      const limit = Math.max(this.delivered - this.out, deliveredData) + (safeAck ? mss : 0);
       sndcnt = Math.min(this.ssthresh - pipe, limit);
     }
     if (sndcnt < 0) sndcnt = 0;
