@@ -14,7 +14,6 @@ import {
   IpProtocol,
   TcpFlags,
   isDropReason,
-  noTcpOptions,
   parseTcp,
   pseudoHeaderSumV4,
   pseudoHeaderSumV6,
@@ -45,6 +44,7 @@ import {
 import type { NetInterface, Routing } from './routes.js';
 import { TcpListener, TcpSocket, type TcpSocketHost } from './sockets.js';
 import { HeldSyns, type SynRequest } from './transparent.js';
+import { demuxMatches, ecnCodepoint, emptyRepr, tupleKey } from './tcp-match.js';
 
 /**
  * Storage of connections' send and receive buffers that the stack keeps for
@@ -66,21 +66,6 @@ export interface TcpDemuxOptions {
   maxSynBacklog: number;
   /** Cookie SYN-ACKs per round of polling at most; see TcpDemux.cookieBudget. */
   synCookieBudget: number;
-}
-
-/** A SYN-ACK's TCP fields, written anew for every SYN cookie (see SynCookies.answer). */
-function emptyRepr(): TcpRepr {
-  return {
-    srcPort: 0,
-    dstPort: 0,
-    seq: seq(0),
-    ack: seq(0),
-    flags: 0,
-    window: 0,
-    urgent: 0,
-    options: noTcpOptions(),
-    payload: new Uint8Array(0),
-  };
 }
 
 /** The TCP demultiplexer of one stack. */
@@ -811,37 +796,4 @@ export class TcpDemux implements IcmpErrorReceiver {
     this.dirty.add(socket);
     return taken;
   }
-}
-
-/** Whether a segment from `remote`:`remotePort` to `local`:`localPort` belongs to `socket`. */
-function demuxMatches(
-  socket: TcpSocket,
-  remote: IpAddr,
-  remotePort: number,
-  local: IpAddr,
-  localPort: number,
-): boolean {
-  return (
-    socket.remotePort === remotePort &&
-    socket.localPort === localPort &&
-    sameAddress(socket.remoteAddress, remote) &&
-    sameAddress(socket.localAddress, local)
-  );
-}
-
-function sameAddress(a: IpAddr, b: IpAddr): boolean {
-  if (a === b) return true;
-  if (a.family !== b.family) return false;
-  return a.family === 4 ? a.v4 === b.v4 : a.text === b.text;
-}
-
-/** The connection table key: remote address and port, then local. */
-function tupleKey(remote: IpAddr, remotePort: number, local: IpAddr, localPort: number): string {
-  return `${remote.text}|${remotePort}|${local.text}|${localPort}`;
-}
-
-/** The ECN field of an IP packet's header (RFC 3168 §5), for TCP's congestion echo. */
-function ecnCodepoint(packet: Uint8Array): number {
-  if (packet.length < 2) return 0;
-  return packet[0]! >>> 4 === 4 ? packet[1]! & 3 : (packet[1]! >>> 4) & 3;
 }
