@@ -40,10 +40,12 @@ export function parseCommandArgs(
   const hint = `(see 'tcpts ${command} --help')`;
   const prepared = joinOptionValues(args, options);
   if ('problem' in prepared) return `tcpts ${command}: ${prepared.problem} ${hint}`;
-  const specs: Record<string, { type: 'boolean' | 'string'; short?: string }> = {};
+  // parseArgs gets each declaration as the command wrote it (a repeatable
+  // option's `multiple` included, see tun-setup.ts), less our own `takes`.
+  const specs: Record<string, Omit<OptionSpec, 'takes'>> = {};
   for (const [name, spec] of Object.entries(options)) {
-    specs[name] =
-      spec.short === undefined ? { type: spec.type } : { type: spec.type, short: spec.short };
+    const { takes: _takes, ...declaration } = spec;
+    specs[name] = declaration;
   }
   try {
     const parsed = parseArgs({
