@@ -23,6 +23,10 @@ const files = packedFiles();
 
 test('the package has its LICENSE and the sources, and no fixtures', () => {
   assert.ok(files.includes('LICENSE'));
+  // The README shown on the registry: every image and local link it uses is in the package.
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const m of readme.matchAll(/\]\((docs\/[^)#\s]+)\)/g))
+    assert.ok(files.includes(m[1]!), `README uses ${m[1]}, which is not packed`);
   assert.match(
     readFileSync(join(ROOT, 'LICENSE'), 'utf8'),
     /^MIT License\n\nCopyright \(c\) \d{4} the tcpts authors\n/,
